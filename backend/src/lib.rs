@@ -1,0 +1,20 @@
+//! Holded ⇄ HubSpot: a HubSpot public app backend that keeps Holded (the ERP
+//! where invoices live) and HubSpot (the CRM where sales happen) in step.
+//!
+//! Layout (see the README's architecture section):
+//! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
+//! - [`store`]: database, migrations, entities and queries;
+//! - [`crypto`]: secrets at rest;
+//! - [`jobs`]: the queue, the scheduler tick and the workers;
+//! - [`web`]: the HTTP surface;
+//! - [`schedule`]: when nightly runs happen.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod jobs;
+pub mod runtime;
+pub mod schedule;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,134 @@
+//! Putting the service together: database, secrets, queue, HTTP and workers,
+//! for the `serve`, `worker` and `migrate` commands.
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use secrecy::SecretString;
+
+use crate::{
+    config::{Config, DatabaseTarget},
+    crypto::{Cipher, SecretKey},
+    jobs::{JobContext, JobQueue, run_workers},
+    store::Store,
+    telemetry,
+    web::{self, AppState},
+};
+
+/// The service's parts, connected and migrated.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    /// Validated configuration.
+    pub config: Config,
+    /// Database.
+    pub store: Store,
+    /// Secrets at rest.
+    pub cipher: Cipher,
+    /// Job queue.
+    pub queue: JobQueue,
+}
+
+/// Resolves the key for secrets at rest: `HH_SECRET_KEY`, or on the embedded
+/// default a key generated into `<data dir>/secret.key`.
+fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
+    if let Some(key) = &config.secret_key {
+        return Ok(key.clone());
+    }
+    let path = config.data_dir.join("secret.key");
+    let (key, generated) = SecretKey::load_or_generate(&path)
+        .with_context(|| format!("HH_SECRET_KEY: cannot use {}", path.display()))?;
+    if generated {
+        tracing::warn!(
+            path = %path.display(),
+            "HH_SECRET_KEY is not set: generated a key for this machine; production must set HH_SECRET_KEY"
+        );
+    } else {
+        tracing::warn!(path = %path.display(), "HH_SECRET_KEY is not set: using the key stored on this machine");
+    }
+    Ok(key)
+}
+
+impl Runtime {
+    /// Connects to the database, applies migrations, prepares the job queue
+    /// and loads the secret key.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database)
+            .await
+            .context("DATABASE_URL: cannot connect to the database")?;
+        store.migrate().await.context("database migration failed")?;
+        let queue = JobQueue::setup(&store).await?;
+        let cipher = Cipher::new(secret_key(&config)?);
+        if let DatabaseTarget::Sqlite(path) = &config.database {
+            tracing::info!(database = %path.display(), "using the embedded SQLite database");
+        } else {
+            tracing::info!("using PostgreSQL");
+        }
+        Ok(Self {
+            config,
+            store,
+            cipher,
+            queue,
+        })
+    }
+
+    /// The context the job workers need.
+    pub fn job_context(&self) -> JobContext {
+        JobContext {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// Seals a secret for storage.
+    pub fn seal(&self, secret: &SecretString) -> String {
+        self.cipher.seal(secret)
+    }
+
+    /// Serves HTTP (and, unless `with_workers` is false, runs the scheduler and
+    /// workers) until SIGINT/SIGTERM, then shuts down gracefully.
+    pub async fn serve(self, with_workers: bool) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(self.config.bind)
+            .with_context(|| format!("HH_BIND: cannot listen on {}", self.config.bind))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            store: self.store.clone(),
+            metrics: telemetry::metrics_handle(),
+        };
+        let server = web::server(state, listener)?;
+        tracing::info!(%address, public_url = %self.config.public_url, workers = with_workers, "listening");
+        if !with_workers {
+            return Ok(server.await?);
+        }
+        let handle = server.handle();
+        let workers = tokio::spawn(run_workers(self.job_context(), shutdown_signal()));
+        server.await?;
+        handle.stop(true).await;
+        workers
+            .await?
+            .map_err(|e| anyhow::anyhow!("workers stopped with an error: {e}"))
+    }
+
+    /// Runs the scheduler and workers only, until SIGINT/SIGTERM.
+    pub async fn work(self) -> anyhow::Result<()> {
+        tracing::info!("workers started");
+        run_workers(self.job_context(), shutdown_signal())
+            .await
+            .map_err(|e| anyhow::anyhow!("workers stopped with an error: {e}"))
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutdown requested; finishing running work");
+    Ok(())
+}

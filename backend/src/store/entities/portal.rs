@@ -1,0 +1,40 @@
+//! A HubSpot portal (account) that installed the app.
+
+use sea_orm::entity::prelude::*;
+
+/// One installed portal, keyed by its HubSpot hub id.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "portals")]
+pub struct Model {
+    /// HubSpot hub id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i64,
+    /// IANA time zone of the portal (nightly runs happen at 01:00 there).
+    pub time_zone: String,
+    /// `installing`, `connected` or `disconnected`.
+    pub status: String,
+    /// Why the portal is in its status, in Spanish, for the console.
+    pub status_reason: Option<String>,
+    /// Sealed OAuth access token.
+    pub access_token_enc: Option<String>,
+    /// Sealed OAuth refresh token.
+    pub refresh_token_enc: Option<String>,
+    /// When the access token expires.
+    pub token_expires_at: Option<DateTimeUtc>,
+    /// Granted scopes, space separated.
+    pub scopes: Option<String>,
+    /// When the next scheduled sync is due; `None` means not scheduled.
+    pub next_run_at: Option<DateTimeUtc>,
+    /// When a scheduler last claimed this portal.
+    pub last_claimed_at: Option<DateTimeUtc>,
+    /// Row creation time.
+    pub created_at: DateTimeUtc,
+    /// Last change.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations are navigated with explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,75 @@
+//! JSON error bodies: `{"error": "<code>", "message": "<Spanish text>"}`.
+
+use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+
+/// An error answered to an API caller.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with an HTTP status, a stable machine code and a human message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(Body {
+            error: self.code,
+            message: &self.message,
+        })
+    }
+}
+
+/// Answer for unknown routes.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("No existe la ruta {} {}", req.method(), req.path()),
+    ))
+}
+
+/// Turns a JSON body that cannot be read into a JSON error.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "El cuerpo de la petición es demasiado grande",
+        ),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Se esperaba Content-Type: application/json",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("JSON no válido: {err}"),
+        ),
+    };
+    api.into()
+}

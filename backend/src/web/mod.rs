@@ -1,0 +1,56 @@
+//! HTTP surface (actix-web): thin handlers that call into the domain modules.
+
+mod error;
+mod health;
+mod request_context;
+
+use actix_web::{App, HttpServer, dev::Server, web};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use error::ApiError;
+
+use crate::store::Store;
+
+/// Largest request body accepted, in bytes (HubSpot webhook batches are well below).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database.
+    pub store: Store,
+    /// Renders the Prometheus metrics.
+    pub metrics: PrometheusHandle,
+}
+
+/// Registers every route on an actix service config.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics);
+}
+
+/// Builds the HTTP server on an already-bound listener (port 0 works for tests).
+/// It stops gracefully on SIGTERM/SIGINT, finishing requests in flight.
+pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(error::json_error),
+            )
+            .wrap(actix_web::middleware::from_fn(
+                request_context::request_context,
+            ))
+            .configure(routes)
+            .default_service(web::to(error::not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,19 @@
+//! Database migrations for `holded-hubspot`.
+//!
+//! One migration set serves SQLite (the embedded default) and PostgreSQL: every
+//! migration is written with sea-query's schema builder, never raw SQL of one
+//! dialect. Shipped migrations are never edited; later changes add new ones.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_initial;
+
+/// The project's migrator: applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,88 @@
+//! Faithful local simulators of the Holded and HubSpot APIs.
+//!
+//! Each simulator is an HTTP server of its own (as the real services are two
+//! hosts). Tests start them in-process with [`start`] on port 0; the demo and
+//! manual runs use the `holded-hubspot-sim` binary. Every simulator also
+//! serves a control surface under `/_sim/…` for seeding, fault injection and
+//! assertions.
+
+pub mod holded;
+pub mod hubspot;
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, get, web};
+
+/// Where the simulators listen.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Address of the Holded simulator (port 0 picks a free one).
+    pub holded_addr: SocketAddr,
+    /// Address of the HubSpot simulator (port 0 picks a free one).
+    pub hubspot_addr: SocketAddr,
+    /// Where the HubSpot simulator delivers webhooks, if anywhere.
+    pub webhook_url: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            holded_addr: any,
+            hubspot_addr: any,
+            webhook_url: None,
+        }
+    }
+}
+
+/// Running simulators; dropping this value does not stop them, [`RunningSims::stop`] does.
+#[derive(Debug)]
+pub struct RunningSims {
+    /// Base URL of the Holded simulator, e.g. `http://127.0.0.1:41234`.
+    pub holded_url: String,
+    /// Base URL of the HubSpot simulator.
+    pub hubspot_url: String,
+    handles: Vec<ServerHandle>,
+}
+
+impl RunningSims {
+    /// Stops both servers.
+    pub async fn stop(self) {
+        for handle in self.handles {
+            handle.stop(true).await;
+        }
+    }
+}
+
+/// Liveness of a simulator.
+#[get("/_sim/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+fn serve(
+    addr: SocketAddr,
+    configure: fn(&mut web::ServiceConfig),
+) -> std::io::Result<(String, ServerHandle)> {
+    let listener = TcpListener::bind(addr)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = HttpServer::new(move || App::new().service(health).configure(configure))
+        .listen(listener)?
+        .workers(2)
+        .disable_signals()
+        .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((url, handle))
+}
+
+/// Starts both simulators on the current Tokio runtime.
+pub async fn start(config: SimConfig) -> std::io::Result<RunningSims> {
+    let (holded_url, holded) = serve(config.holded_addr, holded::configure)?;
+    let (hubspot_url, hubspot) = serve(config.hubspot_addr, hubspot::configure)?;
+    Ok(RunningSims {
+        holded_url,
+        hubspot_url,
+        handles: vec![holded, hubspot],
+    })
+}
