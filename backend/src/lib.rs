@@ -4,7 +4,7 @@
 //! Layout (see the README's architecture section):
 //! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
 //! - [`store`]: database, migrations, entities and queries;
-//! - [`crypto`]: secrets at rest;
+//! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients;
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen.
@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod http;
 pub mod jobs;
 pub mod runtime;
 pub mod schedule;

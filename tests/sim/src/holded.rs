@@ -3,5 +3,19 @@
 
 use actix_web::web;
 
-/// Registers the Holded routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use crate::Simulator;
+
+/// The simulated Holded service and its state (shared by all its workers).
+#[derive(Clone, Debug, Default)]
+pub struct HoldedSim {}
+
+impl HoldedSim {
+    /// An empty simulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Simulator for HoldedSim {
+    fn configure(&self, _cfg: &mut web::ServiceConfig) {}
+}

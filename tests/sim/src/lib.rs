@@ -42,6 +42,10 @@ pub struct RunningSims {
     pub holded_url: String,
     /// Base URL of the HubSpot simulator.
     pub hubspot_url: String,
+    /// The Holded simulator's state, for in-process assertions.
+    pub holded: holded::HoldedSim,
+    /// The HubSpot simulator's state, for in-process assertions.
+    pub hubspot: hubspot::HubspotSim,
     handles: Vec<ServerHandle>,
 }
 
@@ -60,17 +64,25 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-fn serve(
-    addr: SocketAddr,
-    configure: fn(&mut web::ServiceConfig),
-) -> std::io::Result<(String, ServerHandle)> {
+/// One simulated service: registers its routes (sharing its state) on an app.
+pub trait Simulator: Clone + Send + 'static {
+    /// Adds the service's routes and state to an actix app.
+    fn configure(&self, cfg: &mut web::ServiceConfig);
+}
+
+fn serve(addr: SocketAddr, sim: impl Simulator) -> std::io::Result<(String, ServerHandle)> {
     let listener = TcpListener::bind(addr)?;
     let url = format!("http://{}", listener.local_addr()?);
-    let server = HttpServer::new(move || App::new().service(health).configure(configure))
-        .listen(listener)?
-        .workers(2)
-        .disable_signals()
-        .run();
+    let server = HttpServer::new(move || {
+        let sim = sim.clone();
+        App::new()
+            .service(health)
+            .configure(move |cfg| sim.configure(cfg))
+    })
+    .listen(listener)?
+    .workers(2)
+    .disable_signals()
+    .run();
     let handle = server.handle();
     tokio::spawn(server);
     Ok((url, handle))
@@ -78,11 +90,15 @@ fn serve(
 
 /// Starts both simulators on the current Tokio runtime.
 pub async fn start(config: SimConfig) -> std::io::Result<RunningSims> {
-    let (holded_url, holded) = serve(config.holded_addr, holded::configure)?;
-    let (hubspot_url, hubspot) = serve(config.hubspot_addr, hubspot::configure)?;
+    let holded = holded::HoldedSim::new();
+    let hubspot = hubspot::HubspotSim::new(config.webhook_url);
+    let (holded_url, holded_handle) = serve(config.holded_addr, holded.clone())?;
+    let (hubspot_url, hubspot_handle) = serve(config.hubspot_addr, hubspot.clone())?;
     Ok(RunningSims {
         holded_url,
         hubspot_url,
-        handles: vec![holded, hubspot],
+        holded,
+        hubspot,
+        handles: vec![holded_handle, hubspot_handle],
     })
 }

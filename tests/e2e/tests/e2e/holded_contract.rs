@@ -1,0 +1,1 @@
+//! Holded client against the Holded simulator, both API generations.

@@ -1,0 +1,1 @@
+//! HubSpot client against the HubSpot simulator.

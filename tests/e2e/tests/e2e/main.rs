@@ -1,0 +1,12 @@
+//! End-to-end suites: the service and the simulators over real HTTP, on real
+//! SQLite and PostgreSQL. One test binary with a module per area keeps linking
+//! cheap.
+//!
+//! PostgreSQL tests connect to `HH_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and create a fresh database
+//! per test.
+
+mod support;
+
+mod holded_contract;
+mod hubspot_contract;

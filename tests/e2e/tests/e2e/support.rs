@@ -1,0 +1,277 @@
+//! Shared test fixtures: fresh databases, the service as a real process, the
+//! simulators in-process, and an HTTP client.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use holded_hubspot::{config::DatabaseTarget, store::Store};
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use tokio::process::{Child, Command};
+
+/// Default admin connection for PostgreSQL tests.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL server the tests use (`HH_TEST_POSTGRES_URL`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("HH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A scratch directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system temp dir.
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("hh-e2e-{label}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        Self(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which database engine a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite file in a temp dir.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// A fresh, empty database of either engine, removed when dropped.
+pub struct TestDb {
+    /// Engine.
+    pub engine: Engine,
+    /// Where the service should connect (the `DATABASE_URL` value; `None` for SQLite).
+    pub url: Option<String>,
+    /// Temp dir holding the SQLite file (and the service's data dir).
+    pub dir: TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// Creates an empty database.
+    pub async fn new(engine: Engine) -> Self {
+        let dir = TempDir::new("db");
+        match engine {
+            Engine::Sqlite => Self {
+                engine,
+                url: None,
+                dir,
+                pg_name: None,
+            },
+            Engine::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("hh_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed: {e}"));
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                Self {
+                    engine,
+                    url: Some(format!("{base}/{name}")),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// The target as the service's configuration names it.
+    pub fn target(&self) -> DatabaseTarget {
+        match &self.url {
+            Some(url) => {
+                DatabaseTarget::Postgres(std::sync::Arc::new(SecretString::from(url.clone())))
+            }
+            None => DatabaseTarget::Sqlite(self.dir.path().join("holded-hubspot.db")),
+        }
+    }
+
+    /// A new connection pool to the database, migrated.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.target()).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// Drops the PostgreSQL database now (terminating its connections).
+    pub async fn drop_database(&self) {
+        if let Some(name) = &self.pg_name {
+            let admin = Database::connect(&postgres_admin_url())
+                .await
+                .expect("admin");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .expect("drop test database");
+            admin.close().await.ok();
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Best effort, outside the test's runtime.
+            let url = postgres_admin_url();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// A free local port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The service binary, built by Cargo for this test package.
+pub fn service_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_hh-under-test")
+}
+
+/// A command for the service binary with a clean environment: only `PATH`,
+/// `HOME` and `RUST_LOG` are inherited, so nothing from the developer's shell
+/// leaks into a test.
+pub fn service_command(cwd: &Path) -> Command {
+    let mut cmd = Command::new(service_binary());
+    cmd.current_dir(cwd).env_clear();
+    for var in ["PATH", "HOME", "RUST_LOG"] {
+        if let Ok(value) = std::env::var(var) {
+            cmd.env(var, value);
+        }
+    }
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// The service running as a child process.
+pub struct ServiceProcess {
+    /// Child process.
+    pub child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// File receiving the process's logs.
+    pub log_path: PathBuf,
+}
+
+impl ServiceProcess {
+    /// Starts `serve` (extra args and env given) and waits until `/healthz` answers.
+    pub async fn serve(cwd: &Path, db: Option<&TestDb>, extra_env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let log_path = cwd.join(format!("service-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut cmd = service_command(cwd);
+        cmd.arg("serve")
+            .env("HH_BIND", format!("127.0.0.1:{port}"))
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        if let Some(url) = db.and_then(|db| db.url.as_ref()) {
+            cmd.env("DATABASE_URL", url).env(
+                "HH_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            );
+        }
+        for (key, value) in extra_env {
+            cmd.env(key, value);
+        }
+        let child = cmd.spawn().expect("start service");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut process = Self {
+            child,
+            url,
+            log_path,
+        };
+        process.wait_healthy().await;
+        process
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = http();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("service exited with {status}: {}", self.logs());
+            }
+            if let Ok(res) = client.get(format!("{}/healthz", self.url)).send().await {
+                if res.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("service did not become healthy: {}", self.logs());
+    }
+
+    /// Everything the process logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        tokio::time::timeout(Duration::from_secs(40), self.child.wait())
+            .await
+            .expect("service stops within the grace period")
+            .expect("wait")
+    }
+}
+
+/// An HTTP client for tests.
+pub fn http() -> reqwest::Client {
+    holded_hubspot::http::client_builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// Both simulators, in-process on free ports.
+pub async fn sims() -> holded_hubspot_sim::RunningSims {
+    holded_hubspot_sim::start(holded_hubspot_sim::SimConfig::default())
+        .await
+        .expect("start simulators")
+}
