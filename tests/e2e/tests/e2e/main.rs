@@ -8,5 +8,7 @@
 
 mod support;
 
+mod foundation;
+
 mod holded_contract;
 mod hubspot_contract;

@@ -54,8 +54,6 @@ pub enum Engine {
 
 /// A fresh, empty database of either engine, removed when dropped.
 pub struct TestDb {
-    /// Engine.
-    pub engine: Engine,
     /// Where the service should connect (the `DATABASE_URL` value; `None` for SQLite).
     pub url: Option<String>,
     /// Temp dir holding the SQLite file (and the service's data dir).
@@ -69,7 +67,6 @@ impl TestDb {
         let dir = TempDir::new("db");
         match engine {
             Engine::Sqlite => Self {
-                engine,
                 url: None,
                 dir,
                 pg_name: None,
@@ -90,7 +87,6 @@ impl TestDb {
                     .map(|(b, _)| b)
                     .unwrap_or(&admin_url);
                 Self {
-                    engine,
                     url: Some(format!("{base}/{name}")),
                     dir,
                     pg_name: Some(name),
@@ -232,10 +228,10 @@ impl ServiceProcess {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("service exited with {status}: {}", self.logs());
             }
-            if let Ok(res) = client.get(format!("{}/healthz", self.url)).send().await {
-                if res.status().is_success() {
-                    return;
-                }
+            if let Ok(res) = client.get(format!("{}/healthz", self.url)).send().await
+                && res.status().is_success()
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -270,6 +266,7 @@ pub fn http() -> reqwest::Client {
 }
 
 /// Both simulators, in-process on free ports.
+#[allow(dead_code)] // used by the contract suites
 pub async fn sims() -> holded_hubspot_sim::RunningSims {
     holded_hubspot_sim::start(holded_hubspot_sim::SimConfig::default())
         .await
