@@ -11,4 +11,5 @@ mod support;
 mod foundation;
 
 mod holded_contract;
+mod hubspot_app;
 mod hubspot_contract;

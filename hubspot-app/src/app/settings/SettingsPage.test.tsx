@@ -1,0 +1,175 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createRenderer } from '@hubspot/ui-extensions/testing';
+import { Alert, Button, Checkbox, DateInput, Input, LoadingSpinner, Select, Text, Toggle } from '@hubspot/ui-extensions';
+import type { Settings } from './settingsApi.ts';
+
+const fetchMock = vi.fn();
+vi.mock('@hubspot/ui-extensions', async (original) => {
+  const mod = await original<typeof import('@hubspot/ui-extensions')>();
+  return { ...mod, hubspot: { ...mod.hubspot, fetch: (...args: unknown[]) => fetchMock(...args) } };
+});
+const { SettingsPage } = await import('./SettingsPage.tsx');
+
+const API = 'https://holded-hubspot.example.com';
+const URL = `${API}/api/settings?portalId=123`;
+
+const loaded: Settings = {
+  portalId: 123,
+  timeZone: 'Europe/Madrid',
+  holded: { configured: true, generation: 'v2', keyLast4: 'x9Qz' },
+  nextSyncDate: '2026-11-29',
+  objects: { contacts: true, companies: true, products: false, documents: true },
+  documentMapping: { invoice: { pipelineId: 'default', stageId: 'closedwon' } },
+  sensitiveData: { enabled: false, available: false, reason: 'Solo disponible en portales HubSpot Enterprise.' },
+  pipelines: [
+    {
+      id: 'default',
+      label: 'Pipeline de ventas',
+      stages: [
+        { id: 'contractsent', label: 'Contrato enviado' },
+        { id: 'closedwon', label: 'Cerrado ganado' },
+      ],
+    },
+  ],
+  lastRuns: [
+    { id: 9, status: 'completed', trigger: 'scheduled', startedAt: '2026-11-28T00:00:03Z', finishedAt: '2026-11-28T00:01:10Z', created: 12, updated: 3, failed: 1 },
+  ],
+};
+
+const reply = (status: number, body: unknown) => ({ ok: status >= 200 && status < 300, status, json: async () => body });
+
+function renderPage() {
+  const renderer = createRenderer('settings');
+  renderer.mocks.context.variables = { API_ORIGIN: API };
+  renderer.render(<SettingsPage />);
+  return renderer;
+}
+
+describe('SettingsPage', () => {
+  beforeEach(() => fetchMock.mockReset());
+
+  it('loads the settings of its own portal and shows them without the API key', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { find, findAll, maybeFind, waitFor } = renderPage();
+    expect(maybeFind(LoadingSpinner)).not.toBeNull();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+
+    expect(fetchMock).toHaveBeenCalledWith(URL, { method: 'GET', timeout: 15000 });
+    const key = find(Input, { name: 'holdedApiKey' });
+    expect(key.props.value).toBe('');
+    expect(key.props.type).toBe('password');
+    const texts = findAll(Text).map((t) => t.text ?? '');
+    expect(texts).toContain('Conectado con la API v2 de Holded · clave terminada en x9Qz');
+    expect(find(DateInput).props.value).toEqual({ year: 2026, month: 10, date: 29 });
+    expect(find(Checkbox, { name: 'objects.products' }).props.checked).toBe(false);
+    expect(find(Checkbox, { name: 'objects.contacts' }).props.checked).toBe(true);
+    expect(find(Select, { name: 'documentMapping.invoice.pipelineId' }).props.value).toBe('default');
+    expect(find(Select, { name: 'documentMapping.invoice.stageId' }).props.value).toBe('closedwon');
+    expect(find(Select, { name: 'documentMapping.estimate.stageId' }).props.readOnly).toBe(true);
+    // Sensitive data is not possible on this portal, and the page says why.
+    expect(find(Toggle).props.readOnly).toBe(true);
+    expect(texts).toContain('Solo disponible en portales HubSpot Enterprise.');
+    expect(texts.some((t) => t.includes('12 creados, 3 actualizados, 1 con error'))).toBe(true);
+  });
+
+  it('edits and saves with the right body', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { find, findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+
+    find(Input, { name: 'holdedApiKey' }).trigger('onChange', 'pat_new_key_1234' as never);
+    find(DateInput).trigger('onChange', { year: 2025, month: 0, date: 1 } as never);
+    find(Checkbox, { name: 'objects.products' }).trigger('onChange', true as never);
+    find(Select, { name: 'documentMapping.estimate.pipelineId' }).trigger('onChange', 'default' as never);
+    await waitFor(() => expect(find(Select, { name: 'documentMapping.estimate.stageId' }).props.readOnly).toBe(false));
+    find(Select, { name: 'documentMapping.estimate.stageId' }).trigger('onChange', 'contractsent' as never);
+
+    const saved = { ...loaded, holded: { configured: true, generation: 'v2', keyLast4: '1234' } };
+    fetchMock.mockResolvedValueOnce(reply(200, saved));
+    findByTestId(Button, 'save').trigger('onClick');
+
+    await waitFor(() => expect(find(Alert).props.title).toBe('Configuración guardada'));
+    expect(fetchMock).toHaveBeenLastCalledWith(URL, {
+      method: 'PUT',
+      timeout: 15000,
+      body: {
+        holdedApiKey: 'pat_new_key_1234',
+        nextSyncDate: '2025-01-01',
+        objects: { contacts: true, companies: true, products: true, documents: true },
+        documentMapping: {
+          invoice: { pipelineId: 'default', stageId: 'closedwon' },
+          estimate: { pipelineId: 'default', stageId: 'contractsent' },
+        },
+        sensitiveData: { enabled: false, eraseExisting: false },
+      },
+    });
+    // The typed key is cleared after a successful save; only its last four characters come back.
+    expect(find(Input, { name: 'holdedApiKey' }).props.value).toBe('');
+  });
+
+  it('does not send the key when the user left it empty', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { findByTestId, waitFor, maybeFind, find } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    findByTestId(Button, 'save').trigger('onClick');
+    await waitFor(() => expect(find(Alert).props.variant).toBe('success'));
+    const body = fetchMock.mock.calls[1][1].body as Record<string, unknown>;
+    expect(body).not.toHaveProperty('holdedApiKey');
+  });
+
+  it('shows the field errors of a 422, also when HubSpot wraps it', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { find, findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    find(Input, { name: 'holdedApiKey' }).trigger('onChange', 'wrong-key' as never);
+
+    const failure = {
+      error: 'validation',
+      message: 'Revisa los campos marcados.',
+      fields: {
+        holdedApiKey: 'Holded no acepta esta clave: comprueba que la has copiado entera.',
+        'documentMapping.invoice': 'La etapa elegida ya no existe en el pipeline.',
+      },
+    };
+    // HubSpot's proxy may wrap non-2xx answers; the page reads the original body inside.
+    fetchMock.mockResolvedValueOnce(
+      reply(502, { status: 'error', category: 'BAD_GATEWAY', responseBody: JSON.stringify(failure) }),
+    );
+    findByTestId(Button, 'save').trigger('onClick');
+
+    await waitFor(() => expect(find(Alert).props.title).toBe('No se ha guardado'));
+    const key = find(Input, { name: 'holdedApiKey' });
+    expect(key.props.error).toBe(true);
+    expect(key.props.validationMessage).toBe('Holded no acepta esta clave: comprueba que la has copiado entera.');
+    expect(find(Select, { name: 'documentMapping.invoice.pipelineId' }).props.validationMessage).toBe(
+      'La etapa elegida ya no existe en el pipeline.',
+    );
+    // What the user typed stays, so nothing is lost.
+    expect(key.props.value).toBe('wrong-key');
+  });
+
+  it('offers to erase sensitive values when turning sensitive data off', async () => {
+    const enterprise = { ...loaded, sensitiveData: { enabled: true, available: true, reason: null } };
+    fetchMock.mockResolvedValueOnce(reply(200, enterprise));
+    const { find, maybeFind, findByTestId, waitFor } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    expect(maybeFind(Checkbox, { name: 'eraseExisting' })).toBeNull();
+    find(Toggle).trigger('onChange', false as never);
+    await waitFor(() => expect(maybeFind(Checkbox, { name: 'eraseExisting' })).not.toBeNull());
+    fetchMock.mockResolvedValueOnce(reply(200, { ...enterprise, sensitiveData: { enabled: false, available: true, reason: null } }));
+    findByTestId(Button, 'save').trigger('onClick');
+    await waitFor(() => expect(find(Alert).props.variant).toBe('success'));
+    expect((fetchMock.mock.calls[1][1].body as { sensitiveData: unknown }).sensitiveData).toEqual({
+      enabled: false,
+      eraseExisting: true,
+    });
+  });
+
+  it('shows a clear error when the backend cannot be reached', async () => {
+    fetchMock.mockResolvedValueOnce(reply(401, { error: 'invalid_signature', message: 'Firma de HubSpot no válida.' }));
+    const { find, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    expect(find(Text).text).toBe('Firma de HubSpot no válida.');
+  });
+});
