@@ -4,7 +4,9 @@
 //! PostgreSQL is used when `DATABASE_URL=postgres://…`. Both share one schema and
 //! one migration set (`holded-hubspot-migrations`).
 
+pub mod audit;
 pub mod entities;
+pub mod oauth_states;
 pub mod portals;
 pub mod runs;
 

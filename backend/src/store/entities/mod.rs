@@ -1,4 +1,7 @@
 //! sea-orm entities, one module per table.
 
+pub mod audit_log;
+pub mod oauth_state;
 pub mod portal;
+pub mod settings;
 pub mod sync_run;

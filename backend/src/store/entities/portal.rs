@@ -31,6 +31,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Whether HubSpot granted the sensitive-data scopes (Enterprise portals).
+    pub sensitive_supported: bool,
+    /// When provisioning (property groups and properties) last completed.
+    pub provisioned_at: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::support::{Engine, ServiceProcess, TempDir, TestDb, http, service_command};
 
 /// Every table of the initial schema (DESIGN §7).
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "portals",
     "settings",
     "record_links",
@@ -30,6 +30,7 @@ const TABLES: [&str; 10] = [
     "webhook_events",
     "timeline_entries",
     "audit_log",
+    "oauth_states",
 ];
 
 async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateTime<Utc>>) {
@@ -47,6 +48,8 @@ async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateT
         last_claimed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        sensitive_supported: Set(false),
+        provisioned_at: Set(None),
     }
     .insert(store.db())
     .await
