@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod holded;
 pub mod http;
 pub mod jobs;
 pub mod runtime;

@@ -1,0 +1,182 @@
+//! Streams of pages with bounded memory: one page in flight at a time.
+//!
+//! v1 pages are bare arrays by `?page=N`: stop on an empty page, drop ids seen
+//! before (Holded may repeat a page), stop when a whole page repeats.
+//! v2 pages are `{items, cursor, has_more}`: follow `cursor` while `has_more`,
+//! stop on a cursor seen before.
+
+use std::{
+    collections::HashSet,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
+
+use futures::{StreamExt, TryStreamExt, stream::BoxStream};
+use serde_json::Value;
+
+use super::{
+    error::HoldedError,
+    transport::{Call, Transport},
+    wire::Obj,
+};
+
+/// A stream of pages of `T`.
+pub type Pages<T> = BoxStream<'static, Result<Vec<T>, HoldedError>>;
+
+/// Parses one list element (value, path for errors).
+pub(crate) trait Parse<T>:
+    Fn(&Value, String) -> Result<T, HoldedError> + Send + 'static
+{
+}
+
+impl<T, F: Fn(&Value, String) -> Result<T, HoldedError> + Send + 'static> Parse<T> for F {}
+
+/// A list request: path and fixed query parameters.
+pub(crate) struct ListQuery {
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+}
+
+impl ListQuery {
+    /// A list of everything under `path`.
+    pub(crate) fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            query: Vec::new(),
+        }
+    }
+
+    /// Adds a filter.
+    pub(crate) fn filter(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    fn call(&self) -> Call {
+        self.query
+            .iter()
+            .fold(Call::get(self.path.clone()), |call, (k, v)| {
+                call.query(k, v.clone())
+            })
+    }
+}
+
+struct V1State<T, P> {
+    transport: Arc<Transport>,
+    list: ListQuery,
+    page: u32,
+    seen: HashSet<u64>,
+    parse: P,
+    id_of: fn(&T) -> &str,
+}
+
+/// v1 pages of `list` (see module docs). Ids seen are kept as 64-bit hashes.
+pub(crate) fn v1_pages<T: Send + 'static>(
+    transport: Arc<Transport>,
+    list: ListQuery,
+    parse: impl Parse<T>,
+    id_of: fn(&T) -> &str,
+) -> Pages<T> {
+    let state = V1State {
+        transport,
+        list,
+        page: 1,
+        seen: HashSet::new(),
+        parse,
+        id_of,
+    };
+    futures::stream::try_unfold(state, |mut st| async move {
+        let call = st.list.call().query("page", st.page.to_string());
+        let body = st.transport.json(call).await?;
+        let Value::Array(items) = body else {
+            return Err(HoldedError::decode("(page)", "expected a JSON array"));
+        };
+        if items.is_empty() {
+            return Ok(None);
+        }
+        st.page += 1;
+        let mut fresh = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let record = (st.parse)(item, format!("[{i}]"))?;
+            if st.seen.insert(hash_id((st.id_of)(&record))) {
+                fresh.push(record);
+            }
+        }
+        if fresh.is_empty() {
+            tracing::warn!(path = %st.list.path, "Holded v1 repeated a whole page; stopping");
+            return Ok(None);
+        }
+        Ok(Some((fresh, st)))
+    })
+    .boxed()
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+struct V2State<P> {
+    transport: Arc<Transport>,
+    list: ListQuery,
+    limit: u32,
+    cursor: Option<String>,
+    seen_cursors: HashSet<String>,
+    parse: P,
+}
+
+/// v2 pages of `list` (see module docs).
+pub(crate) fn v2_pages<T: Send + 'static>(
+    transport: Arc<Transport>,
+    list: ListQuery,
+    limit: u32,
+    parse: impl Parse<T>,
+) -> Pages<T> {
+    let state = Some(V2State {
+        transport,
+        list,
+        limit,
+        cursor: None,
+        seen_cursors: HashSet::new(),
+        parse,
+    });
+    futures::stream::try_unfold(state, |state| async move {
+        let Some(mut st) = state else {
+            return Ok(None);
+        };
+        let mut call = st.list.call().query("limit", st.limit.to_string());
+        if let Some(cursor) = &st.cursor {
+            call = call.query("cursor", cursor.clone());
+        }
+        let body = st.transport.json(call).await?;
+        let page = Obj::new(&body, "")?;
+        let items = page
+            .array("items")?
+            .into_iter()
+            .map(|(path, item)| (st.parse)(item, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_more = page.flag("has_more")?.unwrap_or(false);
+        let next = page.text("cursor")?;
+        let more = match next {
+            Some(cursor) if has_more => {
+                if st.seen_cursors.insert(cursor.clone()) {
+                    st.cursor = Some(cursor);
+                    true
+                } else {
+                    tracing::warn!(path = %st.list.path, "Holded v2 repeated a cursor; stopping");
+                    false
+                }
+            }
+            _ => false,
+        };
+        Ok(Some((items, more.then_some(st))))
+    })
+    .boxed()
+}
+
+/// Every record of a stream of pages (for small lists: taxes, series, lookups).
+pub(crate) async fn collect<T>(pages: Pages<T>) -> Result<Vec<T>, HoldedError> {
+    let pages: Vec<Vec<T>> = pages.try_collect().await?;
+    Ok(pages.into_iter().flatten().collect())
+}
