@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod hubspot;
 pub mod jobs;
 pub mod runtime;
 pub mod schedule;
