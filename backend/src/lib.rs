@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod holded;
 pub mod http;
+pub mod hubspot;
 pub mod jobs;
 pub mod runtime;
 pub mod schedule;
