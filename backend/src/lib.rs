@@ -5,6 +5,9 @@
 //! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
 //! - [`store`]: database, migrations, entities and queries;
 //! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients;
+//! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
+//! - [`install`]: OAuth install and CRM provisioning of a portal;
+//! - [`settings`]: a portal's settings, validated and audited;
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen.
@@ -15,9 +18,11 @@ pub mod crypto;
 pub mod holded;
 pub mod http;
 pub mod hubspot;
+pub mod install;
 pub mod jobs;
 pub mod runtime;
 pub mod schedule;
+pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -1,6 +1,6 @@
 //! When nightly runs happen: 01:00 in the portal's time zone.
 
-use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Local time of the nightly run.
@@ -35,6 +35,23 @@ pub fn next_nightly_run(tz: Tz, after: DateTime<Utc>) -> DateTime<Utc> {
         }
         date = date + Days::new(1);
     }
+}
+
+/// The first nightly run for a sync configured to start on `date`: 01:00 on
+/// that date, or, when that instant has passed (a past date means back-fill),
+/// the next 01:00 after `now`.
+pub fn first_nightly_run(tz: Tz, date: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
+    let just_before_date = tz
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc) - chrono::Duration::seconds(1))
+        .unwrap_or(now);
+    next_nightly_run(tz, just_before_date.max(now))
+}
+
+/// Tomorrow's date in `tz` (the default first sync date).
+pub fn tomorrow(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&tz).date_naive() + Days::new(1)
 }
 
 /// Parses an IANA time zone name, falling back to Europe/Madrid (the product's
@@ -74,6 +91,28 @@ mod tests {
             next_nightly_run(madrid, utc("2026-11-29T00:00:00Z")),
             utc("2026-11-30T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn first_run_honours_the_configured_date() {
+        let madrid = chrono_tz::Europe::Madrid;
+        let now = utc("2026-11-28T21:00:00Z");
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // A future date: 01:00 local on that date.
+        assert_eq!(
+            first_nightly_run(madrid, date("2026-12-05"), now),
+            utc("2026-12-05T00:00:00Z")
+        );
+        // Today or a past date (back-fill): the next 01:00 from now.
+        for past in ["2026-11-28", "2025-01-01"] {
+            assert_eq!(
+                first_nightly_run(madrid, date(past), now),
+                utc("2026-11-29T00:00:00Z")
+            );
+        }
+        assert_eq!(tomorrow(madrid, now), date("2026-11-29"));
+        // 23:30 UTC on the 28th is already the 29th in Madrid.
+        assert_eq!(tomorrow(madrid, utc("2026-11-28T23:30:00Z")), date("2026-11-30"));
     }
 
     #[test]

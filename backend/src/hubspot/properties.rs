@@ -25,8 +25,9 @@ pub struct PropertyOption {
     pub hidden: bool,
 }
 
-/// A property to create (HubSpot's `PropertyCreate`).
-#[derive(Debug, Clone, Serialize)]
+/// A property to create (HubSpot's `PropertyCreate`; also the shape of the
+/// properties manifest in `hubspot-app/crm-properties.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertyDefinition {
     /// Internal name, e.g. `holded_id`.
@@ -44,8 +45,10 @@ pub struct PropertyDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Whether values are unique (immutable once set).
+    #[serde(default)]
     pub has_unique_value: bool,
     /// Options for enumerations.
+    #[serde(default)]
     pub options: Vec<PropertyOption>,
     /// `non_sensitive`, `sensitive` or `highly_sensitive` (Enterprise).
     #[serde(skip_serializing_if = "Option::is_none")]

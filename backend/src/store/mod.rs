@@ -7,10 +7,13 @@
 pub mod audit;
 pub mod entities;
 pub mod oauth_states;
+pub mod portal_tokens;
 pub mod portals;
 pub mod runs;
+pub mod settings;
 
-pub use runs::RunTrigger;
+pub use portals::PortalStatus;
+pub use runs::{RunSummary, RunTrigger};
 
 use std::time::Duration;
 

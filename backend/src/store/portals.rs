@@ -1,7 +1,10 @@
 //! Queries on portals, above all the scheduler's atomic claim.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
 
 use super::{Store, entities::portal};
 
@@ -40,5 +43,107 @@ impl Store {
             .exec(self.db())
             .await
             .map(|_| ())
+    }
+}
+
+/// A portal's connection state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortalStatus {
+    /// Install started but provisioning has not completed.
+    Installing,
+    /// Installed and working.
+    Connected,
+    /// HubSpot refused the tokens (uninstalled or revoked): nothing runs until
+    /// the app is installed again.
+    Disconnected,
+}
+
+impl PortalStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Installing => "installing",
+            Self::Connected => "connected",
+            Self::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl Store {
+    /// Records an install (or re-install) of `portal_id`: creates the portal
+    /// row or updates its scopes, and sets it `installing` until provisioning
+    /// completes. Tokens are written separately (sealed).
+    pub async fn record_install(
+        &self,
+        portal_id: i64,
+        scopes: &[String],
+        sensitive_supported: bool,
+    ) -> Result<portal::Model, DbErr> {
+        let now = Utc::now();
+        let scopes = scopes.join(" ");
+        if let Some(existing) = portal::Entity::find_by_id(portal_id).one(self.db()).await? {
+            let mut row: portal::ActiveModel = existing.into();
+            row.scopes = Set(Some(scopes));
+            row.sensitive_supported = Set(sensitive_supported);
+            row.status = Set(PortalStatus::Installing.as_str().to_owned());
+            row.status_reason = Set(None);
+            row.updated_at = Set(now);
+            return row.update(self.db()).await;
+        }
+        portal::ActiveModel {
+            id: Set(portal_id),
+            time_zone: Set("Europe/Madrid".to_owned()),
+            status: Set(PortalStatus::Installing.as_str().to_owned()),
+            status_reason: Set(None),
+            access_token_enc: Set(None),
+            refresh_token_enc: Set(None),
+            token_expires_at: Set(None),
+            scopes: Set(Some(scopes)),
+            next_run_at: Set(None),
+            last_claimed_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            sensitive_supported: Set(sensitive_supported),
+            provisioned_at: Set(None),
+        }
+        .insert(self.db())
+        .await
+    }
+
+    /// Sets a portal's status and the reason shown to the operator.
+    pub async fn set_portal_status(
+        &self,
+        portal_id: i64,
+        status: PortalStatus,
+        reason: Option<String>,
+    ) -> Result<(), DbErr> {
+        portal::Entity::update_many()
+            .col_expr(portal::Column::Status, Expr::value(status.as_str()))
+            .col_expr(portal::Column::StatusReason, Expr::value(reason))
+            .col_expr(portal::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(portal::Column::Id.eq(portal_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// Marks provisioning complete: the portal is connected, in `time_zone`.
+    pub async fn mark_provisioned(&self, portal_id: i64, time_zone: &str) -> Result<(), DbErr> {
+        let now = Utc::now();
+        portal::Entity::update_many()
+            .col_expr(portal::Column::Status, Expr::value(PortalStatus::Connected.as_str()))
+            .col_expr(portal::Column::StatusReason, Expr::value(None::<String>))
+            .col_expr(portal::Column::TimeZone, Expr::value(time_zone))
+            .col_expr(portal::Column::ProvisionedAt, Expr::value(Some(now)))
+            .col_expr(portal::Column::UpdatedAt, Expr::value(now))
+            .filter(portal::Column::Id.eq(portal_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// One portal, if installed.
+    pub async fn portal(&self, portal_id: i64) -> Result<Option<portal::Model>, DbErr> {
+        portal::Entity::find_by_id(portal_id).one(self.db()).await
     }
 }

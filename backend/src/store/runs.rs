@@ -65,3 +65,66 @@ impl Store {
         active.update(self.db()).await
     }
 }
+
+/// A run with its counts summed over object kinds (for lists).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// Run id.
+    pub id: i64,
+    /// `running`, `completed`, `failed` or `paused`.
+    pub status: String,
+    /// `scheduled`, `manual` or `cli`.
+    pub trigger: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records created.
+    pub created: i64,
+    /// Records updated.
+    pub updated: i64,
+    /// Records that failed.
+    pub failed: i64,
+}
+
+impl Store {
+    /// The portal's most recent runs, newest first, with their counts.
+    pub async fn recent_runs(&self, portal_id: i64, limit: u64) -> Result<Vec<RunSummary>, DbErr> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+        use super::entities::sync_run_object;
+
+        let runs = sync_run::Entity::find()
+            .filter(sync_run::Column::PortalId.eq(portal_id))
+            .order_by_desc(sync_run::Column::StartedAt)
+            .order_by_desc(sync_run::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?;
+        let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+        let parts = sync_run_object::Entity::find()
+            .filter(sync_run_object::Column::RunId.is_in(ids))
+            .all(self.db())
+            .await?;
+        Ok(runs
+            .into_iter()
+            .map(|run| {
+                let mine = parts.iter().filter(|p| p.run_id == run.id);
+                let (created, updated, failed) = mine.fold((0, 0, 0), |(c, u, f), p| {
+                    (c + i64::from(p.created), u + i64::from(p.updated), f + i64::from(p.failed))
+                });
+                RunSummary {
+                    id: run.id,
+                    status: run.status,
+                    trigger: run.trigger,
+                    started_at: run.started_at,
+                    finished_at: run.finished_at,
+                    created,
+                    updated,
+                    failed,
+                }
+            })
+            .collect())
+    }
+}

@@ -5,3 +5,4 @@ pub mod oauth_state;
 pub mod portal;
 pub mod settings;
 pub mod sync_run;
+pub mod sync_run_object;

@@ -1,0 +1,86 @@
+//! Provisioning a portal: the `holded` property group on contacts, companies,
+//! products and deals, and every property of the manifest. Idempotent and
+//! resumable: it reads what exists and creates only what is missing, so a run
+//! that failed halfway completes on the next install.
+
+use crate::hubspot::{HubspotError, ObjectType, PortalClient, properties::PropertyDefinition};
+
+use super::manifest::Manifest;
+
+/// What provisioning did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProvisionReport {
+    /// Properties created now, as `object.property`.
+    pub properties_created: Vec<String>,
+    /// Properties that already existed.
+    pub properties_existing: usize,
+    /// Existing properties that differ from the manifest in what HubSpot does
+    /// not allow to change (unique flag, sensitivity), as Spanish warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Makes sure the group and properties exist. Sensitive properties are created
+/// (with `dataSensitivity: sensitive`) only when `with_sensitive` is true.
+pub async fn provision(
+    client: &PortalClient,
+    with_sensitive: bool,
+) -> Result<ProvisionReport, HubspotError> {
+    let manifest = Manifest::get();
+    let mut report = ProvisionReport::default();
+    for (object, definitions) in &manifest.objects {
+        provision_object(client, manifest, *object, definitions, with_sensitive, &mut report)
+            .await?;
+    }
+    Ok(report)
+}
+
+async fn provision_object(
+    client: &PortalClient,
+    manifest: &Manifest,
+    object: ObjectType,
+    definitions: &[PropertyDefinition],
+    with_sensitive: bool,
+    report: &mut ProvisionReport,
+) -> Result<(), HubspotError> {
+    client.ensure_property_group(object, &manifest.group).await?;
+    let existing = client.list_properties(object).await?;
+    for definition in definitions {
+        let sensitive = manifest.is_sensitive(&definition.name);
+        if sensitive && !with_sensitive {
+            continue;
+        }
+        let found = if sensitive {
+            // Sensitive properties are not in the plain listing.
+            match client.get_property(object, &definition.name).await {
+                Ok(property) => Some(property),
+                Err(HubspotError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            existing.iter().find(|p| p.name == definition.name).cloned()
+        };
+        match found {
+            Some(property) => {
+                report.properties_existing += 1;
+                if property.has_unique_value != definition.has_unique_value {
+                    report.warnings.push(format!(
+                        "La propiedad {} de {} ya existía con otro valor de «único»; HubSpot no permite cambiarlo.",
+                        definition.name,
+                        object.name()
+                    ));
+                }
+            }
+            None => {
+                let mut definition = definition.clone();
+                if sensitive {
+                    definition.data_sensitivity = Some("sensitive".to_owned());
+                }
+                client.ensure_property(object, &definition).await?;
+                report
+                    .properties_created
+                    .push(format!("{}.{}", object.name(), definition.name));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! A portal's settings: the three sections of the settings page (Holded key;
+//! Holded → HubSpot date, objects and document-type mapping; sensitive data),
+//! their validation with Spanish messages per field, and saving with an audit
+//! trail. Used by the settings API (and the operator console).
+//!
+//! This module talks to both APIs — Holded to test a key, HubSpot for the
+//! portal's pipelines — because validating a save needs both.
+
+mod model;
+mod service;
+mod update;
+
+pub use model::{DocumentMapping, StageRef, SyncObjects};
+pub use service::{SettingsService, SettingsView, UpdateError};
+pub use update::{FieldErrors, SensitiveDataUpdate, SettingsUpdate};

@@ -1,0 +1,319 @@
+//! Reading and saving a portal's settings.
+
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{
+    DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects,
+    update::CheckedUpdate,
+};
+use crate::{
+    crypto::Cipher,
+    holded::{ClientOptions, Generation, HoldedApi, HoldedClient, HoldedError},
+    hubspot::{HubspotError, PortalClient},
+    install::provision,
+    schedule::{first_nightly_run, portal_time_zone, tomorrow},
+    store::{RunSummary, Store, entities::portal, entities::settings},
+};
+
+/// Why a save was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// Some fields are wrong; nothing was saved.
+    #[error("revisa los campos marcados")]
+    Invalid(FieldErrors),
+    /// HubSpot could not be read (pipelines) or written (sensitive properties).
+    #[error(transparent)]
+    Hubspot(#[from] HubspotError),
+    /// The database failed.
+    #[error("error de base de datos: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// What the settings page draws (`GET /api/settings`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    portal_id: i64,
+    time_zone: String,
+    holded: HoldedKeyView,
+    next_sync_date: String,
+    objects: SyncObjects,
+    document_mapping: DocumentMapping,
+    sensitive_data: SensitiveView,
+    pipelines: Vec<PipelineView>,
+    last_runs: Vec<RunSummary>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HoldedKeyView {
+    configured: bool,
+    generation: Option<String>,
+    key_last4: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SensitiveView {
+    enabled: bool,
+    available: bool,
+    reason: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct PipelineView {
+    id: String,
+    label: String,
+    stages: Vec<StageView>,
+}
+
+#[derive(Debug, Serialize)]
+struct StageView {
+    id: String,
+    label: String,
+}
+
+const SENSITIVE_UNAVAILABLE: &str = "Solo disponible en portales de HubSpot Enterprise que hayan concedido los permisos de datos sensibles.";
+
+/// Reads and saves settings for the settings API and the console.
+#[derive(Clone, Debug)]
+pub struct SettingsService {
+    store: Store,
+    cipher: Cipher,
+    holded_base: url::Url,
+    holded_options: ClientOptions,
+}
+
+impl SettingsService {
+    /// A service over `store`, sealing keys with `cipher` and testing them
+    /// against Holded at `holded_base`.
+    pub fn new(
+        store: Store,
+        cipher: Cipher,
+        holded_base: url::Url,
+        holded_options: ClientOptions,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            holded_base,
+            holded_options,
+        }
+    }
+
+    async fn row(&self, portal: &portal::Model) -> Result<settings::Model, sea_orm::DbErr> {
+        let tz = portal_time_zone(&portal.time_zone);
+        self.store
+            .settings_or_default(portal.id, tomorrow(tz, Utc::now()))
+            .await
+    }
+
+    /// The settings page's view of `portal` (reads its pipelines through `client`).
+    pub async fn view(
+        &self,
+        portal: &portal::Model,
+        client: &PortalClient,
+    ) -> Result<SettingsView, UpdateError> {
+        let row = self.row(portal).await?;
+        self.render(portal, client, row).await
+    }
+
+    async fn render(
+        &self,
+        portal: &portal::Model,
+        client: &PortalClient,
+        row: settings::Model,
+    ) -> Result<SettingsView, UpdateError> {
+        let pipelines = client.deal_pipelines().await?;
+        let last_runs = self.store.recent_runs(portal.id, 5).await?;
+        Ok(SettingsView {
+            portal_id: portal.id,
+            time_zone: portal.time_zone.clone(),
+            holded: HoldedKeyView {
+                configured: row.holded_key_enc.is_some(),
+                generation: row.holded_api_generation.clone(),
+                key_last4: row.holded_key_last4.clone(),
+            },
+            next_sync_date: row
+                .next_sync_date
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            objects: SyncObjects {
+                contacts: row.sync_contacts,
+                companies: row.sync_companies,
+                products: row.sync_products,
+                documents: row.sync_documents,
+            },
+            document_mapping: DocumentMapping::from_json(&row.document_mapping),
+            sensitive_data: SensitiveView {
+                enabled: row.sensitive_data,
+                available: portal.sensitive_supported,
+                reason: (!portal.sensitive_supported).then_some(SENSITIVE_UNAVAILABLE),
+            },
+            pipelines: pipelines
+                .iter()
+                .filter(|p| !p.archived)
+                .map(|p| PipelineView {
+                    id: p.id.clone(),
+                    label: p.label.clone(),
+                    stages: p
+                        .stages
+                        .iter()
+                        .filter(|s| !s.archived)
+                        .map(|s| StageView {
+                            id: s.id.clone(),
+                            label: s.label.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            last_runs,
+        })
+    }
+
+    /// Validates `update` completely (the key against Holded last) and only
+    /// then saves it, audits it as `actor`, and reschedules the nightly run.
+    pub async fn update(
+        &self,
+        portal: &portal::Model,
+        client: &PortalClient,
+        update: SettingsUpdate,
+        actor: &str,
+    ) -> Result<SettingsView, UpdateError> {
+        let tz = portal_time_zone(&portal.time_zone);
+        let now = Utc::now();
+        client.forget_pipelines();
+        let pipelines = client.deal_pipelines().await?;
+        let mut errors = FieldErrors::default();
+        let checked = update.check(
+            &pipelines,
+            portal.sensitive_supported,
+            now.with_timezone(&tz).date_naive(),
+            &mut errors,
+        );
+        let Some(checked) = checked else {
+            return Err(UpdateError::Invalid(errors));
+        };
+        let generation = match &checked.new_key {
+            Some(key) => Some(self.test_key(key).await.map_err(|message| {
+                let mut errors = FieldErrors::default();
+                errors.add("holdedApiKey", message);
+                UpdateError::Invalid(errors)
+            })?),
+            None => None,
+        };
+
+        let before = self.row(portal).await?;
+        if checked.sensitive && !before.sensitive_data {
+            provision::provision(client, true).await?;
+        }
+        let after = self.apply(before.clone(), &checked, generation);
+        let saved = self.store.save_settings(after).await?;
+        self.store
+            .audit(
+                Some(portal.id),
+                actor,
+                "settings.updated",
+                audit_details(&before, &saved, checked.erase_existing),
+            )
+            .await?;
+        let next_run = saved
+            .holded_key_enc
+            .as_ref()
+            .and(saved.next_sync_date)
+            .map(|date| first_nightly_run(tz, date, now));
+        self.store.schedule_portal(portal.id, next_run).await?;
+        self.render(portal, client, saved).await
+    }
+
+    fn apply(
+        &self,
+        mut row: settings::Model,
+        checked: &CheckedUpdate,
+        generation: Option<Generation>,
+    ) -> settings::Model {
+        if let (Some(key), Some(generation)) = (&checked.new_key, generation) {
+            let text = key.expose_secret();
+            row.holded_key_enc = Some(self.cipher.seal(key));
+            row.holded_key_last4 = Some(text.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect());
+            row.holded_api_generation = Some(generation.as_str().to_owned());
+        }
+        row.next_sync_date = Some(checked.next_sync_date);
+        row.sync_contacts = checked.objects.contacts;
+        row.sync_companies = checked.objects.companies;
+        row.sync_products = checked.objects.products;
+        row.sync_documents = checked.objects.documents;
+        row.document_mapping = checked.mapping.to_json();
+        row.sensitive_data = checked.sensitive;
+        row
+    }
+
+    /// Tests a Holded key; on refusal returns the Spanish message for the field.
+    async fn test_key(&self, key: &secrecy::SecretString) -> Result<Generation, String> {
+        let client = HoldedClient::new(&self.holded_base, key.clone(), self.holded_options.clone())
+            .map_err(|e| e.to_string())?;
+        match client.check_key().await {
+            Ok(check) if check.missing_permissions.is_empty() => Ok(check.generation),
+            Ok(check) => Err(format!(
+                "Al token de Holded le faltan permisos: {}. Crea uno nuevo en Holded › Configuración › Desarrolladores con esos permisos.",
+                check.missing_permissions.join(", ")
+            )),
+            Err(HoldedError::Unauthorized { .. }) => Err(
+                "Holded no reconoce esta clave. Cópiala de nuevo desde Holded › Configuración › Desarrolladores.".to_owned(),
+            ),
+            Err(err @ (HoldedError::WrongKeyGeneration { .. } | HoldedError::MissingPermission { .. })) => {
+                Err(spanish_part(&err.to_string()))
+            }
+            Err(err) => Err(format!(
+                "No se pudo comprobar la clave con Holded ahora mismo ({}). Inténtalo de nuevo en unos minutos.",
+                spanish_part(&err.to_string())
+            )),
+        }
+    }
+}
+
+/// The Spanish half of a bilingual "español / English" message.
+fn spanish_part(message: &str) -> String {
+    message
+        .split(" / ")
+        .next()
+        .unwrap_or(message)
+        .trim()
+        .to_owned()
+}
+
+/// What changed, for the audit log; the key appears only as its last four characters.
+fn audit_details(before: &settings::Model, after: &settings::Model, erase: bool) -> serde_json::Value {
+    let mut changes = serde_json::Map::new();
+    if before.holded_key_enc != after.holded_key_enc {
+        let masked = |row: &settings::Model| row.holded_key_last4.as_ref().map(|l| format!("…{l}"));
+        changes.insert(
+            "holdedApiKey".to_owned(),
+            json!({"antes": masked(before), "después": masked(after)}),
+        );
+    }
+    let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(field.to_owned(), json!({"antes": old, "después": new}));
+        }
+    };
+    note("nextSyncDate", json!(before.next_sync_date), json!(after.next_sync_date));
+    note(
+        "objects",
+        json!([before.sync_contacts, before.sync_companies, before.sync_products, before.sync_documents]),
+        json!([after.sync_contacts, after.sync_companies, after.sync_products, after.sync_documents]),
+    );
+    note(
+        "documentMapping",
+        serde_json::from_str(&before.document_mapping).unwrap_or_default(),
+        serde_json::from_str(&after.document_mapping).unwrap_or_default(),
+    );
+    note("sensitiveData", json!(before.sensitive_data), json!(after.sensitive_data));
+    if erase && before.sensitive_data && !after.sensitive_data {
+        changes.insert("borrarDatosSensibles".to_owned(), json!(true));
+    }
+    serde_json::Value::Object(changes)
+}
