@@ -1,0 +1,127 @@
+//! The control surface `/_sim/holded/…` (JSON), a thin layer over the
+//! in-process methods of [`HoldedSim`].
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    HoldedSim,
+    faults::Fault,
+    http::{Reply, SimRequest},
+    seed::SeedSpec,
+};
+
+/// Path prefix of the control surface.
+pub const PREFIX: &str = "/_sim/holded";
+
+#[derive(Deserialize, Default)]
+struct AccountRequest {
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ClockRequest {
+    #[serde(default)]
+    set: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    advance_secs: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct SettingsPatch {
+    v1_page_size: Option<usize>,
+    v2_rate_limit_per_minute: Option<usize>,
+    monthly_limit: Option<u64>,
+}
+
+fn parse<T: for<'de> Deserialize<'de> + Default>(req: &SimRequest) -> Result<T, Reply> {
+    match req.json() {
+        Ok(Value::Null) => Ok(T::default()),
+        Ok(value) => serde_json::from_value(value)
+            .map_err(|e| Reply::json(400, json!({"error": e.to_string()}))),
+        Err(e) => Err(Reply::json(400, json!({"error": e}))),
+    }
+}
+
+fn ok(value: impl serde::Serialize) -> Reply {
+    Reply::json(200, serde_json::to_value(value).unwrap_or(Value::Null))
+}
+
+/// Handles a control call.
+pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
+    let Some(segments) = req.segments(PREFIX) else {
+        return Reply::json(404, json!({"error": "unknown control route"}));
+    };
+    let result = match (req.method.as_str(), segments.as_slice()) {
+        ("POST", ["accounts"]) => parse::<AccountRequest>(req)
+            .map(|body| ok(sim.create_account(body.permissions.as_deref()))),
+        ("POST", ["accounts", id, "tokens"]) => parse::<AccountRequest>(req).map(|body| match sim
+            .create_token(id, body.permissions.as_deref())
+        {
+            Some(token) => ok(json!({"v2_token": token})),
+            None => Reply::json(404, json!({"error": "no such account"})),
+        }),
+        ("GET", ["accounts", id, "documents"]) => Ok(ok(sim.documents(id))),
+        ("GET", ["accounts", id, "contacts"]) => Ok(ok(sim.contacts(id))),
+        ("POST", ["seed"]) => parse::<SeedSpec>(req).map(|spec| match sim.seed(&spec) {
+            Some(summary) => ok(summary),
+            None => Reply::json(404, json!({"error": "no such account"})),
+        }),
+        ("POST", ["faults"]) => match req
+            .json()
+            .and_then(|v| serde_json::from_value::<Fault>(v).map_err(|e| e.to_string()))
+        {
+            Ok(fault) => {
+                sim.add_fault(fault);
+                Ok(ok(sim.faults()))
+            }
+            Err(e) => Err(Reply::json(400, json!({"error": e}))),
+        },
+        ("GET", ["faults"]) => Ok(ok(sim.faults())),
+        ("DELETE", ["faults"]) => {
+            sim.clear_faults();
+            Ok(ok(sim.faults()))
+        }
+        ("GET", ["stats"]) => Ok(ok(sim.stats())),
+        ("GET", ["clock"]) => Ok(ok(json!({"now": sim.now()}))),
+        ("POST", ["clock"]) => match req
+            .json()
+            .and_then(|v| serde_json::from_value::<ClockRequest>(v).map_err(|e| e.to_string()))
+        {
+            Ok(ClockRequest { set: Some(at), .. }) => {
+                sim.set_clock(at);
+                Ok(ok(json!({"now": sim.now()})))
+            }
+            Ok(ClockRequest {
+                advance_secs: Some(secs),
+                ..
+            }) => {
+                sim.advance_clock(chrono::Duration::seconds(secs));
+                Ok(ok(json!({"now": sim.now()})))
+            }
+            Ok(_) => Err(Reply::json(
+                400,
+                json!({"error": "send set or advance_secs"}),
+            )),
+            Err(e) => Err(Reply::json(400, json!({"error": e}))),
+        },
+        ("GET", ["settings"]) => Ok(ok(sim.settings())),
+        ("POST", ["settings"]) => parse::<SettingsPatch>(req).map(|patch| {
+            let mut settings = sim.settings();
+            settings.v1_page_size = patch.v1_page_size.unwrap_or(settings.v1_page_size).max(1);
+            settings.v2_rate_limit_per_minute = patch
+                .v2_rate_limit_per_minute
+                .unwrap_or(settings.v2_rate_limit_per_minute);
+            settings.monthly_limit = patch.monthly_limit.unwrap_or(settings.monthly_limit);
+            sim.set_settings(settings.clone());
+            ok(settings)
+        }),
+        ("POST", ["reset"]) => {
+            sim.reset();
+            Ok(ok(json!({"reset": true})))
+        }
+        _ => Err(Reply::json(404, json!({"error": "unknown control route"}))),
+    };
+    result.unwrap_or_else(|reply| reply)
+}

@@ -1,0 +1,493 @@
+//! API v2 (`/api/v2`, `Authorization: Bearer pat_…`): snake_case, decimal
+//! strings, ISO dates, `{items, cursor, has_more}` pages, RFC 7807 errors,
+//! per-token permissions, 100 requests/minute, full-replacement PUT.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::{
+    http::{Reply, SimRequest},
+    model::{
+        SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES, TaxGroup,
+        iva_key, madrid_midnight,
+    },
+    ops::{self, decimal, flag, money, text, texts},
+    state::{Account, State},
+};
+
+/// Handles a v2 call (`segments` after the prefix).
+pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
+    let Some(token) = req
+        .authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return Reply::problem(401, "Invalid or missing API key.");
+    };
+    let Some(grant) = state.tokens.get(token).cloned() else {
+        return Reply::problem(403, "Access denied.");
+    };
+    if !state.admit(token) {
+        let limit = state.settings.v2_rate_limit_per_minute;
+        return Reply::problem(
+            429,
+            &format!("Rate limit exceeded: {limit} requests per minute per API key."),
+        );
+    }
+    let Some((scope, operation)) = route(req.method.as_str(), segments) else {
+        return Reply::problem(404, "No route found.");
+    };
+    if !grant.permissions.contains(&scope) {
+        return Reply::problem(403, &format!("Insufficient permissions: {scope} required."));
+    }
+    let account_id = grant.account_id;
+    state.count_usage(&account_id, &operation);
+    let body = match req.method.as_str() {
+        "POST" | "PUT" => match req.json() {
+            Ok(Value::Object(map)) => map,
+            _ => return Reply::problem(400, "Request body must be a JSON object."),
+        },
+        _ => Map::new(),
+    };
+    let Some(account) = state.accounts.get(&account_id) else {
+        return Reply::problem(403, "Access denied.");
+    };
+    match (req.method.as_str(), segments) {
+        ("GET", ["contacts"]) => {
+            let filters =
+                ["phone", "mobile", "email", "custom_id", "code"].map(|f| (f, req.param(f)));
+            let keep = |c: &SimContact| {
+                filters.iter().all(|(f, v)| {
+                    v.is_none_or(|v| {
+                        let field = match *f {
+                            "phone" => &c.phone,
+                            "mobile" => &c.mobile,
+                            "email" => &c.email,
+                            "custom_id" => &c.custom_id,
+                            _ => &c.code,
+                        };
+                        field.as_deref() == Some(v)
+                    })
+                })
+            };
+            paginate(req, &account.contacts, keep, |c| &c.id, contact_json)
+        }
+        ("GET", ["contacts", id]) => match Account::find(&account.contacts, id, |c| &c.id) {
+            Some(c) => Reply::json(200, contact_json(c)),
+            None => Reply::problem(404, "Contact not found."),
+        },
+        ("POST", ["contacts"]) => {
+            let mut contact = SimContact::default();
+            match replace_contact(&mut contact, &body) {
+                Ok(()) => Reply::json(
+                    201,
+                    json!({"id": ops::insert_contact(state, &account_id, contact)}),
+                ),
+                Err(e) => Reply::problem(422, &e),
+            }
+        }
+        ("PUT", ["contacts", id]) => update_contact(state, &account_id, id, &body),
+        ("GET", ["products"]) => {
+            paginate(req, &account.products, |_| true, |p| &p.id, product_json)
+        }
+        ("GET", ["products", id]) => match Account::find(&account.products, id, |p| &p.id) {
+            Some(p) => Reply::json(200, product_json(p)),
+            None => Reply::problem(404, "Product not found."),
+        },
+        ("POST", ["products"]) => create_product(state, &account_id, &body),
+        ("GET", ["taxes"]) => {
+            let taxes: Vec<Value> = TAXES
+                .iter()
+                .map(|t| {
+                    json!({"id": t.key, "name": t.name, "amount": t.rate.to_string(), "scope": "sales",
+                           "group": t.group, "type": "percentage", "status": true})
+                })
+                .collect();
+            Reply::json(
+                200,
+                json!({"items": taxes, "cursor": null, "has_more": false}),
+            )
+        }
+        ("GET", ["numbering-series", kind]) => {
+            let items = match SimDocType::from_v1(kind) {
+                Some(t) => {
+                    let mut s = super::v1::series_json(account, t);
+                    s["refund_numbering_series_id"] = Value::Null;
+                    s["verifactu_excluded"] = json!(false);
+                    vec![s]
+                }
+                None => Vec::new(),
+            };
+            Reply::json(
+                200,
+                json!({"items": items, "cursor": null, "has_more": false}),
+            )
+        }
+        ("GET", ["usage"]) => usage(state, &account_id),
+        ("GET", [kind]) => match SimDocType::from_v2(kind) {
+            Some(t) => paginate(
+                req,
+                &account.documents,
+                |d| d.doc_type == t,
+                |d| &d.id,
+                document_json,
+            ),
+            None => Reply::problem(404, "No route found."),
+        },
+        ("GET", [kind, id]) => match SimDocType::from_v2(kind)
+            .and_then(|t| account.documents_of(t).find(|d| d.id == *id))
+        {
+            Some(d) => Reply::json(200, document_json(d)),
+            None => Reply::problem(404, "Document not found."),
+        },
+        ("POST", [kind]) => match SimDocType::from_v2(kind) {
+            Some(t) => create_document(state, &account_id, t, &body),
+            None => Reply::problem(404, "No route found."),
+        },
+        _ => Reply::problem(404, "No route found."),
+    }
+}
+
+/// The permission a route needs and its usage name; `None` for unknown routes.
+fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
+    let access = match method {
+        "GET" => "read",
+        "POST" | "PUT" => "write",
+        _ => return None,
+    };
+    let op = match (method, segments.len()) {
+        ("GET", 1) => "list",
+        ("GET", _) => "get",
+        ("POST", _) => "create",
+        _ => "update",
+    };
+    let scope = match segments {
+        ["contacts"] | ["contacts", _] => "contacts:contacts".to_owned(),
+        ["products"] | ["products", _] => "inventory:products".to_owned(),
+        ["taxes"] if method == "GET" => {
+            return Some(("accounting:taxes.read".into(), "api_taxes_list_1".into()));
+        }
+        ["numbering-series", _] if method == "GET" => {
+            return Some((
+                "sales:invoicing-settings.read".into(),
+                "api_numbering_series_list_1".into(),
+            ));
+        }
+        ["usage"] if method == "GET" => {
+            return Some(("developers:usage.read".into(), "api_usage_get_1".into()));
+        }
+        [kind] | [kind, _] => SimDocType::from_v2(kind)?.scope().to_owned(),
+        _ => return None,
+    };
+    let resource = scope.replace([':', '-'], "_");
+    Some((
+        format!("{scope}.{access}"),
+        format!("api_{resource}_{op}_1"),
+    ))
+}
+
+/// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
+/// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
+/// (empty) is an empty last page; a malformed cursor is a 400.
+fn paginate<T>(
+    req: &SimRequest,
+    items: &[T],
+    keep: impl Fn(&T) -> bool,
+    id_of: fn(&T) -> &str,
+    render: fn(&T) -> Value,
+) -> Reply {
+    let limit = match req.param("limit") {
+        None => 25,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(100),
+            _ => return Reply::problem(400, &format!("Invalid limit: {l}")),
+        },
+    };
+    let start = match req.param("cursor") {
+        Some("") => {
+            return Reply::json(200, json!({"items": [], "cursor": null, "has_more": false}));
+        }
+        Some(c) if c.len() == 24 && c.chars().all(|ch| ch.is_ascii_hexdigit()) => {
+            items.partition_point(|item| id_of(item) <= c)
+        }
+        Some(c) => return Reply::problem(400, &format!("Error parsing ObjectId string: {c}")),
+        None => 0,
+    };
+    let mut rest = items[start..].iter().filter(|item| keep(item));
+    let page: Vec<&T> = rest.by_ref().take(limit).collect();
+    let has_more = rest.next().is_some();
+    let next = has_more
+        .then(|| page.last().map(|item| id_of(item).to_owned()))
+        .flatten();
+    Reply::json(
+        200,
+        json!({
+            "items": page.into_iter().map(render).collect::<Vec<_>>(),
+            "cursor": next,
+            "has_more": has_more,
+        }),
+    )
+}
+
+fn iso(secs: i64) -> Value {
+    DateTime::<Utc>::from_timestamp(secs, 0).map_or(Value::Null, |t| {
+        json!(t.to_rfc3339_opts(SecondsFormat::Secs, false))
+    })
+}
+
+/// A contact as v2 renders it.
+pub fn contact_json(c: &SimContact) -> Value {
+    let a = &c.bill_address;
+    json!({
+        "id": c.id, "custom_id": c.custom_id, "name": c.name, "code": c.code,
+        "vat_number": c.vat_number, "trade_name": c.trade_name, "is_person": c.is_person,
+        "email": c.email, "mobile": c.mobile, "phone": c.phone, "type": c.kind,
+        "iban": c.iban, "swift": c.swift, "group_id": null, "tags": c.tags,
+        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+        "bill_address": {"address": a.address, "city": a.city, "postal_code": a.postal_code,
+                         "province": a.province, "country": a.country, "country_code": a.country_code, "info": null},
+        "client_record": null, "supplier_record": null,
+        "defaults": {"sales_channel": null, "expenses_account": null, "due_days": null, "payment_day": null,
+                     "payment_method": null, "discount": 0, "language": "es", "currency": "EUR",
+                     "sales_tax": null, "purchases_tax": null},
+        "shipping_addresses": [], "notes": [], "contact_persons": [], "custom_fields": [],
+        "extra_emails": [], "website": c.website, "social_networks": null, "rate": null,
+    })
+}
+
+/// Full replacement: every writable field takes the body's value or its default.
+fn replace_contact(c: &mut SimContact, body: &Map<String, Value>) -> Result<(), String> {
+    let Some(name) = text(body.get("name")) else {
+        return Err("name: This value should not be blank.".to_owned());
+    };
+    c.name = name;
+    c.code = text(body.get("code"));
+    c.vat_number = text(body.get("vat_number"));
+    c.trade_name = text(body.get("trade_name"));
+    c.is_person = flag(body.get("is_person")).unwrap_or(false);
+    c.email = text(body.get("email"));
+    c.phone = text(body.get("phone"));
+    c.mobile = text(body.get("mobile"));
+    c.website = text(body.get("website"));
+    c.kind = text(body.get("type")).unwrap_or_else(|| "client".to_owned());
+    let a = body.get("bill_address").and_then(Value::as_object);
+    let field = |k: &str| a.and_then(|a| text(a.get(k)));
+    c.bill_address = SimAddress {
+        address: field("address"),
+        city: field("city"),
+        postal_code: field("postal_code"),
+        province: field("province"),
+        country: field("country"),
+        country_code: field("country_code"),
+    };
+    Ok(())
+}
+
+fn update_contact(
+    state: &mut State,
+    account_id: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Reply {
+    let now = state.now().timestamp();
+    let Some(account) = state.accounts.get_mut(account_id) else {
+        return Reply::problem(404, "Contact not found.");
+    };
+    let Some(i) = Account::position(&account.contacts, id, |c| &c.id) else {
+        return Reply::problem(404, "Contact not found.");
+    };
+    let mut contact = account.contacts[i].clone();
+    if let Err(e) = replace_contact(&mut contact, body) {
+        return Reply::problem(422, &e);
+    }
+    contact.updated_at = now;
+    account.contacts[i] = contact;
+    Reply::json(200, json!({"id": id}))
+}
+
+/// A product as v2 renders it (amounts as decimal strings, no timestamps).
+pub fn product_json(p: &SimProduct) -> Value {
+    let vat: Decimal = p
+        .taxes
+        .iter()
+        .filter_map(|k| super::model::tax(k))
+        .filter(|t| t.group == TaxGroup::Iva)
+        .map(|t| t.rate)
+        .sum();
+    let total = p.price * (Decimal::ONE_HUNDRED + vat) / Decimal::ONE_HUNDRED;
+    json!({
+        "id": p.id, "kind": "simple", "name": p.name, "description": p.description, "type_id": null,
+        "price": money(p.price), "taxes": p.taxes, "total": money(total.normalize()),
+        "has_stock": true, "stock": money(p.stock), "barcode": p.barcode, "sku": p.sku,
+        "cost": p.cost.map(money), "purchase_price": null, "weight": null, "tags": [],
+        "category_id": null, "factory_code": null, "for_sale": true, "for_purchase": false,
+        "sales_channel_id": null, "exp_account_id": null, "warehouse_id": null, "archived": false,
+        "purchase_taxes": [], "variants": [], "attributes": [], "rates": [],
+    })
+}
+
+fn create_product(state: &mut State, account_id: &str, body: &Map<String, Value>) -> Reply {
+    let Some(name) = text(body.get("name")) else {
+        return Reply::problem(422, "name: This value should not be blank.");
+    };
+    let taxes = texts(body.get("taxes"));
+    if let Some(unknown) = ops::unknown_tax(&taxes) {
+        return Reply::problem(422, &format!("Tax not found: {unknown}"));
+    }
+    let (price, cost) = match (
+        decimal(body.get("price"), "price"),
+        decimal(body.get("cost"), "cost"),
+    ) {
+        (Ok(p), Ok(c)) => (p.unwrap_or_default(), c),
+        (Err(e), _) | (_, Err(e)) => return Reply::problem(422, &e),
+    };
+    let product = SimProduct {
+        name,
+        description: text(body.get("description")),
+        sku: text(body.get("sku")),
+        barcode: text(body.get("barcode")),
+        price,
+        taxes,
+        cost,
+        ..Default::default()
+    };
+    Reply::json(
+        201,
+        json!({"id": ops::insert_product(state, account_id, product)}),
+    )
+}
+
+/// A document as v2 renders it: lines as `lines[]`, amounts as strings, `YYYY-MM-DD` dates.
+pub fn document_json(d: &SimDocument) -> Value {
+    let totals = d.totals();
+    let lines: Vec<Value> = d
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            json!({
+                "line_id": format!("{}{:02}", &d.id[..22.min(d.id.len())], i),
+                "name": l.name, "description": l.description, "price": money(l.price),
+                "units": money(l.units), "discount": money(l.discount),
+                "tax": money(l.rate(TaxGroup::Iva)), "retention": money(l.rate(TaxGroup::Retencion)),
+                "taxes": l.taxes, "tags": [], "product_id": l.product_id, "variant_id": null,
+                "service_id": null, "sku": l.sku, "account": null, "project_id": null,
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id, "document_number": d.number, "contact_id": d.contact_id,
+        "contact_name": d.contact_name, "description": d.description,
+        "date": d.day().format("%Y-%m-%d").to_string(), "due_date": null,
+        "subtotal": money(totals.subtotal), "discount": "0", "tax": money(totals.tax),
+        "total": money(totals.total), "currency": d.currency.to_uppercase(), "status": "pending",
+        "tags": [], "lines": lines, "notes": d.notes, "language": "es", "currency_change": "1",
+        "accounting_date": null, "approved_at": null, "draft": d.draft, "custom_fields": [],
+        "payments_total": "0", "payments_pending": money(totals.total), "payments_refunds": "0",
+    })
+}
+
+fn line_from(item: &Value, index: usize) -> Result<SimLine, String> {
+    let field = |name: &str| format!("items[{index}].{name}");
+    let mut taxes = texts(item.get("taxes"));
+    if taxes.is_empty()
+        && let Some(rate) = decimal(item.get("tax"), &field("tax"))?
+    {
+        taxes.push(
+            iva_key(rate)
+                .ok_or_else(|| format!("{}: unknown tax rate {rate}", field("tax")))?
+                .to_owned(),
+        );
+    }
+    if let Some(unknown) = ops::unknown_tax(&taxes) {
+        return Err(format!("{}: tax not found: {unknown}", field("taxes")));
+    }
+    let price = match decimal(item.get("price"), &field("price"))? {
+        Some(p) => Some(p),
+        None => decimal(item.get("subtotal"), &field("subtotal"))?,
+    };
+    Ok(SimLine {
+        name: text(item.get("name")).unwrap_or_default(),
+        description: text(item.get("description")),
+        units: decimal(item.get("units"), &field("units"))?.unwrap_or(Decimal::ONE),
+        price: price.unwrap_or_default(),
+        discount: decimal(item.get("discount"), &field("discount"))?.unwrap_or_default(),
+        taxes,
+        product_id: text(item.get("product_id")),
+        sku: text(item.get("sku")),
+    })
+}
+
+fn create_document(
+    state: &mut State,
+    account_id: &str,
+    doc_type: SimDocType,
+    body: &Map<String, Value>,
+) -> Reply {
+    let Some(day) =
+        text(body.get("date")).and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+    else {
+        return Reply::problem(422, "date: This value is not a valid date (YYYY-MM-DD).");
+    };
+    let lines = match body.get("items") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| line_from(item, i))
+            .collect::<Result<Vec<_>, _>>(),
+        _ => Ok(Vec::new()),
+    };
+    let lines = match lines {
+        Ok(lines) => lines,
+        Err(e) => return Reply::problem(422, &e),
+    };
+    let contact = if let Some(id) = text(body.get("contact_id")) {
+        let Some(account) = state.accounts.get(account_id) else {
+            return Reply::problem(403, "Access denied.");
+        };
+        match Account::find(&account.contacts, &id, |c| &c.id) {
+            Some(c) => (c.id.clone(), c.name.clone()),
+            None => return Reply::problem(422, "contact_id: Contact not found."),
+        }
+    } else if let Some(name) = text(body.get("contact_name")) {
+        (ops::contact_from_name(state, account_id, &name), name)
+    } else {
+        return Reply::problem(422, "Either contact_id or contact_name is required.");
+    };
+    let document = SimDocument {
+        id: String::new(),
+        doc_type,
+        number: String::new(),
+        contact_id: Some(contact.0),
+        contact_name: Some(contact.1),
+        description: text(body.get("description")),
+        notes: text(body.get("notes")),
+        date: madrid_midnight(day),
+        currency: text(body.get("currency")).map_or_else(|| "eur".to_owned(), |c| c.to_lowercase()),
+        lines,
+        draft: true,
+    };
+    let (id, _) = ops::insert_document(state, account_id, document);
+    Reply::json(201, json!({"id": id}))
+}
+
+fn usage(state: &State, account_id: &str) -> Reply {
+    let period = state.now().format("%Y-%m").to_string();
+    let counts = state
+        .accounts
+        .get(account_id)
+        .and_then(|a| a.usage.get(&period))
+        .cloned()
+        .unwrap_or_default();
+    let total: u64 = counts.values().sum();
+    Reply::json(
+        200,
+        json!({
+            "type": "automation_token", "period": period, "usage": total,
+            "limit": state.settings.monthly_limit, "count": 1,
+            "secondary_usages": counts, "user_usages": {},
+        }),
+    )
+}
