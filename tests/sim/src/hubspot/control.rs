@@ -1,0 +1,181 @@
+//! The control surface `/_sim/hubspot/…` (JSON), a thin layer over the
+//! in-process methods of [`HubspotSim`].
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::{
+    HubspotSim, NewPipeline, NewPortal, NewTaxRate, SeedDeal,
+    objects::parse,
+    state::{AppConfig, Fault, Settings, WebhookFaults},
+};
+
+/// Registers the control routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_sim/hubspot")
+            .route("/app", web::post().to(app))
+            .route("/portals", web::post().to(create_portal))
+            .route("/portals/{portal}/install", web::post().to(install))
+            .route("/portals/{portal}/deals", web::post().to(seed_deal))
+            .route(
+                "/portals/{portal}/deals/{deal}/move",
+                web::post().to(move_deal),
+            )
+            .route("/portals/{portal}/pipelines", web::post().to(add_pipeline))
+            .route("/portals/{portal}/tax-rates", web::post().to(add_tax_rate))
+            .route("/portals/{portal}/dump", web::get().to(dump))
+            .route("/faults", web::post().to(add_fault))
+            .route("/faults", web::delete().to(clear_faults))
+            .route("/webhooks/faults", web::post().to(webhook_faults))
+            .route("/webhooks/deliveries", web::get().to(deliveries))
+            .route("/settings", web::post().to(settings))
+            .route("/stats", web::get().to(stats))
+            .route("/clock", web::get().to(clock))
+            .route("/clock", web::post().to(advance_clock))
+            .route("/reset", web::post().to(reset)),
+    );
+}
+
+fn bad(message: impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": message.to_string()}))
+}
+
+macro_rules! body_or_400 {
+    ($body:expr) => {
+        match parse(&$body) {
+            Ok(v) => v,
+            Err(e) => return bad(e),
+        }
+    };
+}
+
+async fn app(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let config: AppConfig = body_or_400!(body);
+    sim.register_app(config);
+    HttpResponse::NoContent().finish()
+}
+
+async fn create_portal(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let input: NewPortal = if body.is_empty() {
+        NewPortal::default()
+    } else {
+        body_or_400!(body)
+    };
+    HttpResponse::Created().json(sim.create_portal(input))
+}
+
+async fn install(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpResponse {
+    match sim.set_install_portal(*path) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => bad(e),
+    }
+}
+
+async fn seed_deal(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let seed: SeedDeal = body_or_400!(body);
+    match sim.seed_deal(*path, seed) {
+        Ok(seeded) => HttpResponse::Created().json(seeded),
+        Err(e) => bad(e),
+    }
+}
+
+async fn move_deal(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<(u64, u64)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let input: Value = body_or_400!(body);
+    let Some(stage) = input.get("stage").and_then(Value::as_str) else {
+        return bad("body must be {\"stage\": \"…\"}");
+    };
+    let (portal, deal) = path.into_inner();
+    match sim.move_deal(portal, deal, stage) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => bad(e),
+    }
+}
+
+async fn add_pipeline(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let input: NewPipeline = body_or_400!(body);
+    match sim.add_pipeline(*path, input) {
+        Ok(p) => HttpResponse::Created().json(p),
+        Err(e) => bad(e),
+    }
+}
+
+async fn add_tax_rate(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let input: NewTaxRate = body_or_400!(body);
+    match sim.add_tax_rate(*path, input) {
+        Ok(id) => HttpResponse::Created().json(json!({"id": id})),
+        Err(e) => bad(e),
+    }
+}
+
+async fn dump(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpResponse {
+    match sim.dump(*path) {
+        Some(d) => HttpResponse::Ok().json(d),
+        None => HttpResponse::NotFound().json(json!({"error": "no such portal"})),
+    }
+}
+
+async fn add_fault(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let fault: Fault = body_or_400!(body);
+    sim.add_fault(fault);
+    HttpResponse::NoContent().finish()
+}
+
+async fn clear_faults(sim: web::Data<HubspotSim>) -> HttpResponse {
+    sim.clear_faults();
+    HttpResponse::NoContent().finish()
+}
+
+async fn webhook_faults(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let faults: WebhookFaults = body_or_400!(body);
+    sim.set_webhook_faults(faults);
+    HttpResponse::NoContent().finish()
+}
+
+async fn deliveries(sim: web::Data<HubspotSim>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.deliveries())
+}
+
+async fn settings(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let settings: Settings = body_or_400!(body);
+    sim.set_settings(settings);
+    HttpResponse::NoContent().finish()
+}
+
+async fn stats(sim: web::Data<HubspotSim>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.stats())
+}
+
+async fn clock(sim: web::Data<HubspotSim>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"now": sim.now()}))
+}
+
+async fn advance_clock(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let input: Value = body_or_400!(body);
+    let Some(seconds) = input.get("advance_seconds").and_then(Value::as_i64) else {
+        return bad("body must be {\"advance_seconds\": n}");
+    };
+    sim.advance_clock(chrono::Duration::seconds(seconds));
+    HttpResponse::Ok().json(json!({"now": sim.now()}))
+}
+
+async fn reset(sim: web::Data<HubspotSim>) -> HttpResponse {
+    sim.reset();
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,505 @@
+//! The HubSpot simulator: OAuth, CRM objects (both `/crm/v3` and the
+//! date-versioned `/crm/objects/2026-09` families), search, properties,
+//! pipelines, associations, app events, tax rates, account details, per-portal
+//! rate limits, webhooks with real signatures, and the `/_sim/hubspot`
+//! control surface (mirrored by the in-process methods below).
+
+mod associations;
+mod control;
+mod errors;
+mod gate;
+mod misc;
+pub mod model;
+mod oauth;
+mod objects;
+mod pipelines;
+mod properties;
+mod search;
+mod search_filter;
+pub mod state;
+mod store;
+mod validate;
+mod webhooks;
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, MutexGuard, atomic::AtomicBool},
+};
+
+use actix_web::{
+    HttpMessage,
+    dev::Service,
+    http::header::{HeaderName, HeaderValue},
+    web,
+};
+use futures::future::Either;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use state::{AppConfig, Delivery, Fault, Settings, Stats, WebhookFaults};
+
+use crate::Simulator;
+use model::{ObjType, Pipeline, Portal, Stage, TaxRate, Tier};
+use state::{AccessToken, Grant, State};
+use store::{Claims, Source};
+
+/// The simulated HubSpot service and its state (shared by all its workers).
+#[derive(Clone, Debug)]
+pub struct HubspotSim {
+    state: Arc<Mutex<State>>,
+    dispatcher_started: Arc<AtomicBool>,
+}
+
+/// A portal to create.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NewPortal {
+    /// Tier.
+    pub tier: Tier,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Whether app events are approved.
+    pub app_events_approved: bool,
+}
+
+impl Default for NewPortal {
+    fn default() -> Self {
+        Self {
+            tier: Tier::Pro,
+            time_zone: "Europe/Madrid".into(),
+            app_events_approved: false,
+        }
+    }
+}
+
+/// A created portal and a direct (non-expiring, all-scopes) token for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedPortal {
+    /// Portal id.
+    pub portal_id: u64,
+    /// Direct access token.
+    pub access_token: String,
+}
+
+/// A deal to seed, with its line items and associated company/contact.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SeedDeal {
+    /// Deal properties.
+    pub properties: BTreeMap<String, String>,
+    /// Line items (properties each), associated with type 19/20.
+    pub line_items: Vec<BTreeMap<String, String>>,
+    /// A company, associated as primary (5).
+    pub company: Option<BTreeMap<String, String>>,
+    /// A contact, associated (3).
+    pub contact: Option<BTreeMap<String, String>>,
+}
+
+/// Ids of a seeded deal's records.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededDeal {
+    /// Deal id.
+    pub deal_id: u64,
+    /// Line item ids.
+    pub line_item_ids: Vec<u64>,
+    /// Company id.
+    pub company_id: Option<u64>,
+    /// Contact id.
+    pub contact_id: Option<u64>,
+}
+
+/// A custom pipeline to add.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewPipeline {
+    /// Label.
+    pub label: String,
+    /// Stages in order.
+    pub stages: Vec<NewStage>,
+}
+
+/// A custom stage.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewStage {
+    /// Label.
+    pub label: String,
+    /// Probability (`"0.5"`).
+    #[serde(default)]
+    pub probability: Option<String>,
+    /// Closed.
+    #[serde(default)]
+    pub is_closed: bool,
+}
+
+/// A tax rate to add.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewTaxRate {
+    /// Name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Percentage, e.g. 21.
+    pub percentage_rate: serde_json::Number,
+}
+
+impl HubspotSim {
+    /// An empty simulator delivering webhooks to `webhook_url`, if any.
+    pub fn new(webhook_url: Option<String>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State::new(webhook_url))),
+            dispatcher_started: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the app (client id/secret, app id, webhook target and timing).
+    pub fn register_app(&self, app: AppConfig) {
+        self.lock().app = app;
+    }
+
+    /// The registered app.
+    pub fn app(&self) -> AppConfig {
+        self.lock().app.clone()
+    }
+
+    /// Creates a portal; the next `/oauth/authorize` installs into it.
+    pub fn create_portal(&self, input: NewPortal) -> CreatedPortal {
+        let mut state = self.lock();
+        state.next_portal += 1;
+        let id = state.next_portal;
+        let portal = Portal::new(id, input.tier, input.time_zone, input.app_events_approved);
+        state.portals.insert(id, portal);
+        state.install_portal = Some(id);
+        let token = State::token("sim-direct");
+        state.tokens.insert(
+            token.clone(),
+            AccessToken {
+                grant: Grant {
+                    portal_id: id,
+                    scopes: None,
+                },
+                expires_at: None,
+            },
+        );
+        CreatedPortal {
+            portal_id: id,
+            access_token: token,
+        }
+    }
+
+    /// Chooses the portal `/oauth/authorize` installs into.
+    pub fn set_install_portal(&self, portal: u64) -> Result<(), String> {
+        let mut state = self.lock();
+        if !state.portals.contains_key(&portal) {
+            return Err(format!("no portal {portal}"));
+        }
+        state.install_portal = Some(portal);
+        Ok(())
+    }
+
+    /// Creates records as a user would in HubSpot (validated like the API).
+    fn create_as_user(
+        state: &mut State,
+        portal: u64,
+        t: ObjType,
+        values: BTreeMap<String, String>,
+    ) -> Result<u64, String> {
+        store::check_write(state, portal, t, &values, None, &mut Claims::new())
+            .map_err(|e| e.into_api().to_string())?;
+        Ok(store::create(state, portal, t, values))
+    }
+
+    /// Seeds a deal with line items and associations.
+    pub fn seed_deal(&self, portal: u64, seed: SeedDeal) -> Result<SeededDeal, String> {
+        let mut state = self.lock();
+        if !state.portals.contains_key(&portal) {
+            return Err(format!("no portal {portal}"));
+        }
+        let deal = Self::create_as_user(&mut state, portal, ObjType::Deals, seed.properties)?;
+        let mut line_item_ids = Vec::new();
+        for item in seed.line_items {
+            let id = Self::create_as_user(&mut state, portal, ObjType::LineItems, item)?;
+            state.portals.get_mut(&portal).expect("portal").associate(
+                ObjType::Deals,
+                deal,
+                ObjType::LineItems,
+                id,
+                19,
+            );
+            line_item_ids.push(id);
+        }
+        let company_id = seed
+            .company
+            .map(|c| Self::create_as_user(&mut state, portal, ObjType::Companies, c))
+            .transpose()?;
+        let contact_id = seed
+            .contact
+            .map(|c| Self::create_as_user(&mut state, portal, ObjType::Contacts, c))
+            .transpose()?;
+        let p = state.portals.get_mut(&portal).expect("portal");
+        if let Some(c) = company_id {
+            p.associate(ObjType::Deals, deal, ObjType::Companies, c, 5);
+        }
+        if let Some(c) = contact_id {
+            p.associate(ObjType::Deals, deal, ObjType::Contacts, c, 3);
+            if let Some(co) = company_id {
+                p.associate(ObjType::Contacts, c, ObjType::Companies, co, 1);
+            }
+        }
+        Ok(SeededDeal {
+            deal_id: deal,
+            line_item_ids,
+            company_id,
+            contact_id,
+        })
+    }
+
+    /// Moves a deal to `stage` as a user in HubSpot (`changeSource: CRM_UI`).
+    pub fn move_deal(&self, portal: u64, deal: u64, stage: &str) -> Result<(), String> {
+        self.ensure_dispatcher();
+        let mut state = self.lock();
+        let exists = state
+            .portals
+            .get(&portal)
+            .and_then(|p| p.records.get(&ObjType::Deals))
+            .is_some_and(|r| r.contains_key(&deal));
+        if !exists {
+            return Err(format!("no deal {deal} in portal {portal}"));
+        }
+        let values = BTreeMap::from([("dealstage".to_owned(), stage.to_owned())]);
+        store::check_write(
+            &state,
+            portal,
+            ObjType::Deals,
+            &values,
+            Some(deal),
+            &mut Claims::new(),
+        )
+        .map_err(|e| e.into_api().to_string())?;
+        store::update(
+            &mut state,
+            portal,
+            ObjType::Deals,
+            deal,
+            &values,
+            Source::User,
+        );
+        Ok(())
+    }
+
+    /// Adds a custom deal pipeline (numeric ids, like HubSpot's).
+    pub fn add_pipeline(&self, portal: u64, input: NewPipeline) -> Result<Value, String> {
+        let mut state = self.lock();
+        let now = state.now();
+        let base = state.record_id();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        let stages = input
+            .stages
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Stage {
+                id: (base * 100 + i as u64 + 1).to_string(),
+                label: s.label,
+                probability: s.probability.unwrap_or_else(|| {
+                    if s.is_closed {
+                        "1.0".into()
+                    } else {
+                        "0.5".into()
+                    }
+                }),
+                is_closed: s.is_closed,
+            })
+            .collect();
+        let pipeline = Pipeline {
+            id: (base * 100).to_string(),
+            label: input.label,
+            stages,
+            created_at: now,
+        };
+        let json = pipeline.to_json();
+        p.pipelines.push(pipeline);
+        Ok(json)
+    }
+
+    /// Adds a tax rate; returns its id.
+    pub fn add_tax_rate(&self, portal: u64, input: NewTaxRate) -> Result<String, String> {
+        let mut state = self.lock();
+        let now = model::iso(state.now());
+        let id = state.record_id().to_string();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        p.tax_rates.push(TaxRate {
+            id: id.clone(),
+            name: input.name,
+            label: input.label,
+            percentage_rate: input.percentage_rate,
+            active: true,
+            created_at: now.clone(),
+            updated_at: now,
+        });
+        Ok(id)
+    }
+
+    /// Everything a portal holds (records with all properties, associations,
+    /// custom properties, app events), for assertions.
+    pub fn dump(&self, portal: u64) -> Option<Value> {
+        let state = self.lock();
+        let p = state.portals.get(&portal)?;
+        let mut records = serde_json::Map::new();
+        for t in ObjType::ALL {
+            let list: Vec<Value> = p
+                .records
+                .get(&t)
+                .map(|r| r.values().map(|r| json!({"id": r.id.to_string(), "archived": r.archived, "properties": r.props})).collect())
+                .unwrap_or_default();
+            records.insert(t.name().into(), Value::Array(list));
+        }
+        let custom: BTreeMap<&str, Vec<Value>> = ObjType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.name(),
+                    p.props(*t)
+                        .values()
+                        .filter(|d| !d.hubspot_defined)
+                        .map(|d| d.to_json())
+                        .collect(),
+                )
+            })
+            .collect();
+        Some(
+            json!({"portal_id": p.id, "tier": p.tier, "time_zone": p.time_zone, "records": records,
+                    "associations": p.associations, "custom_properties": custom, "app_events": p.app_events}),
+        )
+    }
+
+    /// Injects a fault.
+    pub fn add_fault(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Sets webhook duplicate/reorder faults.
+    pub fn set_webhook_faults(&self, faults: WebhookFaults) {
+        self.lock().webhook_faults = faults;
+    }
+
+    /// Webhook attempts so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+
+    /// Changes index lag and rate limits.
+    pub fn set_settings(&self, settings: Settings) {
+        self.lock().settings = settings;
+    }
+
+    /// Request counts.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats.clone()
+    }
+
+    /// The simulated clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.lock().now()
+    }
+
+    /// Moves the simulated clock forward (token expiry, timestamps).
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.lock().clock_offset += by;
+    }
+
+    /// Forgets everything but the registered app.
+    pub fn reset(&self) {
+        let mut state = self.lock();
+        let app = state.app.clone();
+        *state = State::new(None);
+        state.app = app;
+    }
+}
+
+/// The API routes (behind the gate).
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    for prefix in [
+        "/crm/v3/objects",
+        "/crm/objects/2026-03",
+        "/crm/objects/2026-09",
+    ] {
+        objects::routes(cfg, prefix);
+    }
+    for prefix in [
+        "/crm/v3/properties",
+        "/crm/properties/2026-03",
+        "/crm/properties/2026-09",
+    ] {
+        properties::routes(cfg, prefix);
+    }
+    for prefix in [
+        "/crm/v3/pipelines",
+        "/crm/pipelines/2026-03",
+        "/crm/pipelines/2026-09",
+    ] {
+        pipelines::routes(cfg, prefix);
+    }
+    for prefix in [
+        "/crm/v4/associations",
+        "/crm/associations/2026-03",
+        "/crm/associations/2026-09",
+    ] {
+        associations::routes(cfg, prefix);
+    }
+    misc::routes(cfg);
+}
+
+impl Simulator for HubspotSim {
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::new(self.clone()));
+        control::routes(cfg);
+        oauth::routes(cfg);
+        let sim = self.clone();
+        cfg.service(
+            web::scope("")
+                .wrap_fn(move |req, srv| {
+                    sim.ensure_dispatcher();
+                    match sim.admit(&req) {
+                        gate::Admission::Reject(response, delay) => Either::Left(async move {
+                            tokio::time::sleep(delay).await;
+                            Ok(req.into_response(response).map_into_right_body())
+                        }),
+                        gate::Admission::Pass {
+                            caller,
+                            headers,
+                            delay,
+                        } => {
+                            req.extensions_mut().insert(caller);
+                            let call = srv.call(req);
+                            Either::Right(async move {
+                                let mut response = call.await?;
+                                for (name, value) in headers {
+                                    if let Ok(value) = HeaderValue::from_str(&value) {
+                                        response
+                                            .headers_mut()
+                                            .insert(HeaderName::from_static(name), value);
+                                    }
+                                }
+                                tokio::time::sleep(delay).await;
+                                Ok(response.map_into_left_body())
+                            })
+                        }
+                    }
+                })
+                .configure(api_routes),
+        );
+    }
+}

@@ -1,0 +1,682 @@
+//! The simulated HubSpot data: portals, object types, properties, records,
+//! pipelines, associations and their built-in definitions.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Instant,
+};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Account tier: decides e.g. whether sensitive properties are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Starter.
+    #[default]
+    Starter,
+    /// Professional.
+    Pro,
+    /// Enterprise.
+    Enterprise,
+}
+
+/// CRM object types served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjType {
+    /// `0-1`.
+    Contacts,
+    /// `0-2`.
+    Companies,
+    /// `0-3`.
+    Deals,
+    /// `0-7`.
+    Products,
+    /// `0-8`.
+    LineItems,
+    /// `0-46`.
+    Notes,
+}
+
+impl ObjType {
+    /// Every type.
+    pub const ALL: [ObjType; 6] = [
+        Self::Contacts,
+        Self::Companies,
+        Self::Deals,
+        Self::Products,
+        Self::LineItems,
+        Self::Notes,
+    ];
+
+    /// Parses a path segment: plural/singular name or type id.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "contacts" | "contact" | "0-1" => Self::Contacts,
+            "companies" | "company" | "0-2" => Self::Companies,
+            "deals" | "deal" | "0-3" => Self::Deals,
+            "products" | "product" | "0-7" => Self::Products,
+            "line_items" | "line_item" | "lineitems" | "0-8" => Self::LineItems,
+            "notes" | "note" | "0-46" => Self::Notes,
+            _ => return None,
+        })
+    }
+
+    /// Plural name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Contacts => "contacts",
+            Self::Companies => "companies",
+            Self::Deals => "deals",
+            Self::Products => "products",
+            Self::LineItems => "line_items",
+            Self::Notes => "notes",
+        }
+    }
+
+    /// Singular name (association labels like `deal_to_company`).
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Contacts => "contact",
+            Self::Companies => "company",
+            Self::Deals => "deal",
+            Self::Products => "product",
+            Self::LineItems => "line_item",
+            Self::Notes => "note",
+        }
+    }
+
+    /// Type id.
+    pub fn type_id(self) -> &'static str {
+        match self {
+            Self::Contacts => "0-1",
+            Self::Companies => "0-2",
+            Self::Deals => "0-3",
+            Self::Products => "0-7",
+            Self::LineItems => "0-8",
+            Self::Notes => "0-46",
+        }
+    }
+
+    /// Last-modified property name.
+    pub fn modified_property(self) -> &'static str {
+        match self {
+            Self::Contacts => "lastmodifieddate",
+            _ => "hs_lastmodifieddate",
+        }
+    }
+
+    /// Properties returned when the request names none.
+    pub fn default_properties(self) -> &'static [&'static str] {
+        match self {
+            Self::Contacts => &["firstname", "lastname", "email"],
+            Self::Companies => &["name", "domain"],
+            Self::Deals => &["dealname", "amount", "closedate", "pipeline", "dealstage"],
+            Self::Products => &["name", "description", "price"],
+            Self::LineItems => &["quantity", "amount", "price"],
+            Self::Notes => &["hs_note_body", "hs_timestamp"],
+        }
+    }
+
+    /// Whether custom unique properties are allowed (HubSpot's docs list
+    /// contacts, companies, deals; not products or line items).
+    pub fn supports_unique_properties(self) -> bool {
+        matches!(self, Self::Contacts | Self::Companies | Self::Deals)
+    }
+
+    /// Scope granting reads or writes.
+    pub fn scopes(self, write: bool) -> Vec<String> {
+        let rw = if write { "write" } else { "read" };
+        let mut scopes = vec![format!("crm.objects.{}.{rw}", self.name())];
+        if matches!(self, Self::Products | Self::LineItems) {
+            scopes.push("e-commerce".into());
+        }
+        if self == Self::Notes {
+            scopes = vec![format!("crm.objects.contacts.{rw}")];
+        }
+        scopes
+    }
+}
+
+/// An enumeration option.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PropOption {
+    /// Label.
+    pub label: String,
+    /// Value.
+    pub value: String,
+    /// Position.
+    #[serde(default)]
+    pub display_order: i64,
+    /// Hidden.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// A property definition.
+#[derive(Debug, Clone)]
+pub struct PropDef {
+    /// Internal name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// `string`, `number`, `date`, `datetime`, `enumeration`, `bool`.
+    pub kind: String,
+    /// Field type.
+    pub field_type: String,
+    /// Group.
+    pub group_name: String,
+    /// Description.
+    pub description: String,
+    /// Unique values enforced.
+    pub has_unique_value: bool,
+    /// Options.
+    pub options: Vec<PropOption>,
+    /// Sensitivity.
+    pub data_sensitivity: String,
+    /// Built-in.
+    pub hubspot_defined: bool,
+    /// Read-only value (calculated or system).
+    pub read_only: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl PropDef {
+    /// A built-in property.
+    pub fn builtin(name: &str, kind: &str, field_type: &str, read_only: bool) -> Self {
+        Self {
+            name: name.into(),
+            label: name.into(),
+            kind: kind.into(),
+            field_type: field_type.into(),
+            group_name: "hubspot_defined".into(),
+            description: String::new(),
+            has_unique_value: false,
+            options: Vec::new(),
+            data_sensitivity: "non_sensitive".into(),
+            hubspot_defined: true,
+            read_only,
+            created_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// The JSON HubSpot returns (`Property`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name, "label": self.label, "type": self.kind, "fieldType": self.field_type,
+            "groupName": self.group_name, "description": self.description, "hasUniqueValue": self.has_unique_value,
+            "options": self.options, "dataSensitivity": self.data_sensitivity, "hubspotDefined": self.hubspot_defined,
+            "calculated": self.read_only && self.hubspot_defined, "hidden": false, "formField": false, "displayOrder": -1,
+            "archived": false, "createdAt": iso(self.created_at), "updatedAt": iso(self.created_at),
+            "modificationMetadata": {"archivable": !self.hubspot_defined, "readOnlyDefinition": self.hubspot_defined, "readOnlyValue": self.read_only},
+        })
+    }
+}
+
+/// Built-in properties of an object type.
+pub fn builtin_properties(t: ObjType) -> Vec<PropDef> {
+    let text = |n: &str| PropDef::builtin(n, "string", "text", false);
+    let number = |n: &str| PropDef::builtin(n, "number", "number", false);
+    let datetime = |n: &str| PropDef::builtin(n, "datetime", "date", false);
+    let mut props: Vec<PropDef> = match t {
+        ObjType::Contacts => [
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "mobilephone",
+            "address",
+            "city",
+            "zip",
+            "state",
+            "country",
+            "website",
+            "company",
+            "jobtitle",
+        ]
+        .into_iter()
+        .map(text)
+        .collect(),
+        ObjType::Companies => [
+            "name",
+            "domain",
+            "phone",
+            "address",
+            "city",
+            "zip",
+            "state",
+            "country",
+            "website",
+            "description",
+        ]
+        .into_iter()
+        .map(text)
+        .collect(),
+        ObjType::Products => {
+            let mut p: Vec<_> = ["name", "description", "hs_sku"]
+                .into_iter()
+                .map(text)
+                .collect();
+            p.extend(["price", "hs_cost_of_goods_sold"].into_iter().map(number));
+            p
+        }
+        ObjType::Deals => vec![
+            text("dealname"),
+            number("amount"),
+            datetime("closedate"),
+            PropDef::builtin("pipeline", "enumeration", "select", false),
+            PropDef::builtin("dealstage", "enumeration", "radio", false),
+            text("deal_currency_code"),
+            text("description"),
+        ],
+        ObjType::LineItems => vec![
+            text("name"),
+            text("description"),
+            text("hs_sku"),
+            number("quantity"),
+            number("price"),
+            number("hs_product_id"),
+            number("hs_discount_percentage"),
+            number("discount"),
+            text("hs_tax_rate_group_id"),
+            text("hs_line_item_currency_code"),
+            PropDef::builtin("amount", "number", "calculation_equation", true),
+        ],
+        ObjType::Notes => vec![
+            PropDef::builtin("hs_note_body", "string", "html", false),
+            datetime("hs_timestamp"),
+        ],
+    };
+    props.push(PropDef::builtin("createdate", "datetime", "date", true));
+    props.push(PropDef::builtin(
+        t.modified_property(),
+        "datetime",
+        "date",
+        true,
+    ));
+    props.push(PropDef::builtin("hs_object_id", "number", "number", true));
+    props
+}
+
+/// A property group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Position.
+    #[serde(default)]
+    pub display_order: i64,
+    /// Archived.
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// What search sees of a record (the index lags behind writes).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Values at the time.
+    pub props: BTreeMap<String, String>,
+    /// Archived at the time.
+    pub archived: bool,
+}
+
+/// A stored record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Id.
+    pub id: u64,
+    /// Current values (system properties included).
+    pub props: BTreeMap<String, String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Updated.
+    pub updated_at: DateTime<Utc>,
+    /// In the recycle bin.
+    pub archived: bool,
+    /// When archived.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// What search currently sees.
+    pub indexed: Option<Snapshot>,
+    /// The next version search will see, and when.
+    pub pending: Option<(Instant, Snapshot)>,
+}
+
+impl Record {
+    /// Makes the current version visible to search after `lag`.
+    pub fn reindex(&mut self, now: Instant, lag: std::time::Duration) {
+        self.promote(now);
+        let snapshot = Snapshot {
+            props: self.props.clone(),
+            archived: self.archived,
+        };
+        if lag.is_zero() {
+            self.indexed = Some(snapshot);
+            self.pending = None;
+        } else {
+            self.pending = Some((now + lag, snapshot));
+        }
+    }
+
+    /// Moves a due pending version into the index.
+    pub fn promote(&mut self, now: Instant) {
+        if let Some((due, _)) = &self.pending
+            && *due <= now
+        {
+            self.indexed = self.pending.take().map(|(_, s)| s);
+        }
+    }
+
+    /// `SimplePublicObject` JSON with the requested properties (`None` = defaults).
+    pub fn to_json(&self, t: ObjType, properties: Option<&[String]>) -> Value {
+        let names: Vec<String> = match properties {
+            Some(p) if !p.is_empty() => p.to_vec(),
+            _ => t
+                .default_properties()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let mut props = serde_json::Map::new();
+        for name in names.iter().chain(
+            ["createdate", t.modified_property(), "hs_object_id"]
+                .map(str::to_owned)
+                .iter(),
+        ) {
+            props.insert(
+                name.clone(),
+                self.props.get(name).map_or(Value::Null, |v| json!(v)),
+            );
+        }
+        let mut v = json!({
+            "id": self.id.to_string(), "properties": props, "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at), "archived": self.archived,
+        });
+        if let Some(at) = self.archived_at {
+            v["archivedAt"] = json!(iso(at));
+        }
+        v
+    }
+}
+
+/// A pipeline stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Probability as HubSpot writes it (`"0.2"`).
+    pub probability: String,
+    /// Closed stage.
+    pub is_closed: bool,
+}
+
+/// A deal pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Stages in order.
+    pub stages: Vec<Stage>,
+    /// Created (0 for the default pipeline).
+    pub created_at: DateTime<Utc>,
+}
+
+impl Pipeline {
+    /// HubSpot's default sales pipeline and its seven stages.
+    pub fn default_sales() -> Self {
+        let stage = |id: &str, label: &str, p: &str, closed: bool| Stage {
+            id: id.into(),
+            label: label.into(),
+            probability: p.into(),
+            is_closed: closed,
+        };
+        Self {
+            id: "default".into(),
+            label: "Sales Pipeline".into(),
+            stages: vec![
+                stage(
+                    "appointmentscheduled",
+                    "Appointment Scheduled",
+                    "0.2",
+                    false,
+                ),
+                stage("qualifiedtobuy", "Qualified To Buy", "0.4", false),
+                stage(
+                    "presentationscheduled",
+                    "Presentation Scheduled",
+                    "0.6",
+                    false,
+                ),
+                stage(
+                    "decisionmakerboughtin",
+                    "Decision Maker Bought-In",
+                    "0.8",
+                    false,
+                ),
+                stage("contractsent", "Contract Sent", "0.9", false),
+                stage("closedwon", "Closed Won", "1.0", true),
+                stage("closedlost", "Closed Lost", "0.0", true),
+            ],
+            created_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// `Pipeline` JSON.
+    pub fn to_json(&self) -> Value {
+        let at = iso(self.created_at);
+        let stages: Vec<Value> = self
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                json!({"id": s.id, "label": s.label, "displayOrder": i, "archived": false, "createdAt": at, "updatedAt": at,
+                       "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+                       "metadata": {"isClosed": s.is_closed.to_string(), "probability": s.probability}})
+            })
+            .collect();
+        json!({"id": self.id, "label": self.label, "displayOrder": 0, "archived": false, "createdAt": at, "updatedAt": at, "stages": stages})
+    }
+}
+
+/// One association edge (stored in both directions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assoc {
+    /// From type.
+    pub from_type: ObjType,
+    /// From id.
+    pub from_id: u64,
+    /// To type.
+    pub to_type: ObjType,
+    /// To id.
+    pub to_id: u64,
+    /// Type id.
+    pub type_id: u32,
+}
+
+/// HubSpot-defined type ids: `(from, to, unlabeled, primary)`.
+const ASSOCIATION_TYPES: [(ObjType, ObjType, u32, Option<u32>); 12] = [
+    (ObjType::Deals, ObjType::Companies, 341, Some(5)),
+    (ObjType::Companies, ObjType::Deals, 342, Some(6)),
+    (ObjType::Deals, ObjType::Contacts, 3, None),
+    (ObjType::Contacts, ObjType::Deals, 4, None),
+    (ObjType::Contacts, ObjType::Companies, 279, Some(1)),
+    (ObjType::Companies, ObjType::Contacts, 280, Some(2)),
+    (ObjType::Deals, ObjType::LineItems, 19, None),
+    (ObjType::LineItems, ObjType::Deals, 20, None),
+    (ObjType::Deals, ObjType::Notes, 213, None),
+    (ObjType::Notes, ObjType::Deals, 214, None),
+    (ObjType::Contacts, ObjType::Notes, 201, None),
+    (ObjType::Notes, ObjType::Contacts, 202, None),
+];
+
+/// The unlabeled and primary ids between two types.
+pub fn association_ids(from: ObjType, to: ObjType) -> Option<(u32, Option<u32>)> {
+    ASSOCIATION_TYPES
+        .iter()
+        .find(|(f, t, _, _)| *f == from && *t == to)
+        .map(|(_, _, u, p)| (*u, *p))
+}
+
+/// The id of the same association seen from the other side.
+pub fn inverse_type(from: ObjType, to: ObjType, type_id: u32) -> Option<u32> {
+    let (unlabeled, primary) = association_ids(from, to)?;
+    let (inv_unlabeled, inv_primary) = association_ids(to, from)?;
+    if type_id == unlabeled {
+        Some(inv_unlabeled)
+    } else if Some(type_id) == primary {
+        inv_primary
+    } else {
+        None
+    }
+}
+
+/// A tax rate of the account's library.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxRate {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Percentage (a JSON number, as in the spec).
+    pub percentage_rate: serde_json::Number,
+    /// Active.
+    pub active: bool,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+}
+
+/// One simulated HubSpot account.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    /// Id.
+    pub id: u64,
+    /// Tier.
+    pub tier: Tier,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Company currency.
+    pub currency: String,
+    /// Whether the app's app events are approved for this portal.
+    pub app_events_approved: bool,
+    /// Records per type.
+    pub records: HashMap<ObjType, BTreeMap<u64, Record>>,
+    /// Properties per type.
+    pub properties: HashMap<ObjType, BTreeMap<String, PropDef>>,
+    /// Groups per type.
+    pub groups: HashMap<ObjType, BTreeMap<String, Group>>,
+    /// Deal pipelines.
+    pub pipelines: Vec<Pipeline>,
+    /// Associations.
+    pub associations: Vec<Assoc>,
+    /// Tax rates.
+    pub tax_rates: Vec<TaxRate>,
+    /// App event occurrences received.
+    pub app_events: Vec<Value>,
+}
+
+impl Portal {
+    /// A fresh account with HubSpot's built-ins.
+    pub fn new(id: u64, tier: Tier, time_zone: String, app_events_approved: bool) -> Self {
+        let mut properties = HashMap::new();
+        let mut groups = HashMap::new();
+        for t in ObjType::ALL {
+            properties.insert(
+                t,
+                builtin_properties(t)
+                    .into_iter()
+                    .map(|p| (p.name.clone(), p))
+                    .collect(),
+            );
+            let info = Group {
+                name: format!("{}information", t.singular()),
+                label: format!("{} information", t.singular()),
+                display_order: 0,
+                archived: false,
+            };
+            groups.insert(t, BTreeMap::from([(info.name.clone(), info)]));
+        }
+        Self {
+            id,
+            tier,
+            time_zone,
+            currency: "EUR".into(),
+            app_events_approved,
+            records: HashMap::new(),
+            properties,
+            groups,
+            pipelines: vec![Pipeline::default_sales()],
+            associations: Vec::new(),
+            tax_rates: Vec::new(),
+            app_events: Vec::new(),
+        }
+    }
+
+    /// Records of a type.
+    pub fn records(&mut self, t: ObjType) -> &mut BTreeMap<u64, Record> {
+        self.records.entry(t).or_default()
+    }
+
+    /// Property definitions of a type.
+    pub fn props(&self, t: ObjType) -> &BTreeMap<String, PropDef> {
+        self.properties.get(&t).expect("every type has properties")
+    }
+
+    /// Adds an association and its inverse (idempotent).
+    pub fn associate(
+        &mut self,
+        from: ObjType,
+        from_id: u64,
+        to: ObjType,
+        to_id: u64,
+        type_id: u32,
+    ) {
+        let mut add = |a: Assoc| {
+            if !self.associations.contains(&a) {
+                self.associations.push(a);
+            }
+        };
+        add(Assoc {
+            from_type: from,
+            from_id,
+            to_type: to,
+            to_id,
+            type_id,
+        });
+        if let Some(inv) = inverse_type(from, to, type_id) {
+            add(Assoc {
+                from_type: to,
+                from_id: to_id,
+                to_type: from,
+                to_id: from_id,
+                type_id: inv,
+            });
+        }
+        // A primary association also creates the unlabeled one.
+        if let Some((unlabeled, Some(primary))) = association_ids(from, to)
+            && type_id == primary
+        {
+            self.associate(from, from_id, to, to_id, unlabeled);
+        }
+    }
+}
+
+/// ISO-8601 with milliseconds, as HubSpot writes timestamps.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

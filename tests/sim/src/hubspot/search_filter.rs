@@ -1,0 +1,113 @@
+//! Search filter semantics (operators, case rules, numeric comparison).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{model::PropDef, search::number};
+
+/// One filter as sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    /// Property (or `associations.{type}`).
+    pub property_name: String,
+    /// Operator.
+    pub operator: String,
+    /// Value.
+    pub value: Option<serde_json::Value>,
+    /// Upper bound (`BETWEEN`).
+    pub high_value: Option<serde_json::Value>,
+    /// Values (`IN`, `NOT_IN`).
+    #[serde(default)]
+    pub values: Vec<serde_json::Value>,
+}
+
+fn text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// Whether `props` pass `filter`. Values compare case-insensitively except
+/// on enumerations; numbers and dates compare numerically.
+pub fn matches(
+    filter: &Filter,
+    props: &BTreeMap<String, String>,
+    defs: &BTreeMap<String, PropDef>,
+    associated: &dyn Fn(&str, &str) -> bool,
+) -> bool {
+    let value = filter.value.as_ref().map(text);
+    if let Some(to) = filter.property_name.strip_prefix("associations.") {
+        return value.is_some_and(|v| associated(to, &v)) == (filter.operator == "EQ");
+    }
+    let enumeration = defs
+        .get(&filter.property_name)
+        .is_some_and(|d| d.kind == "enumeration");
+    let norm = |s: &str| {
+        if enumeration {
+            s.to_owned()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let actual = props.get(&filter.property_name).filter(|v| !v.is_empty());
+    let cmp = |bound: &Option<String>| -> Option<std::cmp::Ordering> {
+        let (a, b) = (actual?, bound.as_ref()?);
+        match (number(a), number(b)) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => Some(norm(a).cmp(&norm(b))),
+        }
+    };
+    use std::cmp::Ordering::*;
+    match filter.operator.as_str() {
+        "EQ" => cmp(&value) == Some(Equal),
+        "NEQ" => cmp(&value) != Some(Equal),
+        "LT" => cmp(&value) == Some(Less),
+        "LTE" => matches!(cmp(&value), Some(Less | Equal)),
+        "GT" => cmp(&value) == Some(Greater),
+        "GTE" => matches!(cmp(&value), Some(Greater | Equal)),
+        "BETWEEN" => {
+            matches!(cmp(&value), Some(Greater | Equal))
+                && matches!(
+                    cmp(&filter.high_value.as_ref().map(text)),
+                    Some(Less | Equal)
+                )
+        }
+        "IN" => actual.is_some_and(|a| filter.values.iter().any(|v| norm(&text(v)) == norm(a))),
+        "NOT_IN" => {
+            !actual.is_some_and(|a| filter.values.iter().any(|v| norm(&text(v)) == norm(a)))
+        }
+        "HAS_PROPERTY" => actual.is_some(),
+        "NOT_HAS_PROPERTY" => actual.is_none(),
+        "CONTAINS_TOKEN" => {
+            actual.is_some_and(|a| contains_token(a, value.as_deref().unwrap_or("")))
+        }
+        "NOT_CONTAINS_TOKEN" => {
+            !actual.is_some_and(|a| contains_token(a, value.as_deref().unwrap_or("")))
+        }
+        _ => false,
+    }
+}
+
+/// Token match with `*` wildcards.
+fn contains_token(actual: &str, token: &str) -> bool {
+    let actual = actual.to_lowercase();
+    let token = token.to_lowercase();
+    let parts: Vec<&str> = token.split('*').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return true;
+    }
+    if !token.contains('*') {
+        return actual
+            .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
+            .any(|w| w == token)
+            || actual == token;
+    }
+    let mut rest = actual.as_str();
+    for part in parts {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
