@@ -9,7 +9,11 @@ use secrecy::SecretString;
 use crate::{
     config::{Config, DatabaseTarget},
     crypto::{Cipher, SecretKey},
+    holded::ClientOptions,
+    hubspot::{Hubspot, HubspotConfig, OAuthSettings},
+    install::{Installer, manifest::AppScopes},
     jobs::{JobContext, JobQueue, run_workers},
+    settings::SettingsService,
     store::Store,
     telemetry,
     web::{self, AppState},
@@ -26,6 +30,40 @@ pub struct Runtime {
     pub cipher: Cipher,
     /// Job queue.
     pub queue: JobQueue,
+    /// The HubSpot app's client; `None` when the app is not configured.
+    pub hubspot: Option<Hubspot>,
+}
+
+/// The HubSpot app's client, when its credentials are configured.
+fn hubspot_client(config: &Config) -> anyhow::Result<Option<Hubspot>> {
+    let Some(app) = &config.hubspot_app else {
+        tracing::warn!(
+            "HUBSPOT_CLIENT_ID/SECRET/APP_ID are not set: install and HubSpot calls are disabled"
+        );
+        return Ok(None);
+    };
+    let api_base = config
+        .hubspot_api_base
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let redirect_url = format!(
+        "{}/oauth/callback",
+        config.public_url.as_str().trim_end_matches('/')
+    );
+    let scopes = AppScopes::get();
+    let oauth = OAuthSettings {
+        client_id: app.client_id.clone(),
+        client_secret: (*app.client_secret).clone(),
+        redirect_url,
+        authorize_url: config.hubspot_auth_url.to_string(),
+        api_base: api_base.clone(),
+        scopes: scopes.required_scopes.clone(),
+    };
+    Ok(Some(Hubspot::new(
+        HubspotConfig::new(api_base),
+        Some(oauth),
+    )?))
 }
 
 /// Resolves the key for secrets at rest: `HH_SECRET_KEY`, or on the embedded
@@ -63,11 +101,13 @@ impl Runtime {
         } else {
             tracing::info!("using PostgreSQL");
         }
+        let hubspot = hubspot_client(&config)?;
         Ok(Self {
             config,
             store,
             cipher,
             queue,
+            hubspot,
         })
     }
 
@@ -93,6 +133,17 @@ impl Runtime {
         let state = AppState {
             store: self.store.clone(),
             metrics: telemetry::metrics_handle(),
+            config: self.config.clone(),
+            installer: self
+                .hubspot
+                .clone()
+                .map(|hubspot| Installer::new(self.store.clone(), self.cipher.clone(), hubspot)),
+            settings: SettingsService::new(
+                self.store.clone(),
+                self.cipher.clone(),
+                self.config.holded_api_base.clone(),
+                ClientOptions::default(),
+            ),
         };
         let server = web::server(state, listener)?;
         tracing::info!(%address, public_url = %self.config.public_url, workers = with_workers, "listening");

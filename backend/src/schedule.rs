@@ -112,7 +112,10 @@ mod tests {
         }
         assert_eq!(tomorrow(madrid, now), date("2026-11-29"));
         // 23:30 UTC on the 28th is already the 29th in Madrid.
-        assert_eq!(tomorrow(madrid, utc("2026-11-28T23:30:00Z")), date("2026-11-30"));
+        assert_eq!(
+            tomorrow(madrid, utc("2026-11-28T23:30:00Z")),
+            date("2026-11-30")
+        );
     }
 
     #[test]

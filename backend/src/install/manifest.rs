@@ -9,6 +9,39 @@ use serde::Deserialize;
 use crate::hubspot::{ObjectType, properties::PropertyDefinition, properties::PropertyGroup};
 
 const MANIFEST_JSON: &str = include_str!("../../../hubspot-app/crm-properties.json");
+const APP_JSON: &str = include_str!("../../../hubspot-app/src/app/app-hsmeta.json");
+
+/// The OAuth scopes the app asks for, as declared in `hubspot-app/src/app/app-hsmeta.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppScopes {
+    /// Scopes every install must grant.
+    pub required_scopes: Vec<String>,
+    /// Scopes HubSpot grants only where the portal has the feature
+    /// (sensitive data: Enterprise).
+    pub optional_scopes: Vec<String>,
+}
+
+impl AppScopes {
+    /// The embedded declaration.
+    pub fn get() -> &'static AppScopes {
+        #[derive(Deserialize)]
+        struct App {
+            config: Config,
+        }
+        #[derive(Deserialize)]
+        struct Config {
+            auth: AppScopes,
+        }
+        static SCOPES: OnceLock<AppScopes> = OnceLock::new();
+        SCOPES.get_or_init(|| {
+            serde_json::from_str::<App>(APP_JSON)
+                .expect("hubspot-app/src/app/app-hsmeta.json is valid (checked by tests)")
+                .config
+                .auth
+        })
+    }
+}
 
 /// The parsed manifest.
 #[derive(Debug)]
@@ -67,6 +100,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scopes_come_from_the_app_declaration() {
+        let scopes = AppScopes::get();
+        assert!(
+            scopes
+                .required_scopes
+                .iter()
+                .any(|s| s == "crm.schemas.deals.write")
+        );
+        assert!(
+            scopes
+                .optional_scopes
+                .iter()
+                .any(|s| s == "crm.objects.contacts.sensitive.write.v2")
+        );
+    }
+
+    #[test]
     fn manifest_defines_what_the_product_needs() {
         let manifest = Manifest::get();
         assert_eq!(manifest.group.name, "holded");
@@ -78,7 +128,11 @@ mod tests {
                 .and_then(|(_, props)| props.iter().find(|p| p.name == name))
                 .unwrap_or_else(|| panic!("{name} on {object:?}"))
         };
-        for object in [ObjectType::Contacts, ObjectType::Companies, ObjectType::Deals] {
+        for object in [
+            ObjectType::Contacts,
+            ObjectType::Companies,
+            ObjectType::Deals,
+        ] {
             assert!(find(object, "holded_id").has_unique_value, "{object:?}");
         }
         assert!(!find(ObjectType::Products, "holded_id").has_unique_value);
@@ -87,7 +141,10 @@ mod tests {
             .iter()
             .map(|o| o.label.as_str())
             .collect();
-        assert_eq!(types, ["Presupuesto", "Proforma", "Albarán", "Factura", "Pedido"]);
+        assert_eq!(
+            types,
+            ["Presupuesto", "Proforma", "Albarán", "Factura", "Pedido"]
+        );
         let to: Vec<&str> = find(ObjectType::Deals, "holded_asociar_documento_a")
             .options
             .iter()

@@ -31,10 +31,14 @@ const SENSITIVE_SCOPES: [&str; 2] = [
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     /// HubSpot app credentials are not configured on this server.
-    #[error("Este servidor no tiene configurada la app de HubSpot (HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_APP_ID).")]
+    #[error(
+        "Este servidor no tiene configurada la app de HubSpot (HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_APP_ID)."
+    )]
     NotConfigured,
     /// The `state` is forged, expired or already used.
-    #[error("El enlace de instalación no es válido o ha caducado. Vuelve a empezar la instalación desde HubSpot.")]
+    #[error(
+        "El enlace de instalación no es válido o ha caducado. Vuelve a empezar la instalación desde HubSpot."
+    )]
     BadState,
     /// HubSpot refused the code or the token.
     #[error("HubSpot no autorizó la instalación: {0}")]
@@ -101,7 +105,11 @@ impl Installer {
             .verify_state(state, now)
             .map_err(|_| InstallError::BadState)?;
         let nonce = hex(&Sha256::digest(state.as_bytes()));
-        if !self.store.consume_oauth_state(&nonce, now + STATE_TTL).await? {
+        if !self
+            .store
+            .consume_oauth_state(&nonce, now + STATE_TTL)
+            .await?
+        {
             return Err(InstallError::BadState);
         }
         let tokens = oauth

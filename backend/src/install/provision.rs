@@ -28,8 +28,15 @@ pub async fn provision(
     let manifest = Manifest::get();
     let mut report = ProvisionReport::default();
     for (object, definitions) in &manifest.objects {
-        provision_object(client, manifest, *object, definitions, with_sensitive, &mut report)
-            .await?;
+        provision_object(
+            client,
+            manifest,
+            *object,
+            definitions,
+            with_sensitive,
+            &mut report,
+        )
+        .await?;
     }
     Ok(report)
 }
@@ -42,7 +49,9 @@ async fn provision_object(
     with_sensitive: bool,
     report: &mut ProvisionReport,
 ) -> Result<(), HubspotError> {
-    client.ensure_property_group(object, &manifest.group).await?;
+    client
+        .ensure_property_group(object, &manifest.group)
+        .await?;
     let existing = client.list_properties(object).await?;
     for definition in definitions {
         let sensitive = manifest.is_sensitive(&definition.name);

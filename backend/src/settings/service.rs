@@ -5,10 +5,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{
-    DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects,
-    update::CheckedUpdate,
-};
+use super::{DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects, update::CheckedUpdate};
 use crate::{
     crypto::Cipher,
     holded::{ClientOptions, Generation, HoldedApi, HoldedClient, HoldedError},
@@ -238,7 +235,15 @@ impl SettingsService {
         if let (Some(key), Some(generation)) = (&checked.new_key, generation) {
             let text = key.expose_secret();
             row.holded_key_enc = Some(self.cipher.seal(key));
-            row.holded_key_last4 = Some(text.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect());
+            row.holded_key_last4 = Some(
+                text.chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect(),
+            );
             row.holded_api_generation = Some(generation.as_str().to_owned());
         }
         row.next_sync_date = Some(checked.next_sync_date);
@@ -286,7 +291,11 @@ fn spanish_part(message: &str) -> String {
 }
 
 /// What changed, for the audit log; the key appears only as its last four characters.
-fn audit_details(before: &settings::Model, after: &settings::Model, erase: bool) -> serde_json::Value {
+fn audit_details(
+    before: &settings::Model,
+    after: &settings::Model,
+    erase: bool,
+) -> serde_json::Value {
     let mut changes = serde_json::Map::new();
     if before.holded_key_enc != after.holded_key_enc {
         let masked = |row: &settings::Model| row.holded_key_last4.as_ref().map(|l| format!("…{l}"));
@@ -300,18 +309,36 @@ fn audit_details(before: &settings::Model, after: &settings::Model, erase: bool)
             changes.insert(field.to_owned(), json!({"antes": old, "después": new}));
         }
     };
-    note("nextSyncDate", json!(before.next_sync_date), json!(after.next_sync_date));
+    note(
+        "nextSyncDate",
+        json!(before.next_sync_date),
+        json!(after.next_sync_date),
+    );
     note(
         "objects",
-        json!([before.sync_contacts, before.sync_companies, before.sync_products, before.sync_documents]),
-        json!([after.sync_contacts, after.sync_companies, after.sync_products, after.sync_documents]),
+        json!([
+            before.sync_contacts,
+            before.sync_companies,
+            before.sync_products,
+            before.sync_documents
+        ]),
+        json!([
+            after.sync_contacts,
+            after.sync_companies,
+            after.sync_products,
+            after.sync_documents
+        ]),
     );
     note(
         "documentMapping",
         serde_json::from_str(&before.document_mapping).unwrap_or_default(),
         serde_json::from_str(&after.document_mapping).unwrap_or_default(),
     );
-    note("sensitiveData", json!(before.sensitive_data), json!(after.sensitive_data));
+    note(
+        "sensitiveData",
+        json!(before.sensitive_data),
+        json!(after.sensitive_data),
+    );
     if erase && before.sensitive_data && !after.sensitive_data {
         changes.insert("borrarDatosSensibles".to_owned(), json!(true));
     }

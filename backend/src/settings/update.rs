@@ -83,18 +83,28 @@ impl SettingsUpdate {
         today: NaiveDate,
         errors: &mut FieldErrors,
     ) -> Option<CheckedUpdate> {
-        let next_sync_date = match NaiveDate::parse_from_str(self.next_sync_date.trim(), "%Y-%m-%d") {
+        let next_sync_date = match NaiveDate::parse_from_str(self.next_sync_date.trim(), "%Y-%m-%d")
+        {
             Ok(date) if date < EARLIEST => {
-                errors.add("nextSyncDate", "La fecha no puede ser anterior al 1 de enero de 2000.");
+                errors.add(
+                    "nextSyncDate",
+                    "La fecha no puede ser anterior al 1 de enero de 2000.",
+                );
                 None
             }
             Ok(date) if date > today + chrono::Days::new(366) => {
-                errors.add("nextSyncDate", "La fecha no puede estar a más de un año vista.");
+                errors.add(
+                    "nextSyncDate",
+                    "La fecha no puede estar a más de un año vista.",
+                );
                 None
             }
             Ok(date) => Some(date),
             Err(_) => {
-                errors.add("nextSyncDate", "Fecha no válida: usa el formato AAAA-MM-DD.");
+                errors.add(
+                    "nextSyncDate",
+                    "Fecha no válida: usa el formato AAAA-MM-DD.",
+                );
                 None
             }
         };
@@ -146,19 +156,30 @@ fn check_mapping(
         if stage.pipeline_id.is_empty() && stage.stage_id.is_empty() {
             continue;
         }
-        let Some(pipeline) = pipelines.iter().find(|p| p.id == stage.pipeline_id && !p.archived)
+        let Some(pipeline) = pipelines
+            .iter()
+            .find(|p| p.id == stage.pipeline_id && !p.archived)
         else {
-            errors.add(field, "El pipeline elegido no existe en este portal de HubSpot.");
+            errors.add(
+                field,
+                "El pipeline elegido no existe en este portal de HubSpot.",
+            );
             ok = false;
             continue;
         };
         if stage.stage_id.is_empty() {
-            errors.add(field, format!("Elige una etapa del pipeline «{}».", pipeline.label));
+            errors.add(
+                field,
+                format!("Elige una etapa del pipeline «{}».", pipeline.label),
+            );
             ok = false;
         } else if pipeline.stage(&stage.stage_id).is_none_or(|s| s.archived) {
             errors.add(
                 field,
-                format!("La etapa elegida no existe en el pipeline «{}».", pipeline.label),
+                format!(
+                    "La etapa elegida no existe en el pipeline «{}».",
+                    pipeline.label
+                ),
             );
             ok = false;
         } else {

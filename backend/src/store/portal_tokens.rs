@@ -38,7 +38,10 @@ impl PortalTokens {
                 Expr::value(Some(self.cipher.seal(&tokens.access_token))),
             )
             .col_expr(portal::Column::RefreshTokenEnc, Expr::value(refresh))
-            .col_expr(portal::Column::TokenExpiresAt, Expr::value(tokens.expires_at))
+            .col_expr(
+                portal::Column::TokenExpiresAt,
+                Expr::value(tokens.expires_at),
+            )
             .col_expr(portal::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(portal::Column::Id.eq(self.portal_id))
             .exec(self.store.db())
@@ -75,4 +78,3 @@ impl TokenStore for PortalTokens {
         Box::pin(async move { self.write(&tokens).await })
     }
 }
-

@@ -131,7 +131,10 @@ impl Store {
     pub async fn mark_provisioned(&self, portal_id: i64, time_zone: &str) -> Result<(), DbErr> {
         let now = Utc::now();
         portal::Entity::update_many()
-            .col_expr(portal::Column::Status, Expr::value(PortalStatus::Connected.as_str()))
+            .col_expr(
+                portal::Column::Status,
+                Expr::value(PortalStatus::Connected.as_str()),
+            )
             .col_expr(portal::Column::StatusReason, Expr::value(None::<String>))
             .col_expr(portal::Column::TimeZone, Expr::value(time_zone))
             .col_expr(portal::Column::ProvisionedAt, Expr::value(Some(now)))

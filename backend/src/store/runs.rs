@@ -112,7 +112,11 @@ impl Store {
             .map(|run| {
                 let mine = parts.iter().filter(|p| p.run_id == run.id);
                 let (created, updated, failed) = mine.fold((0, 0, 0), |(c, u, f), p| {
-                    (c + i64::from(p.created), u + i64::from(p.updated), f + i64::from(p.failed))
+                    (
+                        c + i64::from(p.created),
+                        u + i64::from(p.updated),
+                        f + i64::from(p.failed),
+                    )
                 });
                 RunSummary {
                     id: run.id,

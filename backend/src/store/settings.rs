@@ -13,7 +13,10 @@ impl Store {
         portal_id: i64,
         first_sync_date: NaiveDate,
     ) -> Result<settings::Model, DbErr> {
-        if let Some(row) = settings::Entity::find_by_id(portal_id).one(self.db()).await? {
+        if let Some(row) = settings::Entity::find_by_id(portal_id)
+            .one(self.db())
+            .await?
+        {
             return Ok(row);
         }
         let row = settings::Model {

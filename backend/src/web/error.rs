@@ -1,5 +1,7 @@
 //! JSON error bodies: `{"error": "<code>", "message": "<Spanish text>"}`.
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
@@ -10,12 +12,15 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    fields: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<String, String>>,
 }
 
 impl ApiError {
@@ -25,6 +30,17 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            fields: None,
+        }
+    }
+
+    /// A 422 refusing some fields, with one Spanish message per field.
+    pub fn invalid_fields(fields: BTreeMap<String, String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation",
+            message: "Revisa los campos marcados.".to_owned(),
+            fields: Some(fields),
         }
     }
 }
@@ -38,6 +54,7 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status).json(Body {
             error: self.code,
             message: &self.message,
+            fields: self.fields.as_ref(),
         })
     }
 }

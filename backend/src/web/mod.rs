@@ -2,14 +2,18 @@
 
 mod error;
 mod health;
+mod oauth;
+mod page;
 mod request_context;
+mod settings_api;
+mod signed;
 
 use actix_web::{App, HttpServer, dev::Server, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::ApiError;
 
-use crate::store::Store;
+use crate::{config::Config, install::Installer, settings::SettingsService, store::Store};
 
 /// Largest request body accepted, in bytes (HubSpot webhook batches are well below).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -21,13 +25,23 @@ pub struct AppState {
     pub store: Store,
     /// Renders the Prometheus metrics.
     pub metrics: PrometheusHandle,
+    /// Validated configuration.
+    pub config: Config,
+    /// OAuth install and portal clients; `None` when the HubSpot app is not configured.
+    pub installer: Option<Installer>,
+    /// Portal settings.
+    pub settings: SettingsService,
 }
 
 /// Registers every route on an actix service config.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(health::metrics);
+        .service(health::metrics)
+        .service(oauth::install)
+        .service(oauth::callback)
+        .service(settings_api::get_settings)
+        .service(settings_api::put_settings);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).

@@ -13,3 +13,5 @@ mod foundation;
 mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
+mod install;
+mod settings_api;

@@ -200,6 +200,7 @@ impl ServiceProcess {
         let mut cmd = service_command(cwd);
         cmd.arg("serve")
             .env("HH_BIND", format!("127.0.0.1:{port}"))
+            .env("HH_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
         if let Some(url) = db.and_then(|db| db.url.as_ref()) {
@@ -266,9 +267,182 @@ pub fn http() -> reqwest::Client {
 }
 
 /// Both simulators, in-process on free ports.
-#[allow(dead_code)] // used by the contract suites
 pub async fn sims() -> holded_hubspot_sim::RunningSims {
     holded_hubspot_sim::start(holded_hubspot_sim::SimConfig::default())
         .await
         .expect("start simulators")
+}
+
+/// The HubSpot app the tests register in the simulator and configure in the service.
+pub const CLIENT_ID: &str = "hh-e2e-client";
+/// Its client secret (signs webhooks and `hubspot.fetch` requests).
+pub const CLIENT_SECRET: &str = "hh-e2e-client-secret-0123456789";
+/// Its app id.
+pub const APP_ID: u64 = 424242;
+
+/// The service wired to both simulators, on a fresh database.
+pub struct Stack {
+    /// Simulators.
+    pub sims: holded_hubspot_sim::RunningSims,
+    /// The service process.
+    pub service: ServiceProcess,
+    /// Its database.
+    pub db: TestDb,
+    _cwd: TempDir,
+}
+
+impl Stack {
+    /// Starts simulators and service (`extra_env` added to the service's).
+    pub async fn start(engine: Engine, extra_env: &[(&str, &str)]) -> Self {
+        let sims = sims().await;
+        let db = TestDb::new(engine).await;
+        let cwd = TempDir::new("stack");
+        let data_dir = db.dir.path().display().to_string();
+        let auth_url = format!("{}/oauth/authorize", sims.hubspot_url);
+        let app_id = APP_ID.to_string();
+        let mut env: Vec<(&str, &str)> = vec![
+            ("HH_DATA_DIR", data_dir.as_str()),
+            ("HUBSPOT_CLIENT_ID", CLIENT_ID),
+            ("HUBSPOT_CLIENT_SECRET", CLIENT_SECRET),
+            ("HUBSPOT_APP_ID", app_id.as_str()),
+            ("HUBSPOT_API_BASE", sims.hubspot_url.as_str()),
+            ("HUBSPOT_AUTH_URL", auth_url.as_str()),
+            ("HOLDED_API_BASE", sims.holded_url.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        let service = ServiceProcess::serve(cwd.path(), Some(&db), &env).await;
+        sims.hubspot
+            .register_app(holded_hubspot_sim::hubspot::AppConfig {
+                client_id: CLIENT_ID.to_owned(),
+                client_secret: CLIENT_SECRET.to_owned(),
+                app_id: APP_ID,
+                webhook_url: Some(format!("{}/webhooks/hubspot", service.url)),
+                webhook_time_factor: 1000.0,
+                webhook_timeout_ms: 5_000,
+            });
+        Self {
+            sims,
+            service,
+            db,
+            _cwd: cwd,
+        }
+    }
+
+    /// Creates a portal of `tier` in the HubSpot simulator and installs the app
+    /// into it through the real OAuth redirects. Returns the portal id and the
+    /// install page's HTML.
+    pub async fn install(&self, tier: holded_hubspot_sim::hubspot::model::Tier) -> (i64, String) {
+        let portal = self
+            .sims
+            .hubspot
+            .create_portal(holded_hubspot_sim::hubspot::NewPortal {
+                tier,
+                ..Default::default()
+            });
+        let page = self.install_again(portal.portal_id).await;
+        (portal.portal_id as i64, page)
+    }
+
+    /// Runs the OAuth install into an existing simulator portal; returns the page.
+    pub async fn install_again(&self, portal_id: u64) -> String {
+        self.sims
+            .hubspot
+            .set_install_portal(portal_id)
+            .expect("portal exists");
+        let (status, page) = self.oauth_dance().await;
+        assert_eq!(status, 200, "install page: {page}\n{}", self.service.logs());
+        page
+    }
+
+    /// Follows the install redirects by hand; returns the callback's status and body.
+    pub async fn oauth_dance(&self) -> (u16, String) {
+        let client = no_redirects();
+        let start = client
+            .get(format!("{}/oauth/install", self.service.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            start.status(),
+            302,
+            "{}",
+            start.text().await.unwrap_or_default()
+        );
+        let authorize = location(&start);
+        assert!(authorize.starts_with(&format!("{}/oauth/authorize?", self.sims.hubspot_url)));
+        let approved = client.get(&authorize).send().await.unwrap();
+        assert_eq!(approved.status(), 302);
+        let callback = location(&approved);
+        assert!(callback.starts_with(&format!("{}/oauth/callback?", self.service.url)));
+        let done = client.get(&callback).send().await.unwrap();
+        let status = done.status().as_u16();
+        (status, done.text().await.unwrap())
+    }
+
+    /// A request to the service signed as HubSpot signs `hubspot.fetch` calls.
+    pub fn signed(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: &str,
+    ) -> reqwest::RequestBuilder {
+        signed_request(
+            &self.service.url,
+            method,
+            path_and_query,
+            body,
+            CLIENT_SECRET,
+            chrono::Utc::now(),
+        )
+    }
+}
+
+/// A request signed with `secret` at `at` (v3 signature over method, URL, body, timestamp).
+pub fn signed_request(
+    base: &str,
+    method: reqwest::Method,
+    path_and_query: &str,
+    body: &str,
+    secret: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> reqwest::RequestBuilder {
+    use holded_hubspot::hubspot::signature::{SignedRequest, sign_v3};
+    let url = format!("{base}{path_and_query}");
+    let timestamp = at.timestamp_millis();
+    let signature = sign_v3(
+        &SecretString::from(secret.to_owned()),
+        &SignedRequest {
+            method: method.as_str(),
+            uri: &url,
+            body: body.as_bytes(),
+        },
+        timestamp,
+    );
+    let mut request = http()
+        .request(method, &url)
+        .header("X-HubSpot-Signature-v3", signature)
+        .header("X-HubSpot-Request-Timestamp", timestamp.to_string());
+    if !body.is_empty() {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+    }
+    request
+}
+
+/// A client that does not follow redirects.
+pub fn no_redirects() -> reqwest::Client {
+    holded_hubspot::http::client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header")
+        .to_owned()
 }

@@ -1,0 +1,85 @@
+//! HubSpot-signed requests (`X-HubSpot-Signature-v3`): the settings page and
+//! the deal card reach us through `hubspot.fetch`, which signs every request
+//! with the app's client secret over the URL it called.
+
+use actix_web::{HttpRequest, http::StatusCode};
+use chrono::Utc;
+
+use super::{ApiError, AppState};
+use crate::hubspot::signature::{SignedRequest, verify_v3};
+
+/// The portal a verified request speaks for, and who asked.
+#[derive(Debug, Clone)]
+pub struct SignedCaller {
+    /// HubSpot hub id, from the signed URL's `portalId`.
+    pub portal_id: i64,
+    /// Audit actor: `hubspot-user:<userId>` when HubSpot names the user.
+    pub actor: String,
+}
+
+/// The public URL this request reached: `HH_PUBLIC_URL` (scheme, host and any
+/// path prefix a proxy adds) followed by the path and query actually received.
+fn public_url(state: &AppState, req: &HttpRequest) -> String {
+    let base = state.config.public_url.as_str().trim_end_matches('/');
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    format!("{base}{path_and_query}")
+}
+
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Verifies the signature over the method, public URL, raw `body` and
+/// timestamp (5-minute window, constant-time compare) and returns the signed
+/// portal. Refuses with 401 and touches nothing otherwise.
+pub fn verify(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<SignedCaller, ApiError> {
+    let app = state.config.hubspot_app.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "El servidor no tiene configurada la app de HubSpot.",
+        )
+    })?;
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let uri = public_url(state, req);
+    let request = SignedRequest {
+        method: req.method().as_str(),
+        uri: &uri,
+        body,
+    };
+    verify_v3(
+        &app.client_secret,
+        &request,
+        header("X-HubSpot-Signature-v3"),
+        header("X-HubSpot-Request-Timestamp"),
+        Utc::now(),
+    )
+    .map_err(|err| {
+        tracing::warn!(error = %err, "refused a request with a bad HubSpot signature");
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            format!("Firma de HubSpot no válida: {err}"),
+        )
+    })?;
+    let portal_id = query_param(req, "portalId")
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_portal",
+                "Falta el parámetro portalId.",
+            )
+        })?;
+    let actor = query_param(req, "userId")
+        .filter(|id| id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty())
+        .map(|id| format!("hubspot-user:{id}"))
+        .unwrap_or_else(|| format!("portal:{portal_id}"));
+    Ok(SignedCaller { portal_id, actor })
+}
