@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 use crate::{
     config::{Config, ConfigArgs},
     runtime::Runtime,
+    settings::SyncObjects,
+    store::RunTrigger,
+    sync::{KindReport, Progress, SyncRequest},
     telemetry,
 };
 
@@ -35,6 +38,31 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Run the Holded → HubSpot sync of one portal now, printing progress and a summary.
+    Sync {
+        /// HubSpot portal (hub) id.
+        #[arg(long = "portal")]
+        portal: i64,
+        /// Objects to sync (default: the portal's settings), comma separated:
+        /// contacts, companies, products, documents.
+        #[arg(long, value_delimiter = ',')]
+        objects: Option<Vec<SyncObject>>,
+        /// Bring records from this date (YYYY-MM-DD; default: the settings' date).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Compute the plan (counts and a sample of changes) and write nothing to HubSpot.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// An object kind for `sync --objects`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SyncObject {
+    Contacts,
+    Companies,
+    Products,
+    Documents,
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -67,5 +95,84 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Sync {
+            portal,
+            objects,
+            since,
+            dry_run,
+        } => sync_now(&runtime, portal, objects, since, dry_run).await,
+    }
+}
+
+/// Prints progress lines to standard output.
+struct PrintProgress;
+
+impl Progress for PrintProgress {
+    fn page(&self, kind: &str, scanned: usize) {
+        println!("  {kind}: {scanned} leídos de Holded…");
+    }
+
+    fn kind_done(&self, r: &KindReport) {
+        println!(
+            "✔ {:<10} creados {:>6} · actualizados {:>6} · sin cambios {:>6} · omitidos {:>6} · con error {:>5} · eliminados {:>5} · llamadas HubSpot {:>5} / Holded {:>5}",
+            r.kind,
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.skipped,
+            r.failed,
+            r.deleted,
+            r.hubspot_calls,
+            r.holded_calls
+        );
+        for planned in &r.planned {
+            println!("    · {planned}");
+        }
+    }
+}
+
+async fn sync_now(
+    runtime: &Runtime,
+    portal: i64,
+    objects: Option<Vec<SyncObject>>,
+    since: Option<chrono::NaiveDate>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let engine = runtime.sync_engine().ok_or_else(|| {
+        anyhow::anyhow!("HUBSPOT_CLIENT_ID: the HubSpot app must be configured to sync")
+    })?;
+    let objects = objects.map(|list| SyncObjects {
+        contacts: list.contains(&SyncObject::Contacts),
+        companies: list.contains(&SyncObject::Companies),
+        products: list.contains(&SyncObject::Products),
+        documents: list.contains(&SyncObject::Documents),
+    });
+    println!(
+        "Sincronizando el portal {portal}{}…",
+        if dry_run {
+            " (simulación: no se escribe nada en HubSpot)"
+        } else {
+            ""
+        }
+    );
+    let request = SyncRequest {
+        portal_id: portal,
+        trigger: RunTrigger::Cli,
+        objects,
+        since,
+        dry_run,
+    };
+    let report = engine.run(request, &PrintProgress).await?;
+    println!(
+        "Ejecución {} · {} · {:.1} s",
+        report.run_id,
+        report.status,
+        report.elapsed_ms as f64 / 1000.0
+    );
+    match report.status.as_str() {
+        "completed" => Ok(()),
+        _ => Err(anyhow::anyhow!(
+            report.error.unwrap_or_else(|| report.status.clone())
+        )),
     }
 }

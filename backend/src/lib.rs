@@ -24,5 +24,6 @@ pub mod runtime;
 pub mod schedule;
 pub mod settings;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod web;

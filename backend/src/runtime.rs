@@ -15,6 +15,7 @@ use crate::{
     jobs::{JobContext, JobQueue, run_workers},
     settings::SettingsService,
     store::Store,
+    sync::SyncEngine,
     telemetry,
     web::{self, AppState},
 };
@@ -116,7 +117,21 @@ impl Runtime {
         JobContext {
             store: self.store.clone(),
             queue: self.queue.clone(),
+            engine: self.sync_engine(),
         }
+    }
+
+    /// The sync engine, when the HubSpot app is configured.
+    pub fn sync_engine(&self) -> Option<SyncEngine> {
+        self.hubspot.clone().map(|hubspot| {
+            SyncEngine::new(
+                self.store.clone(),
+                self.cipher.clone(),
+                hubspot,
+                self.config.holded_api_base.clone(),
+                ClientOptions::default(),
+            )
+        })
     }
 
     /// Seals a secret for storage.

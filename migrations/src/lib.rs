@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_initial;
 mod m20261128_000002_install;
+mod m20261128_000003_sync_lock;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261128_000002_install::Migration),
+            Box::new(m20261128_000003_sync_lock::Migration),
         ]
     }
 }

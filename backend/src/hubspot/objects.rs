@@ -330,6 +330,24 @@ impl PortalClient {
             .await
     }
 
+    /// Moves records to the recycle bin, 100 per request (HubSpot answers 204
+    /// whatever their state).
+    pub async fn batch_archive(
+        &self,
+        object: ObjectType,
+        ids: &[String],
+    ) -> Result<(), HubspotError> {
+        for chunk in ids.chunks(BATCH_LIMIT) {
+            let inputs: Vec<Value> = chunk.iter().map(|id| json!({"id": id})).collect();
+            self.send(ApiRequest::post(
+                format!("{}/batch/archive", object.path()),
+                json!({"inputs": inputs}),
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Moves a record to the recycle bin.
     pub async fn archive(&self, object: ObjectType, id: &str) -> Result<(), HubspotError> {
         self.send(ApiRequest::delete(format!("{}/{}", object.path(), id)))

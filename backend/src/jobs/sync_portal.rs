@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     schedule::{next_nightly_run, portal_time_zone},
-    store::{RunTrigger, Store, entities::portal},
+    store::{RunTrigger, Store},
+    sync::{LogProgress, SyncEngine, SyncError, SyncRequest},
 };
-use sea_orm::{DbErr, EntityTrait};
 
 /// Run the Holded → HubSpot sync of one portal.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -18,28 +18,75 @@ pub struct SyncPortal {
     pub trigger: RunTrigger,
 }
 
-/// Runs the job: records the run and, for scheduled runs, sets the next one.
-///
-/// The sync itself arrives with the `sync` module; until then a run is
-/// recorded and completes at once.
-pub async fn run_sync_portal(store: &Store, job: &SyncPortal) -> Result<(), DbErr> {
-    let Some(portal) = portal::Entity::find_by_id(job.portal_id)
-        .one(store.db())
-        .await?
-    else {
+/// Why the job failed (it is retried by the queue only for these).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// Runs the job: the sync (or, without HubSpot credentials on this server, a
+/// failed run that says so) and, for scheduled runs, the next nightly run.
+pub async fn run_sync_portal(
+    store: &Store,
+    engine: Option<&SyncEngine>,
+    job: &SyncPortal,
+) -> Result<(), JobError> {
+    let Some(portal) = store.portal(job.portal_id).await? else {
         tracing::warn!(
             portal_id = job.portal_id,
             "sync job for an unknown portal; dropped"
         );
         return Ok(());
     };
-    let run = store.start_run(portal.id, job.trigger, Utc::now()).await?;
-    tracing::info!(portal_id = portal.id, run_id = run.id, trigger = ?job.trigger, "sync run started");
-    let run = store.finish_run(run, "completed", None).await?;
-    if job.trigger == RunTrigger::Scheduled {
+    let paused = match engine {
+        Some(engine) => {
+            let request = SyncRequest {
+                portal_id: portal.id,
+                trigger: job.trigger,
+                objects: None,
+                since: None,
+                dry_run: false,
+            };
+            match engine.run(request, &LogProgress).await {
+                Ok(report) => {
+                    tracing::info!(portal_id = portal.id, run_id = report.run_id, status = %report.status, "sync run ended");
+                    report.status == "paused"
+                }
+                Err(SyncError::AlreadyRunning) => {
+                    tracing::info!(
+                        portal_id = portal.id,
+                        "a run is already in progress; this one is skipped"
+                    );
+                    return Ok(());
+                }
+                Err(SyncError::Database(err)) => return Err(err.into()),
+                Err(err) => {
+                    tracing::warn!(portal_id = portal.id, error = %err, "sync could not start");
+                    let run = store.start_run(portal.id, job.trigger, false, None).await?;
+                    store
+                        .finish_run(run, "failed", Some(err.to_string()))
+                        .await?;
+                    false
+                }
+            }
+        }
+        None => {
+            let run = store.start_run(portal.id, job.trigger, false, None).await?;
+            store
+                .finish_run(
+                    run,
+                    "failed",
+                    Some("La app de HubSpot no está configurada en este servidor.".to_owned()),
+                )
+                .await?;
+            false
+        }
+    };
+    if job.trigger == RunTrigger::Scheduled && !paused {
         let next = next_nightly_run(portal_time_zone(&portal.time_zone), Utc::now());
         store.schedule_portal(portal.id, Some(next)).await?;
     }
-    tracing::info!(portal_id = portal.id, run_id = run.id, "sync run finished");
     Ok(())
 }

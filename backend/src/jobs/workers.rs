@@ -9,7 +9,10 @@ use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 
 use super::{JobQueue, SyncPortal, run_sync_portal};
-use crate::store::{RunTrigger, Store};
+use crate::{
+    store::{RunTrigger, Store},
+    sync::SyncEngine,
+};
 
 /// How long workers get to finish their current job on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -17,13 +20,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Jobs run at most this many at a time per process.
 const CONCURRENCY: usize = 4;
 
-/// What jobs need: the database and the queue.
+/// What jobs need: the database, the queue and the sync engine.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     /// Database.
     pub store: Store,
     /// Queue, for jobs that enqueue more jobs.
     pub queue: JobQueue,
+    /// The sync; `None` when the HubSpot app is not configured on this server.
+    pub engine: Option<SyncEngine>,
 }
 
 /// One scheduler tick: claims the portals whose nightly run is due at `now`
@@ -52,7 +57,7 @@ async fn on_tick(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError> 
 }
 
 async fn on_sync_portal(job: SyncPortal, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
-    let result = run_sync_portal(&ctx.store, &job).await;
+    let result = run_sync_portal(&ctx.store, ctx.engine.as_ref(), &job).await;
     record_outcome("sync_portal", result.is_ok());
     if let Err(err) = &result {
         tracing::error!(portal_id = job.portal_id, error = %err, "sync job failed");

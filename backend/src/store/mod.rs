@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod links;
 pub mod oauth_states;
 pub mod portal_tokens;
 pub mod portals;
@@ -13,7 +14,7 @@ pub mod runs;
 pub mod settings;
 
 pub use portals::PortalStatus;
-pub use runs::{RunSummary, RunTrigger};
+pub use runs::{RunItem, RunSummary, RunTrigger};
 
 use std::time::Duration;
 

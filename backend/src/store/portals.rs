@@ -105,6 +105,7 @@ impl Store {
             updated_at: Set(now),
             sensitive_supported: Set(sensitive_supported),
             provisioned_at: Set(None),
+            sync_lock_until: Set(None),
         }
         .insert(self.db())
         .await
@@ -148,5 +149,44 @@ impl Store {
     /// One portal, if installed.
     pub async fn portal(&self, portal_id: i64) -> Result<Option<portal::Model>, DbErr> {
         portal::Entity::find_by_id(portal_id).one(self.db()).await
+    }
+}
+
+/// How long a sync run holds its portal without renewing the lease.
+pub const SYNC_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+impl Store {
+    /// Takes the portal's sync lock (one run per portal at a time, across
+    /// processes) with one atomic update; `false` when another run holds it.
+    /// The lease is renewed by calling this again while holding it (`renew`).
+    pub async fn lock_portal_sync(&self, portal_id: i64, renew: bool) -> Result<bool, DbErr> {
+        let now = Utc::now();
+        let mut update = portal::Entity::update_many()
+            .col_expr(
+                portal::Column::SyncLockUntil,
+                Expr::value(Some(now + SYNC_LEASE)),
+            )
+            .filter(portal::Column::Id.eq(portal_id));
+        if !renew {
+            update = update.filter(
+                sea_orm::Condition::any()
+                    .add(portal::Column::SyncLockUntil.is_null())
+                    .add(portal::Column::SyncLockUntil.lt(now)),
+            );
+        }
+        Ok(update.exec(self.db()).await?.rows_affected == 1)
+    }
+
+    /// Releases the portal's sync lock.
+    pub async fn unlock_portal_sync(&self, portal_id: i64) -> Result<(), DbErr> {
+        portal::Entity::update_many()
+            .col_expr(
+                portal::Column::SyncLockUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .filter(portal::Column::Id.eq(portal_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
     }
 }

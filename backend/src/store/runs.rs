@@ -1,9 +1,15 @@
 //! Sync run records.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, NotSet};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, NotSet,
+    QueryFilter, QueryOrder, sea_query::Expr,
+};
 
-use super::{Store, entities::sync_run};
+use super::{
+    Store,
+    entities::{sync_run, sync_run_item, sync_run_object},
+};
 
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,21 +35,22 @@ impl RunTrigger {
 }
 
 impl Store {
-    /// Records a run that started at `started_at` and returns it.
+    /// Records a run that starts now and returns it.
     pub async fn start_run(
         &self,
         portal_id: i64,
         trigger: RunTrigger,
-        started_at: DateTime<Utc>,
+        dry_run: bool,
+        since: Option<NaiveDate>,
     ) -> Result<sync_run::Model, DbErr> {
         sync_run::ActiveModel {
             id: NotSet,
             portal_id: Set(portal_id),
             trigger: Set(trigger.as_str().to_owned()),
             status: Set("running".to_owned()),
-            dry_run: Set(false),
-            since: Set(None),
-            started_at: Set(started_at),
+            dry_run: Set(dry_run),
+            since: Set(since),
+            started_at: Set(Utc::now()),
             finished_at: Set(None),
             error: Set(None),
         }
@@ -91,9 +98,7 @@ pub struct RunSummary {
 impl Store {
     /// The portal's most recent runs, newest first, with their counts.
     pub async fn recent_runs(&self, portal_id: i64, limit: u64) -> Result<Vec<RunSummary>, DbErr> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
-        use super::entities::sync_run_object;
+        use sea_orm::QuerySelect;
 
         let runs = sync_run::Entity::find()
             .filter(sync_run::Column::PortalId.eq(portal_id))
@@ -130,5 +135,151 @@ impl Store {
                 }
             })
             .collect())
+    }
+}
+
+/// A failed or planned record to add to a run.
+#[derive(Clone, Debug)]
+pub struct RunItem {
+    /// Object kind.
+    pub object_kind: &'static str,
+    /// Holded id.
+    pub holded_id: String,
+    /// HubSpot id, when known.
+    pub hubspot_id: Option<String>,
+    /// `failed`, `create` or `update`.
+    pub outcome: &'static str,
+    /// Why.
+    pub reason: Option<String>,
+    /// What was sent, sensitive values masked.
+    pub payload_summary: Option<String>,
+}
+
+impl Store {
+    /// The portal's run that was interrupted (crash, deploy, daily limit) and
+    /// should be resumed, if any.
+    pub async fn resumable_run(&self, portal_id: i64) -> Result<Option<sync_run::Model>, DbErr> {
+        sync_run::Entity::find()
+            .filter(sync_run::Column::PortalId.eq(portal_id))
+            .filter(sync_run::Column::DryRun.eq(false))
+            .filter(sync_run::Column::Status.is_in(["running", "paused"]))
+            .order_by_desc(sync_run::Column::Id)
+            .one(self.db())
+            .await
+    }
+
+    /// Sets a run's status (resuming a paused run sets it `running` again).
+    pub async fn set_run_status(
+        &self,
+        run_id: i64,
+        status: &str,
+        error: Option<String>,
+    ) -> Result<(), DbErr> {
+        sync_run::Entity::update_many()
+            .col_expr(sync_run::Column::Status, Expr::value(status))
+            .col_expr(sync_run::Column::Error, Expr::value(error))
+            .filter(sync_run::Column::Id.eq(run_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// The part of `run_id` for `kind`, created (pending) when missing.
+    pub async fn run_object(
+        &self,
+        run_id: i64,
+        kind: &str,
+    ) -> Result<sync_run_object::Model, DbErr> {
+        let find = || {
+            sync_run_object::Entity::find()
+                .filter(sync_run_object::Column::RunId.eq(run_id))
+                .filter(sync_run_object::Column::ObjectKind.eq(kind))
+        };
+        if let Some(row) = find().one(self.db()).await? {
+            return Ok(row);
+        }
+        sync_run_object::ActiveModel {
+            id: NotSet,
+            run_id: Set(run_id),
+            object_kind: Set(kind.to_owned()),
+            status: Set("pending".to_owned()),
+            created: Set(0),
+            updated: Set(0),
+            unchanged: Set(0),
+            skipped: Set(0),
+            failed: Set(0),
+            high_water_mark: Set(None),
+            checkpoint: Set(None),
+            hubspot_calls: Set(0),
+            holded_calls: Set(0),
+            started_at: Set(Some(Utc::now())),
+            finished_at: Set(None),
+        }
+        .insert(self.db())
+        .await
+    }
+
+    /// Saves a run part's counts, checkpoint and status.
+    pub async fn save_run_object(&self, row: sync_run_object::Model) -> Result<(), DbErr> {
+        row.into_active_model()
+            .reset_all()
+            .update(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds failed or planned records to a run.
+    pub async fn add_run_items(&self, run_id: i64, items: &[RunItem]) -> Result<(), DbErr> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        for chunk in items.chunks(200) {
+            sync_run_item::Entity::insert_many(chunk.iter().map(|item| {
+                sync_run_item::ActiveModel {
+                    id: NotSet,
+                    run_id: Set(run_id),
+                    object_kind: Set(item.object_kind.to_owned()),
+                    holded_id: Set(item.holded_id.clone()),
+                    hubspot_id: Set(item.hubspot_id.clone()),
+                    outcome: Set(item.outcome.to_owned()),
+                    reason: Set(item.reason.clone()),
+                    payload_summary: Set(item.payload_summary.clone()),
+                    resolved: Set(false),
+                    created_at: Set(now),
+                }
+            }))
+            .exec(self.db())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks earlier failures of records that have now been written as resolved.
+    pub async fn resolve_run_items(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        holded_ids: &[String],
+    ) -> Result<(), DbErr> {
+        use sea_orm::QuerySelect;
+        let runs: Vec<i64> = sync_run::Entity::find()
+            .select_only()
+            .column(sync_run::Column::Id)
+            .filter(sync_run::Column::PortalId.eq(portal_id))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        for chunk in holded_ids.chunks(500) {
+            sync_run_item::Entity::update_many()
+                .col_expr(sync_run_item::Column::Resolved, Expr::value(true))
+                .filter(sync_run_item::Column::RunId.is_in(runs.iter().copied()))
+                .filter(sync_run_item::Column::ObjectKind.eq(kind))
+                .filter(sync_run_item::Column::Outcome.eq("failed"))
+                .filter(sync_run_item::Column::HoldedId.is_in(chunk.iter().cloned()))
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 pub mod audit_log;
 pub mod oauth_state;
 pub mod portal;
+pub mod record_link;
 pub mod settings;
 pub mod sync_run;
+pub mod sync_run_item;
 pub mod sync_run_object;

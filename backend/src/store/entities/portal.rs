@@ -35,6 +35,8 @@ pub struct Model {
     pub sensitive_supported: bool,
     /// When provisioning (property groups and properties) last completed.
     pub provisioned_at: Option<DateTimeUtc>,
+    /// A sync run holds the portal until then (a lease renewed while it runs).
+    pub sync_lock_until: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

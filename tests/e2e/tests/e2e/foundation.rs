@@ -50,6 +50,7 @@ async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateT
         updated_at: Set(now),
         sensitive_supported: Set(false),
         provisioned_at: Set(None),
+        sync_lock_until: Set(None),
     }
     .insert(store.db())
     .await
@@ -262,7 +263,11 @@ async fn two_schedulers_claim_each_due_portal_once(engine: Engine) {
     for _ in 0..2 {
         let store = db.store().await;
         let queue = JobQueue::setup(&store).await.unwrap();
-        schedulers.push(JobContext { store, queue });
+        schedulers.push(JobContext {
+            store,
+            queue,
+            engine: None,
+        });
     }
     for round in 0..ROUNDS {
         let now = Utc::now();
@@ -316,7 +321,8 @@ async fn two_schedulers_claim_each_due_portal_once_on_sqlite() {
     two_schedulers_claim_each_due_portal_once(Engine::Sqlite).await;
 }
 
-/// The workers pick up a queued job, record the run and schedule the next
+/// The workers pick up a queued job, record the run (failed with a clear
+/// reason: this process has no HubSpot app configured) and schedule the next
 /// nightly run; then they stop on the shutdown signal.
 async fn workers_run_a_queued_sync_job(engine: Engine) {
     let db = TestDb::new(engine).await;
@@ -325,6 +331,7 @@ async fn workers_run_a_queued_sync_job(engine: Engine) {
     let ctx = JobContext {
         queue: JobQueue::setup(&store).await.unwrap(),
         store: store.clone(),
+        engine: None,
     };
     assert_eq!(scheduler_tick(&ctx, Utc::now()).await.unwrap(), vec![4242]);
     ctx.queue
@@ -354,10 +361,9 @@ async fn workers_run_a_queued_sync_job(engine: Engine) {
         .all(store.db())
         .await
         .unwrap();
-    assert!(
-        all.iter()
-            .all(|r| r.status == "completed" && r.finished_at.is_some())
-    );
+    assert!(all.iter().all(|r| r.status == "failed"
+        && r.finished_at.is_some()
+        && r.error.as_deref() == Some("La app de HubSpot no está configurada en este servidor.")));
     let triggers: HashSet<&str> = all.iter().map(|r| r.trigger.as_str()).collect();
     assert_eq!(triggers, HashSet::from(["scheduled", "manual"]));
     let portal = portal::Entity::find_by_id(4242)

@@ -1,0 +1,34 @@
+//! The link between a Holded record and its HubSpot record.
+
+use sea_orm::entity::prelude::*;
+
+/// One Holded record's HubSpot counterpart and what was last written.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "record_links")]
+pub struct Model {
+    /// Row id.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Portal.
+    pub portal_id: i64,
+    /// `contacts`, `companies`, `products`, `deals` or `line_items`.
+    pub object_kind: String,
+    /// Holded id (for line items: `<document id>#<line number>`).
+    pub holded_id: String,
+    /// HubSpot record id, once known.
+    pub hubspot_id: Option<String>,
+    /// Hash of the properties last written.
+    pub content_hash: Option<String>,
+    /// Holded `updatedAt` of the version last written (contacts only).
+    pub holded_updated_at: Option<DateTimeUtc>,
+    /// When it was last written.
+    pub last_synced_at: Option<DateTimeUtc>,
+    /// The record is gone from Holded (marked in HubSpot, never deleted there).
+    pub deleted_in_holded: bool,
+}
+
+/// Relations are navigated with explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

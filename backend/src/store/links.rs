@@ -1,0 +1,187 @@
+//! Record links: which HubSpot record each Holded record became, and the hash
+//! of what was written (change detection).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DbErr, EntityTrait, NotSet, QueryFilter, QuerySelect,
+    sea_query::{Expr, OnConflict},
+};
+
+use super::{Store, entities::record_link};
+
+/// A link to write after a successful HubSpot write.
+#[derive(Clone, Debug)]
+pub struct LinkWrite {
+    /// Holded id.
+    pub holded_id: String,
+    /// HubSpot id.
+    pub hubspot_id: String,
+    /// Hash of the written properties.
+    pub content_hash: String,
+    /// Holded `updatedAt`, for contacts.
+    pub holded_updated_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// The links of `holded_ids` of one kind, by Holded id.
+    pub async fn links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        holded_ids: &[String],
+    ) -> Result<HashMap<String, record_link::Model>, DbErr> {
+        let mut found = HashMap::with_capacity(holded_ids.len());
+        for chunk in holded_ids.chunks(500) {
+            let rows = record_link::Entity::find()
+                .filter(record_link::Column::PortalId.eq(portal_id))
+                .filter(record_link::Column::ObjectKind.eq(kind))
+                .filter(record_link::Column::HoldedId.is_in(chunk.iter().cloned()))
+                .all(self.db())
+                .await?;
+            found.extend(rows.into_iter().map(|r| (r.holded_id.clone(), r)));
+        }
+        Ok(found)
+    }
+
+    /// Writes links (insert or update by portal, kind and Holded id) and clears
+    /// their deleted mark.
+    pub async fn save_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        writes: &[LinkWrite],
+    ) -> Result<(), DbErr> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        for chunk in writes.chunks(200) {
+            let rows = chunk.iter().map(|w| record_link::ActiveModel {
+                id: NotSet,
+                portal_id: Set(portal_id),
+                object_kind: Set(kind.to_owned()),
+                holded_id: Set(w.holded_id.clone()),
+                hubspot_id: Set(Some(w.hubspot_id.clone())),
+                content_hash: Set(Some(w.content_hash.clone())),
+                holded_updated_at: Set(w.holded_updated_at),
+                last_synced_at: Set(Some(now)),
+                deleted_in_holded: Set(false),
+            });
+            record_link::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        record_link::Column::PortalId,
+                        record_link::Column::ObjectKind,
+                        record_link::Column::HoldedId,
+                    ])
+                    .update_columns([
+                        record_link::Column::HubspotId,
+                        record_link::Column::ContentHash,
+                        record_link::Column::HoldedUpdatedAt,
+                        record_link::Column::LastSyncedAt,
+                        record_link::Column::DeletedInHolded,
+                    ])
+                    .to_owned(),
+                )
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Links of `kind` that were not seen in a complete scan (`seen`) and are
+    /// not yet marked deleted: the records that disappeared from Holded.
+    pub async fn vanished_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        seen: &std::collections::HashSet<String>,
+    ) -> Result<Vec<record_link::Model>, DbErr> {
+        let all: Vec<(i64, String)> = record_link::Entity::find()
+            .select_only()
+            .column(record_link::Column::Id)
+            .column(record_link::Column::HoldedId)
+            .filter(record_link::Column::PortalId.eq(portal_id))
+            .filter(record_link::Column::ObjectKind.eq(kind))
+            .filter(record_link::Column::DeletedInHolded.eq(false))
+            .filter(record_link::Column::HubspotId.is_not_null())
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let gone: Vec<i64> = all
+            .into_iter()
+            .filter(|(_, holded_id)| !seen.contains(holded_id))
+            .map(|(id, _)| id)
+            .collect();
+        let mut rows = Vec::with_capacity(gone.len());
+        for chunk in gone.chunks(500) {
+            rows.extend(
+                record_link::Entity::find()
+                    .filter(record_link::Column::Id.is_in(chunk.iter().copied()))
+                    .all(self.db())
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+
+    /// Marks links as deleted in Holded.
+    pub async fn mark_links_deleted(&self, ids: &[i64]) -> Result<(), DbErr> {
+        for chunk in ids.chunks(500) {
+            record_link::Entity::update_many()
+                .col_expr(record_link::Column::DeletedInHolded, Expr::value(true))
+                .filter(record_link::Column::Id.is_in(chunk.iter().copied()))
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Links of `kind` whose Holded id starts with `<parent>#` for any of
+    /// `parents` (a document's line items).
+    pub async fn child_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        parents: &[String],
+    ) -> Result<Vec<record_link::Model>, DbErr> {
+        let mut rows = Vec::new();
+        for chunk in parents.chunks(100) {
+            let any = chunk
+                .iter()
+                .fold(sea_orm::Condition::any(), |cond, parent| {
+                    cond.add(record_link::Column::HoldedId.starts_with(format!("{parent}#")))
+                });
+            rows.extend(
+                record_link::Entity::find()
+                    .filter(record_link::Column::PortalId.eq(portal_id))
+                    .filter(record_link::Column::ObjectKind.eq(kind))
+                    .filter(any)
+                    .all(self.db())
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+
+    /// Removes the links of `holded_ids` (line items replaced by new ones).
+    pub async fn delete_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        holded_ids: &[String],
+    ) -> Result<(), DbErr> {
+        for chunk in holded_ids.chunks(500) {
+            record_link::Entity::delete_many()
+                .filter(record_link::Column::PortalId.eq(portal_id))
+                .filter(record_link::Column::ObjectKind.eq(kind))
+                .filter(record_link::Column::HoldedId.is_in(chunk.iter().cloned()))
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,326 @@
+//! Holded contacts → HubSpot: persons become contacts and companies become
+//! companies, both upserted by `holded_id` from one scan of Holded's contacts.
+//! On the first sync an existing HubSpot contact with the same email, or an
+//! existing company with the same domain (or NIF, when sensitive data is on),
+//! is linked instead of duplicated.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+
+use super::{
+    SyncError,
+    context::{RunContext, Seen},
+    deletions::mark_vanished,
+    hash::content_hash,
+    mapping::{company_properties, person_properties},
+    tally::Tally,
+    write::{BATCH, Pending, reason, settle},
+};
+use crate::{
+    holded::{Contact, HoldedApi},
+    hubspot::{
+        HubspotError, ObjectType, UpdateInput, UpsertInput,
+        search::{Filter, FilterGroup, Operator, SearchRequest},
+    },
+};
+
+/// Which of the two kinds a pass handles.
+pub struct ContactKinds {
+    /// Persons → contacts.
+    pub persons: bool,
+    /// Companies → companies.
+    pub companies: bool,
+}
+
+struct Side {
+    kind: &'static str,
+    object: ObjectType,
+    tally: Tally,
+    batch: Vec<Pending>,
+    seen: Seen,
+}
+
+impl Side {
+    async fn open(
+        ctx: &RunContext<'_>,
+        kind: &'static str,
+        object: ObjectType,
+    ) -> Result<Option<Self>, SyncError> {
+        let tally =
+            Tally::open(ctx.store, ctx.run_id, kind, ctx.hubspot, &ctx.holded_calls).await?;
+        if tally.completed() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            kind,
+            object,
+            tally,
+            batch: Vec::new(),
+            seen: Seen::new(),
+        }))
+    }
+}
+
+/// Runs the contacts and companies part of a run (what `kinds` enables and an
+/// earlier attempt did not finish). Returns the finished tallies.
+pub async fn sync_contacts(
+    ctx: &RunContext<'_>,
+    kinds: ContactKinds,
+) -> Result<Vec<Tally>, SyncError> {
+    let mut persons = if kinds.persons {
+        Side::open(ctx, "contacts", ObjectType::Contacts).await?
+    } else {
+        None
+    };
+    let mut companies = if kinds.companies {
+        Side::open(ctx, "companies", ObjectType::Companies).await?
+    } else {
+        None
+    };
+    if persons.is_none() && companies.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut pages = ctx.holded.contacts();
+    let mut scanned = 0usize;
+    while let Some(page) = pages.try_next().await? {
+        scanned += page.len();
+        let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
+        for side in [persons.as_mut(), companies.as_mut()].into_iter().flatten() {
+            let links = ctx.store.links(ctx.portal_id, side.kind, &ids).await?;
+            let is_person = side.kind == "contacts";
+            for contact in page.iter().filter(|c| c.is_person == is_person) {
+                consider(ctx, side, contact, links.get(&contact.id));
+                if side.batch.len() == BATCH {
+                    flush(ctx, side).await?;
+                }
+            }
+            side.tally
+                .save(
+                    ctx.store,
+                    "running",
+                    Some(format!("{scanned} contactos leídos")),
+                    ctx.hubspot,
+                    &ctx.holded_calls,
+                )
+                .await?;
+        }
+        ctx.progress.page("contacts", scanned);
+        ctx.renew_lease().await?;
+    }
+    let mut done = Vec::new();
+    for mut side in [persons, companies].into_iter().flatten() {
+        flush(ctx, &mut side).await?;
+        mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
+        side.tally
+            .save(ctx.store, "completed", None, ctx.hubspot, &ctx.holded_calls)
+            .await?;
+        done.push(side.tally);
+    }
+    Ok(done)
+}
+
+fn consider(
+    ctx: &RunContext<'_>,
+    side: &mut Side,
+    contact: &Contact,
+    link: Option<&crate::store::entities::record_link::Model>,
+) {
+    side.seen.insert(contact.id.clone());
+    side.tally.see_updated_at(contact.updated_at);
+    let props = if side.kind == "contacts" {
+        person_properties(contact, ctx.sensitive)
+    } else {
+        company_properties(contact, ctx.sensitive)
+    };
+    let hash = content_hash(&props, &[]);
+    if let Some(link) = link.filter(|l| l.hubspot_id.is_some()) {
+        if link.content_hash.as_deref() == Some(hash.as_str()) && !link.deleted_in_holded {
+            side.tally.counts().unchanged += 1;
+            return;
+        }
+    } else if ctx.before_start(contact.updated_at.map(|t| t.date_naive())) {
+        side.tally.counts().skipped += 1;
+        return;
+    }
+    side.batch.push(Pending {
+        holded_id: contact.id.clone(),
+        props,
+        hash,
+        updated_at: contact.updated_at,
+        hubspot_id: link.and_then(|l| l.hubspot_id.clone()),
+    });
+}
+
+/// Writes the side's batch: links existing HubSpot records first (first sync),
+/// upserts the rest by `holded_id`, and links contacts whose email already
+/// existed (HubSpot answers with the existing id).
+async fn flush(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
+    if side.batch.is_empty() {
+        return Ok(());
+    }
+    let batch = std::mem::take(&mut side.batch);
+    if ctx.dry_run {
+        for pending in &batch {
+            let outcome = if pending.hubspot_id.is_some() {
+                "update"
+            } else {
+                "create"
+            };
+            if pending.hubspot_id.is_some() {
+                side.tally.counts().updated += 1;
+            } else {
+                side.tally.counts().created += 1;
+            }
+            side.tally.item(pending.item(side.kind, outcome, None));
+        }
+        return Ok(());
+    }
+    let existing = if side.kind == "companies" {
+        existing_companies(ctx, &batch).await?
+    } else {
+        HashMap::new()
+    };
+    let (to_link, to_upsert): (Vec<&Pending>, Vec<&Pending>) = batch
+        .iter()
+        .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
+    let mut links = Vec::new();
+    let mut adopt: Vec<(&Pending, String)> = to_link
+        .iter()
+        .map(|p| (*p, existing[&p.holded_id].clone()))
+        .collect();
+
+    if !to_upsert.is_empty() {
+        let inputs: Vec<UpsertInput> = to_upsert
+            .iter()
+            .map(|p| UpsertInput::new("holded_id", p.holded_id.clone(), p.props.clone()))
+            .collect();
+        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
+        let settled = settle(
+            ctx.hubspot.batch_upsert(side.object, &inputs).await?,
+            &traces,
+        );
+        for (i, record) in settled.written {
+            let pending = to_upsert[i];
+            if record.new == Some(true) {
+                side.tally.counts().created += 1;
+            } else {
+                side.tally.counts().updated += 1;
+            }
+            links.push(pending.link(&record.id));
+        }
+        for (i, error) in settled.refused {
+            let pending = to_upsert[i];
+            match &error {
+                HubspotError::Conflict {
+                    existing_id: Some(id),
+                    ..
+                } if pending.hubspot_id.is_none() => {
+                    adopt.push((pending, id.clone()));
+                }
+                _ => side
+                    .tally
+                    .item(pending.item(side.kind, "failed", Some(reason(&error)))),
+            }
+        }
+    }
+
+    if !adopt.is_empty() {
+        let inputs: Vec<UpdateInput> = adopt
+            .iter()
+            .map(|(p, id)| UpdateInput::new(id.clone(), p.props.clone()))
+            .collect();
+        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
+        let settled = settle(
+            ctx.hubspot.batch_update(side.object, &inputs).await?,
+            &traces,
+        );
+        for (i, record) in settled.written {
+            side.tally.counts().updated += 1;
+            links.push(adopt[i].0.link(&record.id));
+        }
+        for (i, error) in settled.refused {
+            side.tally
+                .item(adopt[i].0.item(side.kind, "failed", Some(reason(&error))));
+        }
+    }
+    let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
+    ctx.store
+        .save_links(ctx.portal_id, side.kind, &links)
+        .await?;
+    ctx.store
+        .resolve_run_items(ctx.portal_id, side.kind, &written)
+        .await?;
+    Ok(())
+}
+
+/// HubSpot companies without a `holded_id` that match unlinked Holded companies
+/// by domain (or NIF when sensitive data is on): Holded id → HubSpot id.
+async fn existing_companies(
+    ctx: &RunContext<'_>,
+    batch: &[Pending],
+) -> Result<HashMap<String, String>, SyncError> {
+    let unlinked: Vec<&Pending> = batch.iter().filter(|p| p.hubspot_id.is_none()).collect();
+    let mut by_value: HashMap<(&'static str, String), String> = HashMap::new();
+    for p in &unlinked {
+        if let Some(domain) = p.props.get("domain") {
+            by_value.insert(("domain", domain.to_lowercase()), p.holded_id.clone());
+        }
+        if let Some(nif) = p.props.get("holded_nif") {
+            by_value.insert(("holded_nif", nif.to_lowercase()), p.holded_id.clone());
+        }
+    }
+    if by_value.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut groups = Vec::new();
+    for property in ["domain", "holded_nif"] {
+        let values: Vec<String> = by_value
+            .keys()
+            .filter(|(p, _)| *p == property)
+            .map(|(_, v)| v.clone())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        groups.push(FilterGroup {
+            filters: vec![
+                Filter {
+                    property_name: property.to_owned(),
+                    operator: Operator::In,
+                    value: None,
+                    high_value: None,
+                    values: Some(values),
+                },
+                Filter {
+                    property_name: "holded_id".to_owned(),
+                    operator: Operator::NotHasProperty,
+                    value: None,
+                    high_value: None,
+                    values: None,
+                },
+            ],
+        });
+    }
+    let request = SearchRequest {
+        filter_groups: groups,
+        sort: None,
+        properties: vec!["domain".into(), "holded_nif".into(), "holded_id".into()],
+        limit: 200,
+        after: None,
+    };
+    let page = ctx.hubspot.search(ObjectType::Companies, &request).await?;
+    let mut found = HashMap::new();
+    for company in page.results {
+        for property in ["domain", "holded_nif"] {
+            if let Some(value) = company.get(property)
+                && let Some(holded_id) = by_value.get(&(property, value.to_lowercase()))
+            {
+                found
+                    .entry(holded_id.clone())
+                    .or_insert_with(|| company.id.clone());
+            }
+        }
+    }
+    Ok(found)
+}

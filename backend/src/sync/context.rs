@@ -1,0 +1,56 @@
+//! What every part of a run needs.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, atomic::AtomicU64},
+};
+
+use chrono::NaiveDate;
+
+use super::{Progress, mapping::Sensitive};
+use crate::{holded::HoldedClient, hubspot::PortalClient, settings::DocumentMapping, store::Store};
+
+/// A run in progress.
+pub struct RunContext<'a> {
+    /// Database.
+    pub store: &'a Store,
+    /// Portal.
+    pub portal_id: i64,
+    /// Run id.
+    pub run_id: i64,
+    /// HubSpot, as this portal.
+    pub hubspot: &'a PortalClient,
+    /// Holded, with the portal's key.
+    pub holded: &'a HoldedClient,
+    /// Holded calls made (shared counter).
+    pub holded_calls: Arc<AtomicU64>,
+    /// Whether sensitive values travel.
+    pub sensitive: Sensitive,
+    /// Records (contacts by `updatedAt`, documents by date) before this date are
+    /// not brought unless already linked.
+    pub since: Option<NaiveDate>,
+    /// Compute the plan only; write nothing to HubSpot.
+    pub dry_run: bool,
+    /// Document type → stage.
+    pub mapping: DocumentMapping,
+    /// Progress reporting.
+    pub progress: &'a dyn Progress,
+}
+
+impl RunContext<'_> {
+    /// Whether a record dated `date` is before the start date.
+    pub fn before_start(&self, date: Option<NaiveDate>) -> bool {
+        matches!((self.since, date), (Some(since), Some(date)) if date < since)
+    }
+
+    /// Renews the portal's sync lease (between batches).
+    pub async fn renew_lease(&self) -> Result<(), sea_orm::DbErr> {
+        self.store
+            .lock_portal_sync(self.portal_id, true)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Holded ids seen in a complete scan (deletion detection).
+pub type Seen = HashSet<String>;

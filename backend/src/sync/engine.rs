@@ -1,0 +1,272 @@
+//! Running a portal's sync: the lock, the settings, resuming an interrupted
+//! run, the parts in dependency order (contacts and companies before the
+//! documents that reference them), and how the run ends.
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::{
+    Progress, SyncError,
+    contacts::{ContactKinds, sync_contacts},
+    context::RunContext,
+    deals::sync_deals,
+    mapping::Sensitive,
+    products::sync_products,
+    tally::{KindReport, Tally},
+};
+use crate::{
+    crypto::Cipher,
+    holded::{ClientOptions, HoldedClient},
+    hubspot::{Hubspot, HubspotError, PortalClient},
+    schedule::{portal_time_zone, tomorrow},
+    settings::{DocumentMapping, SyncObjects},
+    store::{PortalStatus, RunTrigger, Store, portal_tokens::PortalTokens},
+};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SyncRequest {
+    /// Portal.
+    pub portal_id: i64,
+    /// What asked.
+    pub trigger: RunTrigger,
+    /// Objects to sync; `None` follows the settings.
+    pub objects: Option<SyncObjects>,
+    /// Start date; `None` follows the settings.
+    pub since: Option<NaiveDate>,
+    /// Plan only: write nothing to HubSpot.
+    pub dry_run: bool,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncReport {
+    /// Run id.
+    pub run_id: i64,
+    /// `completed`, `failed` or `paused`.
+    pub status: String,
+    /// Why it failed or paused.
+    pub error: Option<String>,
+    /// When a paused run continues (HubSpot's daily limit resets).
+    pub paused_until: Option<DateTime<Utc>>,
+    /// Per kind.
+    pub kinds: Vec<KindReport>,
+    /// Wall time.
+    pub elapsed_ms: u128,
+}
+
+/// Runs syncs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SyncEngine {
+    store: Store,
+    cipher: Cipher,
+    hubspot: Hubspot,
+    holded_base: url::Url,
+    holded_options: ClientOptions,
+}
+
+impl SyncEngine {
+    /// An engine over the app's HubSpot client and Holded at `holded_base`.
+    pub fn new(
+        store: Store,
+        cipher: Cipher,
+        hubspot: Hubspot,
+        holded_base: url::Url,
+        holded_options: ClientOptions,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            hubspot,
+            holded_base,
+            holded_options,
+        }
+    }
+
+    /// A HubSpot client for `portal_id` with its sealed tokens.
+    pub fn portal_client(&self, portal_id: i64) -> PortalClient {
+        let tokens = PortalTokens::new(self.store.clone(), self.cipher.clone(), portal_id);
+        self.hubspot.portal(portal_id as u64, Arc::new(tokens))
+    }
+
+    /// Runs (or resumes) the sync of one portal; one run per portal at a time.
+    pub async fn run(
+        &self,
+        request: SyncRequest,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport, SyncError> {
+        if !self
+            .store
+            .lock_portal_sync(request.portal_id, false)
+            .await?
+        {
+            return Err(SyncError::AlreadyRunning);
+        }
+        let result = self.run_locked(&request, progress).await;
+        self.store.unlock_portal_sync(request.portal_id).await?;
+        result
+    }
+
+    async fn run_locked(
+        &self,
+        request: &SyncRequest,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport, SyncError> {
+        let started = Instant::now();
+        let portal = self
+            .store
+            .portal(request.portal_id)
+            .await?
+            .filter(|p| p.status == PortalStatus::Connected.as_str())
+            .ok_or(SyncError::NotConnected(request.portal_id))?;
+        let settings = self
+            .store
+            .settings_or_default(
+                portal.id,
+                tomorrow(portal_time_zone(&portal.time_zone), Utc::now()),
+            )
+            .await?;
+        let key = self.cipher.open(
+            settings
+                .holded_key_enc
+                .as_deref()
+                .ok_or(SyncError::NoHoldedKey)?,
+        )?;
+        let holded = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
+        let hubspot = self.portal_client(portal.id);
+        let objects = request.objects.unwrap_or(SyncObjects {
+            contacts: settings.sync_contacts,
+            companies: settings.sync_companies,
+            products: settings.sync_products,
+            documents: settings.sync_documents,
+        });
+        let resumed = if request.dry_run {
+            None
+        } else {
+            self.store.resumable_run(portal.id).await?
+        };
+        let run = match resumed {
+            Some(run) => {
+                tracing::info!(
+                    portal_id = portal.id,
+                    run_id = run.id,
+                    "resuming an interrupted run"
+                );
+                self.store.set_run_status(run.id, "running", None).await?;
+                run
+            }
+            None => {
+                let since = request.since.or(settings.next_sync_date);
+                self.store
+                    .start_run(portal.id, request.trigger, request.dry_run, since)
+                    .await?
+            }
+        };
+        let ctx = RunContext {
+            store: &self.store,
+            portal_id: portal.id,
+            run_id: run.id,
+            hubspot: &hubspot,
+            holded: &holded,
+            holded_calls: holded.call_counter(),
+            sensitive: Sensitive(settings.sensitive_data && portal.sensitive_supported),
+            since: run.since,
+            dry_run: run.dry_run,
+            mapping: DocumentMapping::from_json(&settings.document_mapping),
+            progress,
+        };
+        let mut kinds = Vec::new();
+        let outcome = run_parts(&ctx, objects, &mut kinds).await;
+        let reports: Vec<KindReport> = kinds.iter().map(|t| t.report().clone()).collect();
+        let elapsed_ms = started.elapsed().as_millis();
+        match outcome {
+            Ok(()) => {
+                self.store
+                    .finish_run(run.clone(), "completed", None)
+                    .await?;
+                Ok(SyncReport {
+                    run_id: run.id,
+                    status: "completed".into(),
+                    error: None,
+                    paused_until: None,
+                    kinds: reports,
+                    elapsed_ms,
+                })
+            }
+            Err(SyncError::Hubspot(HubspotError::DailyLimit { until, .. })) => {
+                let message = format!(
+                    "Pausada: HubSpot alcanzó el límite diario de peticiones; continúa a las {until}."
+                );
+                self.store
+                    .set_run_status(run.id, "paused", Some(message.clone()))
+                    .await?;
+                self.store.schedule_portal(portal.id, Some(until)).await?;
+                Ok(SyncReport {
+                    run_id: run.id,
+                    status: "paused".into(),
+                    error: Some(message),
+                    paused_until: Some(until),
+                    kinds: reports,
+                    elapsed_ms,
+                })
+            }
+            Err(err) => {
+                if matches!(err, SyncError::Hubspot(HubspotError::Auth { .. })) {
+                    self.store
+                        .set_portal_status(
+                            portal.id,
+                            PortalStatus::Disconnected,
+                            Some("HubSpot rechazó los tokens de la app (desinstalada o revocada). Vuelve a instalarla.".into()),
+                        )
+                        .await?;
+                }
+                let message = err.to_string();
+                self.store
+                    .finish_run(run.clone(), "failed", Some(message.clone()))
+                    .await?;
+                Ok(SyncReport {
+                    run_id: run.id,
+                    status: "failed".into(),
+                    error: Some(message),
+                    paused_until: None,
+                    kinds: reports,
+                    elapsed_ms,
+                })
+            }
+        }
+    }
+}
+
+async fn run_parts(
+    ctx: &RunContext<'_>,
+    objects: SyncObjects,
+    done: &mut Vec<Tally>,
+) -> Result<(), SyncError> {
+    let contacts = sync_contacts(
+        ctx,
+        ContactKinds {
+            persons: objects.contacts,
+            companies: objects.companies,
+        },
+    )
+    .await?;
+    for tally in contacts {
+        ctx.progress.kind_done(tally.report());
+        done.push(tally);
+    }
+    if objects.products
+        && let Some(tally) = sync_products(ctx).await?
+    {
+        ctx.progress.kind_done(tally.report());
+        done.push(tally);
+    }
+    if objects.documents
+        && let Some(tally) = sync_deals(ctx).await?
+    {
+        ctx.progress.kind_done(tally.report());
+        done.push(tally);
+    }
+    Ok(())
+}

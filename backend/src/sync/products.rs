@@ -1,0 +1,198 @@
+//! Holded products → HubSpot products, written by HubSpot id from the link
+//! table (products may not have unique custom properties). A product without a
+//! link is looked up by `holded_id` first, so a lost link heals instead of
+//! duplicating the product.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+
+use super::{
+    SyncError,
+    context::{RunContext, Seen},
+    deletions::mark_vanished,
+    hash::content_hash,
+    mapping::product_properties,
+    tally::Tally,
+    write::{BATCH, Pending, reason, settle},
+};
+use crate::{
+    holded::HoldedApi,
+    hubspot::{
+        CreateInput, ObjectType, UpdateInput,
+        search::{Filter, FilterGroup, Operator, SearchRequest},
+    },
+};
+
+const KIND: &str = "products";
+
+/// Runs the products part of a run.
+pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError> {
+    let mut tally =
+        Tally::open(ctx.store, ctx.run_id, KIND, ctx.hubspot, &ctx.holded_calls).await?;
+    if tally.completed() {
+        return Ok(None);
+    }
+    let mut seen = Seen::new();
+    let mut batch = Vec::new();
+    let mut pages = ctx.holded.products();
+    let mut scanned = 0;
+    while let Some(page) = pages.try_next().await? {
+        scanned += page.len();
+        let ids: Vec<String> = page.iter().map(|p| p.id.clone()).collect();
+        let links = ctx.store.links(ctx.portal_id, KIND, &ids).await?;
+        for product in &page {
+            seen.insert(product.id.clone());
+            let props = product_properties(product);
+            let hash = content_hash(&props, &[]);
+            let link = links.get(&product.id).filter(|l| l.hubspot_id.is_some());
+            if link.is_some_and(|l| {
+                l.content_hash.as_deref() == Some(hash.as_str()) && !l.deleted_in_holded
+            }) {
+                tally.counts().unchanged += 1;
+                continue;
+            }
+            batch.push(Pending {
+                holded_id: product.id.clone(),
+                props,
+                hash,
+                updated_at: None,
+                hubspot_id: link.and_then(|l| l.hubspot_id.clone()),
+            });
+            if batch.len() == BATCH {
+                flush(ctx, &mut tally, std::mem::take(&mut batch)).await?;
+            }
+        }
+        tally
+            .save(
+                ctx.store,
+                "running",
+                Some(format!("{scanned} productos leídos")),
+                ctx.hubspot,
+                &ctx.holded_calls,
+            )
+            .await?;
+        ctx.progress.page(KIND, scanned);
+        ctx.renew_lease().await?;
+    }
+    flush(ctx, &mut tally, batch).await?;
+    mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
+    tally
+        .save(ctx.store, "completed", None, ctx.hubspot, &ctx.holded_calls)
+        .await?;
+    Ok(Some(tally))
+}
+
+async fn flush(
+    ctx: &RunContext<'_>,
+    tally: &mut Tally,
+    mut batch: Vec<Pending>,
+) -> Result<(), SyncError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    if ctx.dry_run {
+        for p in &batch {
+            let outcome = if p.hubspot_id.is_some() {
+                "update"
+            } else {
+                "create"
+            };
+            if p.hubspot_id.is_some() {
+                tally.counts().updated += 1;
+            } else {
+                tally.counts().created += 1;
+            }
+            tally.item(p.item(KIND, outcome, None));
+        }
+        return Ok(());
+    }
+    heal_links(ctx, &mut batch).await?;
+    let (updates, creates): (Vec<&Pending>, Vec<&Pending>) =
+        batch.iter().partition(|p| p.hubspot_id.is_some());
+    let mut links = Vec::new();
+    if !updates.is_empty() {
+        let inputs: Vec<UpdateInput> = updates
+            .iter()
+            .map(|p| UpdateInput::new(p.hubspot_id.clone().unwrap_or_default(), p.props.clone()))
+            .collect();
+        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
+        let settled = settle(
+            ctx.hubspot
+                .batch_update(ObjectType::Products, &inputs)
+                .await?,
+            &traces,
+        );
+        for (i, record) in settled.written {
+            tally.counts().updated += 1;
+            links.push(updates[i].link(&record.id));
+        }
+        for (i, error) in settled.refused {
+            tally.item(updates[i].item(KIND, "failed", Some(reason(&error))));
+        }
+    }
+    if !creates.is_empty() {
+        let inputs: Vec<CreateInput> = creates
+            .iter()
+            .map(|p| CreateInput::new(p.props.clone()))
+            .collect();
+        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
+        let settled = settle(
+            ctx.hubspot
+                .batch_create(ObjectType::Products, &inputs)
+                .await?,
+            &traces,
+        );
+        for (i, record) in settled.written {
+            tally.counts().created += 1;
+            links.push(creates[i].link(&record.id));
+        }
+        for (i, error) in settled.refused {
+            tally.item(creates[i].item(KIND, "failed", Some(reason(&error))));
+        }
+    }
+    let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
+    ctx.store.save_links(ctx.portal_id, KIND, &links).await?;
+    ctx.store
+        .resolve_run_items(ctx.portal_id, KIND, &written)
+        .await?;
+    Ok(())
+}
+
+/// Finds HubSpot products already carrying the `holded_id` of unlinked ones
+/// (a link lost, or a create whose answer never arrived) and adopts them.
+async fn heal_links(ctx: &RunContext<'_>, batch: &mut [Pending]) -> Result<(), SyncError> {
+    let unlinked: Vec<String> = batch
+        .iter()
+        .filter(|p| p.hubspot_id.is_none())
+        .map(|p| p.holded_id.clone())
+        .collect();
+    if unlinked.is_empty() {
+        return Ok(());
+    }
+    let request = SearchRequest {
+        filter_groups: vec![FilterGroup {
+            filters: vec![Filter {
+                property_name: "holded_id".to_owned(),
+                operator: Operator::In,
+                value: None,
+                high_value: None,
+                values: Some(unlinked),
+            }],
+        }],
+        sort: None,
+        properties: vec!["holded_id".into()],
+        limit: 200,
+        after: None,
+    };
+    let page = ctx.hubspot.search(ObjectType::Products, &request).await?;
+    let found: HashMap<String, String> = page
+        .results
+        .into_iter()
+        .filter_map(|r| Some((r.get("holded_id")?.to_owned(), r.id)))
+        .collect();
+    for pending in batch.iter_mut().filter(|p| p.hubspot_id.is_none()) {
+        pending.hubspot_id = found.get(&pending.holded_id).cloned();
+    }
+    Ok(())
+}

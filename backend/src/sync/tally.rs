@@ -1,0 +1,153 @@
+//! Per-kind bookkeeping of a run: counts, failed records, API calls and the
+//! checkpoint, saved after every batch so an interrupted run can resume.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use sea_orm::DbErr;
+
+use crate::{
+    hubspot::PortalClient,
+    store::{RunItem, Store, entities::sync_run_object},
+};
+
+/// How many planned changes a dry run lists per kind.
+pub const DRY_RUN_SAMPLE: usize = 20;
+
+/// Counts for one object kind, as reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KindReport {
+    /// `contacts`, `companies`, `products` or `deals`.
+    pub kind: &'static str,
+    /// Records created in HubSpot (or, in a dry run, to be created).
+    pub created: u32,
+    /// Records updated (or to be updated).
+    pub updated: u32,
+    /// Records left alone.
+    pub unchanged: u32,
+    /// Records not synced by design (unmapped document type, before the start date).
+    pub skipped: u32,
+    /// Records HubSpot refused.
+    pub failed: u32,
+    /// Records marked as deleted in Holded.
+    pub deleted: u32,
+    /// HubSpot requests made.
+    pub hubspot_calls: u64,
+    /// Holded requests made.
+    pub holded_calls: u64,
+    /// A sample of planned changes (dry runs).
+    pub planned: Vec<String>,
+}
+
+/// The running tally of one kind.
+pub struct Tally {
+    row: sync_run_object::Model,
+    report: KindReport,
+    items: Vec<RunItem>,
+    hubspot_start: u64,
+    holded_start: u64,
+}
+
+impl Tally {
+    /// Starts (or resumes) the tally of `kind` in `run_id`.
+    pub async fn open(
+        store: &Store,
+        run_id: i64,
+        kind: &'static str,
+        hubspot: &PortalClient,
+        holded_calls: &Arc<AtomicU64>,
+    ) -> Result<Self, DbErr> {
+        let row = store.run_object(run_id, kind).await?;
+        let report = KindReport {
+            kind,
+            created: row.created as u32,
+            updated: row.updated as u32,
+            unchanged: 0,
+            skipped: 0,
+            failed: row.failed as u32,
+            deleted: 0,
+            hubspot_calls: row.hubspot_calls as u64,
+            holded_calls: row.holded_calls as u64,
+            planned: Vec::new(),
+        };
+        Ok(Self {
+            row,
+            report,
+            items: Vec::new(),
+            hubspot_start: hubspot.calls_used(),
+            holded_start: holded_calls.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Whether an earlier attempt of this run already completed this kind.
+    pub fn completed(&self) -> bool {
+        self.row.status == "completed"
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &KindReport {
+        &self.report
+    }
+
+    /// Mutable counts.
+    pub fn counts(&mut self) -> &mut KindReport {
+        &mut self.report
+    }
+
+    /// Records a failed (or planned) record.
+    pub fn item(&mut self, item: RunItem) {
+        if item.outcome != "failed" && self.report.planned.len() < DRY_RUN_SAMPLE {
+            self.report.planned.push(format!(
+                "{} {} {}",
+                item.outcome, item.object_kind, item.holded_id
+            ));
+        }
+        if item.outcome == "failed" {
+            self.report.failed += 1;
+        }
+        self.items.push(item);
+    }
+
+    /// Raises the high-water mark.
+    pub fn see_updated_at(&mut self, at: Option<chrono::DateTime<chrono::Utc>>) {
+        if at > self.row.high_water_mark {
+            self.row.high_water_mark = at;
+        }
+    }
+
+    /// Saves counts, calls, new failed items and `checkpoint`.
+    pub async fn save(
+        &mut self,
+        store: &Store,
+        status: &str,
+        checkpoint: Option<String>,
+        hubspot: &PortalClient,
+        holded_calls: &Arc<AtomicU64>,
+    ) -> Result<(), DbErr> {
+        let hubspot_now = hubspot.calls_used();
+        let holded_now = holded_calls.load(Ordering::Relaxed);
+        self.report.hubspot_calls += hubspot_now - self.hubspot_start;
+        self.report.holded_calls += holded_now - self.holded_start;
+        self.hubspot_start = hubspot_now;
+        self.holded_start = holded_now;
+        let report = &self.report;
+        self.row.status = status.to_owned();
+        self.row.created = report.created as i32;
+        self.row.updated = report.updated as i32;
+        self.row.unchanged = report.unchanged as i32;
+        self.row.skipped = report.skipped as i32;
+        self.row.failed = report.failed as i32;
+        self.row.hubspot_calls = report.hubspot_calls as i32;
+        self.row.holded_calls = report.holded_calls as i32;
+        self.row.checkpoint = checkpoint;
+        if status == "completed" {
+            self.row.finished_at = Some(chrono::Utc::now());
+        }
+        store.save_run_object(self.row.clone()).await?;
+        store.add_run_items(self.row.run_id, &self.items).await?;
+        self.items.clear();
+        Ok(())
+    }
+}
