@@ -161,10 +161,8 @@ async fn migrations_apply_and_are_idempotent(engine: Engine) {
         let mut cmd = service_command(cwd.path());
         cmd.arg("migrate").env("HH_DATA_DIR", db.dir.path());
         if let Some(url) = &db.url {
-            cmd.env("DATABASE_URL", url).env(
-                "HH_SECRET_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            );
+            cmd.env("DATABASE_URL", url)
+                .env("HH_SECRET_KEY", crate::support::TEST_SECRET_KEY);
         }
         let out = cmd.output().await.unwrap();
         assert!(

@@ -15,3 +15,4 @@ mod hubspot_app;
 mod hubspot_contract;
 mod install;
 mod settings_api;
+mod sync;

@@ -15,6 +15,9 @@ use tokio::process::{Child, Command};
 /// Default admin connection for PostgreSQL tests.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// The key for secrets at rest that PostgreSQL tests configure.
+pub const TEST_SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 /// The PostgreSQL server the tests use (`HH_TEST_POSTGRES_URL`).
 pub fn postgres_admin_url() -> String {
     std::env::var("HH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
@@ -204,10 +207,8 @@ impl ServiceProcess {
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
         if let Some(url) = db.and_then(|db| db.url.as_ref()) {
-            cmd.env("DATABASE_URL", url).env(
-                "HH_SECRET_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            );
+            cmd.env("DATABASE_URL", url)
+                .env("HH_SECRET_KEY", TEST_SECRET_KEY);
         }
         for (key, value) in extra_env {
             cmd.env(key, value);
@@ -288,7 +289,8 @@ pub struct Stack {
     pub service: ServiceProcess,
     /// Its database.
     pub db: TestDb,
-    _cwd: TempDir,
+    env: Vec<(String, String)>,
+    cwd: TempDir,
 }
 
 impl Stack {
@@ -311,6 +313,14 @@ impl Stack {
         ];
         env.extend_from_slice(extra_env);
         let service = ServiceProcess::serve(cwd.path(), Some(&db), &env).await;
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(url) = &db.url {
+            env.push(("DATABASE_URL".into(), url.clone()));
+            env.push(("HH_SECRET_KEY".into(), TEST_SECRET_KEY.into()));
+        }
         sims.hubspot
             .register_app(holded_hubspot_sim::hubspot::AppConfig {
                 client_id: CLIENT_ID.to_owned(),
@@ -324,8 +334,18 @@ impl Stack {
             sims,
             service,
             db,
-            _cwd: cwd,
+            env,
+            cwd,
         }
+    }
+
+    /// The service binary as a one-off command (e.g. `sync`) with the same
+    /// configuration as the running service.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = service_command(self.cwd.path());
+        cmd.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd
     }
 
     /// Creates a portal of `tier` in the HubSpot simulator and installs the app
