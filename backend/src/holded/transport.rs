@@ -75,7 +75,8 @@ impl Default for ClientOptions {
 pub(crate) enum Safety {
     /// Reads and idempotent writes.
     Repeatable,
-    /// Creates: retried only when Holded surely did not act (429, no connection).
+    /// Creates: retried only when Holded surely did not act (429, connection never opened);
+    /// a timeout, 5xx or broken connection after sending is an ambiguous outcome.
     CreateOnce(&'static str),
 }
 
@@ -232,7 +233,10 @@ impl Transport {
         .await;
         match (outcome, call.safety) {
             (Err(err), Safety::CreateOnce(what))
-                if matches!(err, HoldedError::Timeout | HoldedError::Server { .. }) =>
+                if matches!(
+                    err,
+                    HoldedError::Timeout | HoldedError::Server { .. } | HoldedError::Interrupted(_)
+                ) =>
             {
                 Err(HoldedError::AmbiguousCreate {
                     what: what.to_owned(),
@@ -302,7 +306,7 @@ fn send_error(err: reqwest::Error) -> HoldedError {
     } else if err.is_timeout() {
         HoldedError::Timeout
     } else {
-        HoldedError::Connection(err.without_url().to_string())
+        HoldedError::Interrupted(err.without_url().to_string())
     }
 }
 

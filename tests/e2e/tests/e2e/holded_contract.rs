@@ -689,10 +689,45 @@ async fn lists_are_streams_of_pages_in_both_generations() {
 }
 
 #[tokio::test]
-async fn taxes_and_numbering_series_in_both_generations() {
+async fn products_taxes_and_numbering_series_in_both_generations() {
     let env = Env::new().await;
+    // v1 sends a missing cost as "" and amounts as numbers; v2 sends decimal strings.
+    let (status, _, body) = env
+        .raw(
+            reqwest::Method::POST,
+            &v1_path("/products"),
+            Auth::Key(&env.account.v1_key),
+            Some(json!({"name": "Tornillo", "price": 0.35, "tax": 21, "sku": "T-1"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v1_id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, body) = env
+        .raw(reqwest::Method::POST, &v2_path("/products"), Auth::Bearer(&env.account.v2_token), Some(json!({"name": "Tuerca", "price": "1.20", "cost": "0.40", "taxes": ["s_iva_10"], "sku": "T-2"})))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v2_id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for generation in GENERATIONS {
         let client = env.client(generation);
+        let screw = client.product(&v1_id).await.expect("product");
+        assert_eq!(
+            (screw.price, screw.vat, screw.cost),
+            (dec!(0.35), Some(dec!(21)), None),
+            "{generation:?}"
+        );
+        let nut = client.product(&v2_id).await.expect("product");
+        assert_eq!(
+            (nut.price, nut.vat, nut.cost),
+            (dec!(1.20), Some(dec!(10)), Some(dec!(0.40))),
+            "{generation:?}"
+        );
+        assert_eq!(nut.sku.as_deref(), Some("T-2"));
         let taxes = client.taxes().await.expect("taxes");
         let iva = taxes.iter().find(|t| t.key == "s_iva_21").expect("IVA 21");
         assert_eq!(iva.rate, dec!(21));
@@ -1213,6 +1248,246 @@ async fn streaming_100000_contacts_keeps_memory_flat() {
     assert!(
         peak.saturating_sub(before) < 64 * 1024,
         "memory grew with the list"
+    );
+    env.sims.stop().await;
+}
+
+// ---------------------------------------------------------------- a misbehaving server
+
+/// A stand-in for a misbehaving Holded: answers every request with HTTP 200
+/// and `respond(path and query)` as JSON.
+fn stub_server(respond: fn(&str) -> String) -> Url {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().flatten() {
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = socket.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let body = respond(&target);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn paging_stops_on_repeated_pages_and_cursors_and_bad_fields_are_named() {
+    // v1 that ignores `page`: the same page forever. Each contact once, then stop.
+    let v1 = stub_server(|_| {
+        r#"[{"id":"6a0000000000000000000001","name":"A"},{"id":"6a0000000000000000000002","name":"B"}]"#.to_owned()
+    });
+    let client = HoldedClient::new(
+        &v1,
+        "0123456789abcdef0123456789abcdef".to_owned().into(),
+        fast_options(),
+    )
+    .unwrap();
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2]);
+    assert_eq!(client.calls_made(), 2);
+
+    // v2 that keeps answering the same cursor with has_more: stop at the repeat.
+    let v2 = stub_server(|_| {
+        r#"{"items":[{"id":"6a0000000000000000000001","name":"A"}],"cursor":"6a0000000000000000000001","has_more":true}"#.to_owned()
+    });
+    let client = HoldedClient::new(&v2, "pat_x".to_owned().into(), fast_options()).unwrap();
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    assert_eq!(pages.len(), 2);
+    assert_eq!(client.calls_made(), 2);
+
+    // Undecodable fields are named with their path.
+    let bad = stub_server(|path| {
+        if path.starts_with("/api/v2") {
+            r#"{"items":[{"id":"6a0000000000000000000001","name":"A","is_person":{}}],"cursor":null,"has_more":false}"#.to_owned()
+        } else {
+            r#"[{"id":"6a0000000000000000000001","name":"A","billAddress":{"postalCode":[8001]}}]"#
+                .to_owned()
+        }
+    });
+    for (key, field) in [
+        ("pat_x", "items[0].is_person"),
+        (
+            "0123456789abcdef0123456789abcdef",
+            "[0].billAddress.postalCode",
+        ),
+    ] {
+        let client = HoldedClient::new(&bad, key.to_owned().into(), fast_options()).unwrap();
+        match client.contacts().try_next().await {
+            Err(HoldedError::Decode { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- control surface
+
+#[tokio::test]
+async fn the_control_surface_drives_the_simulator_over_http() {
+    let env = Env::new().await;
+    let control = |path: &str| format!("{}/_sim/holded{path}", env.sims.holded_url);
+    let post = |path: &str, body: Value| http().post(control(path)).json(&body).send();
+    let account: Value = post(
+        "/accounts",
+        json!({"permissions": ["contacts:contacts.read"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (id, key, token) = (
+        account["account_id"].as_str().unwrap().to_owned(),
+        account["v1_key"].as_str().unwrap().to_owned(),
+        account["v2_token"].as_str().unwrap().to_owned(),
+    );
+    let summary: Value = post("/seed", json!({"account_id": id, "seed": 3, "contacts": 30, "products": 5, "documents_per_type": 2}))
+        .await.unwrap().json().await.unwrap();
+    assert_eq!(
+        summary,
+        json!({"contacts": 30, "products": 5, "documents": 10})
+    );
+    // Same seed, same data.
+    let again = env.sims.holded.create_account(None);
+    env.sims.holded.seed(&SeedSpec {
+        account_id: again.account_id.clone(),
+        seed: 3,
+        contacts: 30,
+        ..Default::default()
+    });
+    let names = |account: &str| {
+        env.sims
+            .holded
+            .contacts(account)
+            .into_iter()
+            .map(|c| (c.name, c.code, c.iban))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&id), names(&again.account_id));
+    let contacts: Value = http()
+        .get(control(&format!("/accounts/{id}/contacts")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(contacts.as_array().unwrap().len(), 30);
+
+    let settings: Value = post("/settings", json!({"v1_page_size": 10}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["v1_page_size"], 10);
+    let page = env
+        .raw(
+            reqwest::Method::GET,
+            &v1_path("/contacts"),
+            Auth::Key(&key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&page.2)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        env.raw(
+            reqwest::Method::GET,
+            &v2_path("/products"),
+            Auth::Bearer(&token),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+
+    post(
+        "/faults",
+        json!({"kind": "server_error", "status": 500, "next": 1}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        env.raw(
+            reqwest::Method::GET,
+            &v1_path("/taxes"),
+            Auth::Key(&key),
+            None
+        )
+        .await
+        .0,
+        500
+    );
+    assert_eq!(
+        env.raw(
+            reqwest::Method::GET,
+            &v1_path("/taxes"),
+            Auth::Key(&key),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let stats: Value = http()
+        .get(control("/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["faults_injected"], 1);
+    let taxes_calls: u64 = stats["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["route"] == "/api/invoicing/v1/taxes" && r["key"] == format!("{id} v1"))
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(taxes_calls, 2);
+    assert!(!stats.to_string().contains(&key), "stats never show keys");
+
+    let now: Value = post("/clock", json!({"set": "2027-01-15T10:00:00Z"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(now["now"].as_str().unwrap().starts_with("2027-01-15T10:00"));
+    let later: Value = post("/clock", json!({"advance_secs": 86400}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(later["now"].as_str().unwrap().starts_with("2027-01-16"));
+
+    post("/reset", json!({})).await.unwrap();
+    assert_eq!(
+        env.raw(
+            reqwest::Method::GET,
+            &v1_path("/taxes"),
+            Auth::Key(&key),
+            None
+        )
+        .await
+        .0,
+        401
     );
     env.sims.stop().await;
 }
