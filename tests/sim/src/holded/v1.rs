@@ -167,10 +167,11 @@ fn address_from(body: &Map<String, Value>) -> Option<SimAddress> {
     })
 }
 
-/// Applies the fields present in a v1 body (partial update semantics).
+/// Applies the fields present in a v1 body (partial update semantics). Fields
+/// the spec documents for create only (`CustomId`, `tags`) and `socialNetworks`
+/// (ignored on update, live-verified) change only when creating.
 fn apply_contact(c: &mut SimContact, body: &Map<String, Value>, creating: bool) {
-    let fields: [(&str, &mut Option<String>); 9] = [
-        ("CustomId", &mut c.custom_id),
+    let fields: [(&str, &mut Option<String>); 8] = [
         ("code", &mut c.code),
         ("vatnumber", &mut c.vat_number),
         ("tradeName", &mut c.trade_name),
@@ -197,11 +198,9 @@ fn apply_contact(c: &mut SimContact, body: &Map<String, Value>, creating: bool) 
     if let Some(address) = address_from(body) {
         c.bill_address = address;
     }
-    if body.contains_key("tags") {
-        c.tags = texts(body.get("tags"));
-    }
-    // socialNetworks persist on create but are ignored on update (live-verified drift).
     if creating {
+        c.custom_id = text(body.get("CustomId"));
+        c.tags = texts(body.get("tags"));
         c.website = body
             .get("socialNetworks")
             .and_then(|s| text(s.get("website")));
