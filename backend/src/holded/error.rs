@@ -61,9 +61,14 @@ pub enum HoldedError {
     /// No answer in time; retries were exhausted.
     #[error("Holded no respondió a tiempo; reintenta más tarde. / Holded timed out.")]
     Timeout,
-    /// The connection failed.
+    /// The connection could not be opened (nothing was sent).
     #[error("No se pudo conectar con Holded: {0}. / Could not reach Holded.")]
     Connection(String),
+    /// The connection broke while the request or its answer was in flight.
+    #[error(
+        "La conexión con Holded se cortó: {0}; reintenta más tarde. / Connection to Holded interrupted."
+    )]
+    Interrupted(String),
     /// An HTML page instead of JSON (v1 answers unknown routes and some bad requests so, with HTTP 200).
     #[error(
         "Holded devolvió una página web en lugar de datos (HTTP {status}, {path}); la petición no es válida para Holded. / Holded answered with an HTML page."
@@ -102,7 +107,11 @@ impl HoldedError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout | Self::Connection(_)
+            Self::RateLimited { .. }
+                | Self::Server { .. }
+                | Self::Timeout
+                | Self::Connection(_)
+                | Self::Interrupted(_)
         )
     }
 

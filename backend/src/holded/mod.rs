@@ -281,6 +281,16 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_key() {
+        let base = Url::parse("https://api.holded.com").unwrap();
+        let key = SecretString::from("pat_supersecret123".to_owned());
+        let client = HoldedClient::new(&base, key, ClientOptions::default()).unwrap();
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("supersecret"), "{debug}");
+        assert_eq!(client.generation(), Generation::V2);
+    }
+
+    #[test]
     fn nif_lookup_ignores_formatting() {
         let contact = Contact {
             nif: Some("b-12345678".into()),

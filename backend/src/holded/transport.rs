@@ -25,8 +25,10 @@ pub struct RetryPolicy {
     pub max_retries: usize,
     /// First backoff delay.
     pub min_delay: Duration,
-    /// Longest delay, also the cap on an honoured `Retry-After`.
+    /// Longest backoff delay.
     pub max_delay: Duration,
+    /// Longest `Retry-After` honoured (longer requests are cut to this).
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +37,7 @@ impl Default for RetryPolicy {
             max_retries: 5,
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(120),
         }
     }
 }
@@ -72,7 +75,8 @@ impl Default for ClientOptions {
 pub(crate) enum Safety {
     /// Reads and idempotent writes.
     Repeatable,
-    /// Creates: retried only when Holded surely did not act (429, no connection).
+    /// Creates: retried only when Holded surely did not act (429, connection never opened);
+    /// a timeout, 5xx or broken connection after sending is an ambiguous outcome.
     CreateOnce(&'static str),
 }
 
@@ -191,7 +195,7 @@ impl Transport {
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_retries)
             .with_jitter();
-        let cap = self.retry.max_delay;
+        let cap = self.retry.max_retry_after;
         (|| self.attempt(&call))
             .retry(backoff)
             .when(HoldedError::is_transient)
@@ -229,7 +233,10 @@ impl Transport {
         .await;
         match (outcome, call.safety) {
             (Err(err), Safety::CreateOnce(what))
-                if matches!(err, HoldedError::Timeout | HoldedError::Server { .. }) =>
+                if matches!(
+                    err,
+                    HoldedError::Timeout | HoldedError::Server { .. } | HoldedError::Interrupted(_)
+                ) =>
             {
                 Err(HoldedError::AmbiguousCreate {
                     what: what.to_owned(),
@@ -299,7 +306,7 @@ fn send_error(err: reqwest::Error) -> HoldedError {
     } else if err.is_timeout() {
         HoldedError::Timeout
     } else {
-        HoldedError::Connection(err.without_url().to_string())
+        HoldedError::Interrupted(err.without_url().to_string())
     }
 }
 
@@ -334,8 +341,11 @@ fn v1_message(value: &Value) -> Option<String> {
 }
 
 /// v1 reports business failures as `{"status":0,"info":…}`, sometimes with HTTP 200.
+/// (A record carries an `id`; documents have their own `status` field, 0 = draft.)
 fn v1_business_error(value: &Value) -> Option<HoldedError> {
-    (value.get("status").and_then(Value::as_i64) == Some(0)).then(|| HoldedError::Validation {
+    let failed =
+        value.get("status").and_then(Value::as_i64) == Some(0) && value.get("id").is_none();
+    failed.then(|| HoldedError::Validation {
         message: v1_message(value).unwrap_or_else(|| "status 0".to_owned()),
     })
 }
@@ -424,5 +434,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(v1_business_error(&serde_json::json!({"status": 1})).is_none());
+        let draft = serde_json::json!({"id": "6a00", "status": 0, "docNumber": "F260001"});
+        assert!(v1_business_error(&draft).is_none());
     }
 }

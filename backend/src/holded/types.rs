@@ -110,17 +110,17 @@ pub struct ContactChanges {
     pub is_person: Option<bool>,
     /// Contact type (`client`, `lead`, …).
     pub kind: Option<String>,
-    /// IBAN.
+    /// IBAN (v1 only: v2 does not document it as writable).
     pub iban: Option<String>,
-    /// SWIFT/BIC.
+    /// SWIFT/BIC (v1 only).
     pub swift: Option<String>,
-    /// Website.
+    /// Website (v1 keeps it on create only: its PUT ignores `socialNetworks`).
     pub website: Option<String>,
     /// Billing address (replaces the whole address when set).
     pub bill_address: Option<Address>,
-    /// External reference (v1 only: v2 does not document it as writable).
+    /// External reference: v1 create only (`CustomId`); not writable in v2.
     pub custom_id: Option<String>,
-    /// Tags (replace the list when set).
+    /// Tags (replace the list when set): v1 create only; not writable in v2.
     pub tags: Option<Vec<String>>,
 }
 

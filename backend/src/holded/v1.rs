@@ -138,8 +138,8 @@ impl HoldedApi for V1Client {
     }
 
     async fn update_contact(&self, id: &str, changes: &ContactChanges) -> Result<(), HoldedError> {
-        // v1 PUT is partial: send only what changes (`CustomId` is create-only spelling; v1
-        // update reads `customId` the same way per the spec's update body).
+        // v1 PUT is partial: only the fields sent change. (Holded's v1 PUT does not
+        // document `CustomId` or `tags`, and ignores `socialNetworks` on update.)
         let path = format!("/contacts/{id}");
         self.transport
             .json(Call::put(path, contact_body(changes)))

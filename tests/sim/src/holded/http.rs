@@ -94,6 +94,19 @@ impl Reply {
         }
     }
 
+    /// A JSON reply from any serialisable value.
+    pub fn serialize(status: u16, body: &impl serde::Serialize) -> Self {
+        match serde_json::to_string(body) {
+            Ok(body) => Self {
+                status,
+                content_type: "application/json",
+                body,
+                headers: Vec::new(),
+            },
+            Err(e) => Self::problem(500, &e.to_string()),
+        }
+    }
+
     /// An RFC 7807 problem (v2).
     pub fn problem(status: u16, detail: &str) -> Self {
         let (kind, title) = match status {

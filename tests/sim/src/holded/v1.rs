@@ -136,7 +136,7 @@ fn or_empty(value: &Option<String>) -> Value {
 pub fn contact_json(c: &SimContact) -> Value {
     let a = &c.bill_address;
     json!({
-        "id": c.id, "customId": c.custom_id, "name": c.name, "code": or_empty(&c.code),
+        "id": c.id, "customId": or_empty(&c.custom_id), "name": c.name, "code": or_empty(&c.code),
         "vatnumber": or_empty(&c.vat_number), "tradeName": or_empty(&c.trade_name),
         "email": or_empty(&c.email), "mobile": or_empty(&c.mobile), "phone": or_empty(&c.phone),
         "type": c.kind, "isperson": c.is_person, "groupId": "",
@@ -167,10 +167,11 @@ fn address_from(body: &Map<String, Value>) -> Option<SimAddress> {
     })
 }
 
-/// Applies the fields present in a v1 body (partial update semantics).
+/// Applies the fields present in a v1 body (partial update semantics). Fields
+/// the spec documents for create only (`CustomId`, `tags`) and `socialNetworks`
+/// (ignored on update, live-verified) change only when creating.
 fn apply_contact(c: &mut SimContact, body: &Map<String, Value>, creating: bool) {
-    let fields: [(&str, &mut Option<String>); 9] = [
-        ("CustomId", &mut c.custom_id),
+    let fields: [(&str, &mut Option<String>); 8] = [
         ("code", &mut c.code),
         ("vatnumber", &mut c.vat_number),
         ("tradeName", &mut c.trade_name),
@@ -197,11 +198,9 @@ fn apply_contact(c: &mut SimContact, body: &Map<String, Value>, creating: bool) 
     if let Some(address) = address_from(body) {
         c.bill_address = address;
     }
-    if body.contains_key("tags") {
-        c.tags = texts(body.get("tags"));
-    }
-    // socialNetworks persist on create but are ignored on update (live-verified drift).
     if creating {
+        c.custom_id = text(body.get("CustomId"));
+        c.tags = texts(body.get("tags"));
         c.website = body
             .get("socialNetworks")
             .and_then(|s| text(s.get("website")));
@@ -240,7 +239,7 @@ fn update_contact(
     Reply::json(200, json!({"status": 1, "info": "Updated", "id": id}))
 }
 
-/// A product as v1 renders it (unknown cost and purchase price come as `""`).
+/// A product as v1 renders it (an unknown cost comes as `""`).
 pub fn product_json(p: &SimProduct) -> Value {
     let vat: Decimal = p
         .taxes
@@ -256,7 +255,7 @@ pub fn product_json(p: &SimProduct) -> Value {
         "price": number(p.price), "tax": number(vat), "total": number(total), "taxes": p.taxes,
         "rates": [], "hasStock": 1, "stock": number(p.stock),
         "barcode": or_empty(&p.barcode), "sku": or_empty(&p.sku),
-        "cost": p.cost.map_or(json!(""), number), "purchasePrice": "", "weight": 0,
+        "cost": p.cost.map_or(json!(""), number), "purchasePrice": 0, "weight": 0,
         "tags": [], "categoryId": "", "factoryCode": "", "attributes": [],
         "forSale": 1, "forPurchase": 0, "salesChannelId": "", "expAccountId": "", "warehouseId": "",
         "variants": [],
@@ -304,7 +303,7 @@ pub fn document_json(d: &SimDocument) -> Value {
                 "name": l.name, "desc": or_empty(&l.description), "price": number(l.price),
                 "units": number(l.units), "discount": number(l.discount),
                 "tax": number(l.rate(TaxGroup::Iva)), "retention": number(l.rate(TaxGroup::Retencion)),
-                "taxes": l.taxes, "sku": or_empty(&l.sku), "productId": l.product_id,
+                "taxes": l.taxes, "sku": or_empty(&l.sku), "productId": or_empty(&l.product_id),
                 "weight": 0, "costPrice": 0,
             })
         })

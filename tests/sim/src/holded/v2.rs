@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -75,7 +76,7 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
             paginate(req, &account.contacts, keep, |c| &c.id, contact_json)
         }
         ("GET", ["contacts", id]) => match Account::find(&account.contacts, id, |c| &c.id) {
-            Some(c) => Reply::json(200, contact_json(c)),
+            Some(c) => Reply::serialize(200, &contact_json(c)),
             None => Reply::problem(404, "Contact not found."),
         },
         ("POST", ["contacts"]) => {
@@ -188,15 +189,23 @@ fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
     ))
 }
 
+/// A v2 list envelope.
+#[derive(Serialize)]
+struct PageWire<'a, R> {
+    items: Vec<R>,
+    cursor: Option<&'a str>,
+    has_more: bool,
+}
+
 /// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
 /// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
 /// (empty) is an empty last page; a malformed cursor is a 400.
-fn paginate<T>(
+fn paginate<'a, T, R: Serialize>(
     req: &SimRequest,
-    items: &[T],
+    items: &'a [T],
     keep: impl Fn(&T) -> bool,
     id_of: fn(&T) -> &str,
-    render: fn(&T) -> Value,
+    render: fn(&'a T) -> R,
 ) -> Reply {
     let limit = match req.param("limit") {
         None => 25,
@@ -218,43 +227,142 @@ fn paginate<T>(
     let mut rest = items[start..].iter().filter(|item| keep(item));
     let page: Vec<&T> = rest.by_ref().take(limit).collect();
     let has_more = rest.next().is_some();
-    let next = has_more
-        .then(|| page.last().map(|item| id_of(item).to_owned()))
+    let cursor = has_more
+        .then(|| page.last().map(|item| id_of(item)))
         .flatten();
-    Reply::json(
+    Reply::serialize(
         200,
-        json!({
-            "items": page.into_iter().map(render).collect::<Vec<_>>(),
-            "cursor": next,
-            "has_more": has_more,
-        }),
+        &PageWire {
+            items: page.into_iter().map(render).collect(),
+            cursor,
+            has_more,
+        },
     )
 }
 
-fn iso(secs: i64) -> Value {
-    DateTime::<Utc>::from_timestamp(secs, 0).map_or(Value::Null, |t| {
-        json!(t.to_rfc3339_opts(SecondsFormat::Secs, false))
-    })
+/// Nothing: renders as `null`.
+type Null = Option<()>;
+/// Always empty: renders as `[]`.
+type Empty = [(); 0];
+
+/// A contact as v2 renders it (typed, so large pages serialise quickly).
+#[derive(Serialize)]
+pub struct ContactWire<'a> {
+    id: &'a str,
+    custom_id: &'a Option<String>,
+    name: &'a str,
+    code: &'a Option<String>,
+    vat_number: &'a Option<String>,
+    trade_name: &'a Option<String>,
+    is_person: bool,
+    email: &'a Option<String>,
+    mobile: &'a Option<String>,
+    phone: &'a Option<String>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    iban: &'a Option<String>,
+    swift: &'a Option<String>,
+    group_id: Null,
+    tags: &'a [String],
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    bill_address: AddressWire<'a>,
+    client_record: Null,
+    supplier_record: Null,
+    defaults: DefaultsWire,
+    shipping_addresses: Empty,
+    notes: Empty,
+    contact_persons: Empty,
+    custom_fields: Empty,
+    extra_emails: Empty,
+    website: &'a Option<String>,
+    social_networks: Null,
+    rate: Null,
+}
+
+#[derive(Serialize)]
+struct AddressWire<'a> {
+    address: &'a Option<String>,
+    city: &'a Option<String>,
+    postal_code: &'a Option<String>,
+    province: &'a Option<String>,
+    country: &'a Option<String>,
+    country_code: &'a Option<String>,
+    info: Null,
+}
+
+/// A new contact's defaults as v2 shows them.
+#[derive(Serialize)]
+struct DefaultsWire {
+    sales_channel: Null,
+    expenses_account: Null,
+    due_days: Null,
+    payment_day: Null,
+    payment_method: Null,
+    discount: u8,
+    language: &'static str,
+    currency: &'static str,
+    sales_tax: Null,
+    purchases_tax: Null,
+}
+
+fn iso_text(secs: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp(secs, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
 }
 
 /// A contact as v2 renders it.
-pub fn contact_json(c: &SimContact) -> Value {
+pub fn contact_json(c: &SimContact) -> ContactWire<'_> {
     let a = &c.bill_address;
-    json!({
-        "id": c.id, "custom_id": c.custom_id, "name": c.name, "code": c.code,
-        "vat_number": c.vat_number, "trade_name": c.trade_name, "is_person": c.is_person,
-        "email": c.email, "mobile": c.mobile, "phone": c.phone, "type": c.kind,
-        "iban": c.iban, "swift": c.swift, "group_id": null, "tags": c.tags,
-        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
-        "bill_address": {"address": a.address, "city": a.city, "postal_code": a.postal_code,
-                         "province": a.province, "country": a.country, "country_code": a.country_code, "info": null},
-        "client_record": null, "supplier_record": null,
-        "defaults": {"sales_channel": null, "expenses_account": null, "due_days": null, "payment_day": null,
-                     "payment_method": null, "discount": 0, "language": "es", "currency": "EUR",
-                     "sales_tax": null, "purchases_tax": null},
-        "shipping_addresses": [], "notes": [], "contact_persons": [], "custom_fields": [],
-        "extra_emails": [], "website": c.website, "social_networks": null, "rate": null,
-    })
+    ContactWire {
+        id: &c.id,
+        custom_id: &c.custom_id,
+        name: &c.name,
+        code: &c.code,
+        vat_number: &c.vat_number,
+        trade_name: &c.trade_name,
+        is_person: c.is_person,
+        email: &c.email,
+        mobile: &c.mobile,
+        phone: &c.phone,
+        kind: &c.kind,
+        iban: &c.iban,
+        swift: &c.swift,
+        group_id: None,
+        tags: &c.tags,
+        created_at: iso_text(c.created_at),
+        updated_at: iso_text(c.updated_at),
+        bill_address: AddressWire {
+            address: &a.address,
+            city: &a.city,
+            postal_code: &a.postal_code,
+            province: &a.province,
+            country: &a.country,
+            country_code: &a.country_code,
+            info: None,
+        },
+        client_record: None,
+        supplier_record: None,
+        defaults: DefaultsWire {
+            sales_channel: None,
+            expenses_account: None,
+            due_days: None,
+            payment_day: None,
+            payment_method: None,
+            discount: 0,
+            language: "es",
+            currency: "EUR",
+            sales_tax: None,
+            purchases_tax: None,
+        },
+        shipping_addresses: [],
+        notes: [],
+        contact_persons: [],
+        custom_fields: [],
+        extra_emails: [],
+        website: &c.website,
+        social_networks: None,
+        rate: None,
+    }
 }
 
 /// Full replacement: every writable field takes the body's value or its default.
