@@ -559,6 +559,10 @@ fn batch_write(
             Err(e) => {
                 let mut body = e.into_api().body;
                 body["context"] = json!({"objectWriteTraceId": [trace]});
+                body["links"] = json!({});
+                if body.get("errors").is_none() {
+                    body["errors"] = json!([]);
+                }
                 errors.push(body);
             }
         }
