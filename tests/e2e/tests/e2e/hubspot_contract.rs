@@ -65,7 +65,6 @@ fn quick_retry() -> RetryPolicy {
         search_limited_delay: Duration::from_millis(300),
         timeout: Duration::from_secs(2),
         max_retries: 8,
-        ..RetryPolicy::default()
     }
 }
 
@@ -415,7 +414,7 @@ async fn batch_upsert_of_100_with_3_invalid_lands_97_and_reports_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_contract_uniqueness_and_raw_batch_rules() {
-    let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
+    let (sims, _hub, portal, _, token) = setup(Tier::Pro, false).await;
     contacts_with_unique_holded_id(&portal).await;
     let http = support::http();
     let base = format!("{}/crm/objects/2026-09", sims.hubspot_url);
@@ -1442,19 +1441,20 @@ async fn deal_stage_webhooks_are_signed_batched_retried_duplicated_and_reordered
         state.0.lock().expect("lock").events.len() >= 8
     })
     .await;
-    let r = state.0.lock().expect("lock");
-    let batch: Vec<u64> = r.events[2..5]
-        .iter()
-        .filter_map(|e| e["objectId"].as_u64())
-        .collect();
-    assert_eq!(
-        batch,
-        more.iter().rev().copied().collect::<Vec<_>>(),
-        "reordered"
-    );
-    assert_eq!(r.events[2..5], r.events[5..8], "duplicated");
-    assert_eq!(r.verified, r.requests);
-    drop(r);
+    {
+        let r = state.0.lock().expect("lock");
+        let batch: Vec<u64> = r.events[2..5]
+            .iter()
+            .filter_map(|e| e["objectId"].as_u64())
+            .collect();
+        assert_eq!(
+            batch,
+            more.iter().rev().copied().collect::<Vec<_>>(),
+            "reordered"
+        );
+        assert_eq!(r.events[2..5], r.events[5..8], "duplicated");
+        assert_eq!(r.verified, r.requests);
+    }
     sims.stop().await;
     handle.stop(true).await;
 }
