@@ -726,6 +726,37 @@ async fn search_limits_paging_restart_and_index_lag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_search_restarts_before_the_10000_result_cap() {
+    let (sims, _hub, portal, portal_id, _token) = setup(Tier::Pro, false).await;
+    let since = Utc::now() - chrono::Duration::seconds(1);
+    let records: Vec<BTreeMap<String, String>> = (0..10_150)
+        .map(|i| {
+            [
+                ("name".to_owned(), format!("Producto {i}")),
+                ("price".to_owned(), "1".to_owned()),
+            ]
+            .into()
+        })
+        .collect();
+    sims.hubspot
+        .seed_records(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Products,
+            records,
+        )
+        .expect("seed");
+    let all = portal
+        .search_modified_since(ObjectType::Products, since, &[], &["name"])
+        .await
+        .expect("walk past 10,000");
+    assert_eq!(all.len(), 10_150, "every record once");
+    let distinct: std::collections::HashSet<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(distinct.len(), 10_150);
+    assert_eq!(sims.hubspot.stats().rate_limited, 0);
+    sims.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn properties_pipelines_associations_timeline_tax_and_account() {
     let (sims, hub, portal, portal_id, _token) = setup(Tier::Pro, false).await;
     // Sensitive properties exist only on Enterprise.
