@@ -218,7 +218,7 @@ impl ApiRequest {
 /// What the retry loop decided about one answer.
 enum Next {
     Done(StatusCode, Vec<u8>),
-    Retry(Duration),
+    Retry(Duration, HubspotError),
     RefreshAndRetry,
     Fail(HubspotError),
 }
@@ -299,7 +299,7 @@ impl PortalClient {
                     self.judge(&request, status, bytes, &policy, &mut backoff, refreshed)
                 }
                 Err(e) => match backoff.next() {
-                    Some(delay) => Next::Retry(delay),
+                    Some(delay) => Next::Retry(delay, e),
                     None => Next::Fail(e),
                 },
             };
@@ -310,13 +310,10 @@ impl PortalClient {
                     refreshed = true;
                     self.current_tokens(true).await?;
                 }
-                Next::Retry(delay) => {
+                Next::Retry(delay, error) => {
                     retries += 1;
                     if retries > policy.max_retries {
-                        return Err(HubspotError::Server {
-                            status: 0,
-                            message: "demasiados reintentos / too many retries".into(),
-                        });
+                        return Err(error);
                     }
                     tracing::debug!(portal = self.portal_id, path = %request.path, ?delay, "retrying HubSpot call");
                     tokio::time::sleep(delay).await;
@@ -364,24 +361,27 @@ impl PortalClient {
             return Next::Done(status, bytes);
         }
         let body = ErrorBody::parse(&bytes);
-        match status.as_u16() {
+        let code = status.as_u16();
+        match code {
             401 if HubspotError::is_expired_token(&body)
                 && !refreshed
                 && self.shared.oauth.is_some() =>
             {
                 Next::RefreshAndRetry
             }
-            429 => match body.policy_name.as_deref() {
-                Some("DAILY") => Next::Fail(self.block_until_reset()),
-                _ if request.bucket == Bucket::Search => Next::Retry(policy.search_limited_delay),
-                _ => Next::Retry(policy.rate_limited_delay),
-            },
-            423 => Next::Retry(policy.locked_delay),
+            429 if body.policy_name.as_deref() == Some("DAILY") => {
+                Next::Fail(self.block_until_reset())
+            }
+            429 if request.bucket == Bucket::Search => {
+                Next::Retry(policy.search_limited_delay, body.into_error(code))
+            }
+            429 => Next::Retry(policy.rate_limited_delay, body.into_error(code)),
+            423 => Next::Retry(policy.locked_delay, body.into_error(code)),
             500..=599 => match backoff.next() {
-                Some(delay) => Next::Retry(delay),
-                None => Next::Fail(body.into_error(status.as_u16())),
+                Some(delay) => Next::Retry(delay, body.into_error(code)),
+                None => Next::Fail(body.into_error(code)),
             },
-            code => Next::Fail(body.into_error(code)),
+            _ => Next::Fail(body.into_error(code)),
         }
     }
 

@@ -1,11 +1,14 @@
 //! The control surface `/_sim/hubspot/…` (JSON), a thin layer over the
 //! in-process methods of [`HubspotSim`].
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::{
     HubspotSim, NewPipeline, NewPortal, NewTaxRate, SeedDeal,
+    model::ObjType,
     objects::parse,
     state::{AppConfig, Fault, Settings, WebhookFaults},
 };
@@ -18,6 +21,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/portals", web::post().to(create_portal))
             .route("/portals/{portal}/install", web::post().to(install))
             .route("/portals/{portal}/deals", web::post().to(seed_deal))
+            .route(
+                "/portals/{portal}/records/{object_type}",
+                web::post().to(seed_records),
+            )
             .route(
                 "/portals/{portal}/deals/{deal}/move",
                 web::post().to(move_deal),
@@ -80,6 +87,22 @@ async fn seed_deal(
     let seed: SeedDeal = body_or_400!(body);
     match sim.seed_deal(*path, seed) {
         Ok(seeded) => HttpResponse::Created().json(seeded),
+        Err(e) => bad(e),
+    }
+}
+
+async fn seed_records(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<(u64, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let records: Vec<BTreeMap<String, String>> = body_or_400!(body);
+    let (portal, object_type) = path.into_inner();
+    let Some(t) = ObjType::parse(&object_type) else {
+        return bad(format!("unknown object type {object_type}"));
+    };
+    match sim.seed_records(portal, t, records) {
+        Ok(ids) => HttpResponse::Created().json(json!({"ids": ids})),
         Err(e) => bad(e),
     }
 }

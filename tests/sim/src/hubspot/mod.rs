@@ -211,6 +211,24 @@ impl HubspotSim {
         Ok(store::create(state, portal, t, values))
     }
 
+    /// Creates records of one type as a user would (validated like the API);
+    /// returns their ids.
+    pub fn seed_records(
+        &self,
+        portal: u64,
+        t: ObjType,
+        records: Vec<BTreeMap<String, String>>,
+    ) -> Result<Vec<u64>, String> {
+        let mut state = self.lock();
+        if !state.portals.contains_key(&portal) {
+            return Err(format!("no portal {portal}"));
+        }
+        records
+            .into_iter()
+            .map(|values| Self::create_as_user(&mut state, portal, t, values))
+            .collect()
+    }
+
     /// Seeds a deal with line items and associations.
     pub fn seed_deal(&self, portal: u64, seed: SeedDeal) -> Result<SeededDeal, String> {
         let mut state = self.lock();

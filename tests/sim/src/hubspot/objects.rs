@@ -150,11 +150,11 @@ fn check_associations(
                     t.name()
                 )));
             };
-            if !state.portals[&portal]
+            if state.portals[&portal]
                 .records
                 .get(&to_type)
                 .and_then(|r| r.get(&to_id))
-                .is_some_and(|r| !r.archived)
+                .is_none_or(|r| r.archived)
             {
                 return Err(ApiError::validation(format!(
                     "{} {to_id} does not exist for association",
@@ -559,6 +559,10 @@ fn batch_write(
             Err(e) => {
                 let mut body = e.into_api().body;
                 body["context"] = json!({"objectWriteTraceId": [trace]});
+                body["links"] = json!({});
+                if body.get("errors").is_none() {
+                    body["errors"] = json!([]);
+                }
                 errors.push(body);
             }
         }

@@ -172,12 +172,15 @@ pub async fn search(
     Ok(HttpResponse::Ok().json(response))
 }
 
+/// A matching record: its id and the values search sees.
+type Hit = (u64, std::collections::BTreeMap<String, String>);
+
 fn run(
     portal: &mut Portal,
     t: ObjType,
     request: &SearchBody,
     sort: Option<(String, bool)>,
-) -> Result<Vec<(u64, std::collections::BTreeMap<String, String>)>, ApiError> {
+) -> Result<Vec<Hit>, ApiError> {
     let now = Instant::now();
     let defs = portal.props(t).clone();
     for group in &request.filter_groups {
