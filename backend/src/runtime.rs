@@ -60,6 +60,7 @@ fn hubspot_client(config: &Config) -> anyhow::Result<Option<Hubspot>> {
         authorize_url: config.hubspot_auth_url.to_string(),
         api_base: api_base.clone(),
         scopes: scopes.required_scopes.clone(),
+        optional_scopes: scopes.optional_scopes.clone(),
     };
     Ok(Some(Hubspot::new(
         HubspotConfig::new(api_base),

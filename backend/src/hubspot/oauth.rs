@@ -65,6 +65,9 @@ pub struct OAuthSettings {
     pub api_base: String,
     /// Required scopes.
     pub scopes: Vec<String>,
+    /// Optional scopes: HubSpot grants those the portal's subscription allows
+    /// (the sensitive-data scopes only on Enterprise) and drops the rest.
+    pub optional_scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for OAuthSettings {
@@ -76,6 +79,7 @@ impl std::fmt::Debug for OAuthSettings {
             .field("authorize_url", &self.authorize_url)
             .field("api_base", &self.api_base)
             .field("scopes", &self.scopes)
+            .field("optional_scopes", &self.optional_scopes)
             .finish()
     }
 }
@@ -143,11 +147,15 @@ impl OAuth {
     /// [`STATE_TTL`]. Returns the URL and the state.
     pub fn authorize_url(&self, now: DateTime<Utc>) -> (String, String) {
         let state = sign_state(&self.settings.client_secret, now + STATE_TTL);
-        let (url, csrf) = self
+        let mut request = self
             .client
             .authorize_url(|| CsrfToken::new(state))
-            .add_scopes(self.settings.scopes.iter().cloned().map(Scope::new))
-            .url();
+            .add_scopes(self.settings.scopes.iter().cloned().map(Scope::new));
+        if !self.settings.optional_scopes.is_empty() {
+            request =
+                request.add_extra_param("optional_scope", self.settings.optional_scopes.join(" "));
+        }
+        let (url, csrf) = request.url();
         (url.to_string(), csrf.secret().clone())
     }
 

@@ -87,6 +87,7 @@ fn oauth_settings(sims: &RunningSims) -> OAuthSettings {
         authorize_url: format!("{}/oauth/authorize", sims.hubspot_url),
         api_base: sims.hubspot_url.clone(),
         scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        optional_scopes: Vec::new(),
     }
 }
 

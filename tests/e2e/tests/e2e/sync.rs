@@ -3,8 +3,12 @@
 
 use std::{collections::HashSet, time::Duration};
 
+use holded_hubspot::store::entities::{sync_run, sync_run_item};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
 use holded_hubspot::holded::{ClientOptions, ContactChanges, HoldedApi, HoldedClient};
 use holded_hubspot_sim::{
+    holded::faults::{Fault as HoldedFault, FaultKind},
     holded::{SimAccount, seed::SeedSpec},
     hubspot::{Fault, NewPortal, model::Tier},
 };
@@ -331,4 +335,444 @@ async fn first_sync_lands_everything_and_later_runs_write_only_changes_sqlite_v2
 #[tokio::test]
 async fn first_sync_lands_everything_and_later_runs_write_only_changes_postgres_v1() {
     first_sync_second_sync_and_changes(Engine::Postgres, true).await;
+}
+
+fn small_seed(contacts: usize) -> SeedSpec {
+    SeedSpec {
+        account_id: String::new(),
+        seed: 11,
+        contacts,
+        products: 5,
+        documents_per_type: 2,
+    }
+}
+
+fn fault(kind: &str, status: Option<u16>, count: u32) -> Fault {
+    Fault {
+        kind: kind.into(),
+        status,
+        delay_ms: None,
+        count: Some(count),
+        rate: None,
+        path_contains: Some("/crm/objects/".into()),
+        portal_id: None,
+    }
+}
+
+async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
+    let store = s.stack.db.store().await;
+    sync_run_item::Entity::find()
+        .filter(sync_run_item::Column::Outcome.eq("failed"))
+        .order_by_asc(sync_run_item::Column::Id)
+        .all(store.db())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
+    let holded = s.holded();
+    let bad_email = holded
+        .create_contact(&ContactChanges {
+            name: Some("Pedro Mal Correo".into()),
+            email: Some("esto-no-es-un-email".into()),
+            is_person: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let too_long = holded
+        .create_contact(&ContactChanges {
+            name: Some("Lola Dirección Larga".into()),
+            is_person: Some(true),
+            bill_address: Some(holded_hubspot::holded::Address {
+                address: Some("Calle Mayor ".repeat(6_000)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let output = s.sync(&[]).await;
+    assert!(
+        summary_line(&output, "contacts").contains("con error     2"),
+        "{output}"
+    );
+    let landed = holded_ids(&s.records("contacts"));
+    assert!(!landed.contains(&bad_email) && !landed.contains(&too_long));
+    let persons = s
+        .stack
+        .sims
+        .holded
+        .contacts(&s.account.account_id)
+        .iter()
+        .filter(|c| c.is_person)
+        .count();
+    assert_eq!(landed.len(), persons - 2, "all the others land");
+    let failed = failed_items(&s).await;
+    assert_eq!(failed.len(), 2);
+    let email_failure = failed.iter().find(|f| f.holded_id == bad_email).unwrap();
+    assert!(
+        email_failure.reason.as_deref().unwrap().contains("email"),
+        "{email_failure:?}"
+    );
+    assert!(
+        email_failure
+            .payload_summary
+            .as_deref()
+            .unwrap()
+            .contains("esto-no-es-un-email")
+    );
+    let long_failure = failed.iter().find(|f| f.holded_id == too_long).unwrap();
+    assert!(
+        long_failure
+            .payload_summary
+            .as_deref()
+            .unwrap()
+            .contains("caracteres"),
+        "shortened"
+    );
+
+    // Fixed in Holded, the record lands on the next run and its failure is resolved.
+    holded
+        .update_contact(
+            &bad_email,
+            &ContactChanges {
+                email: Some("pedro@ejemplo.es".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let output = s.sync(&[]).await;
+    assert!(
+        summary_line(&output, "contacts").contains("con error     1"),
+        "{output}"
+    );
+    assert!(holded_ids(&s.records("contacts")).contains(&bad_email));
+    let resolved = failed_items(&s)
+        .await
+        .into_iter()
+        .filter(|f| f.holded_id == bad_email)
+        .all(|f| f.resolved);
+    assert!(resolved);
+}
+
+#[tokio::test]
+async fn existing_hubspot_records_are_linked_not_duplicated() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(30), false, false).await;
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let person = contacts
+        .iter()
+        .find(|c| c.is_person && c.email.is_some())
+        .unwrap();
+    let company = contacts
+        .iter()
+        .find(|c| !c.is_person && c.website.is_some())
+        .unwrap();
+    let domain =
+        holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap();
+    let client = crate::support::http();
+    let create = |object: &str, properties: Value| {
+        client
+            .post(format!(
+                "{}/crm/v3/objects/{object}",
+                s.stack.sims.hubspot_url
+            ))
+            .bearer_auth(&s.token)
+            .json(&json!({"properties": properties}))
+            .send()
+    };
+    let made_contact: Value = create("contacts", json!({"email": person.email.as_deref().unwrap().to_uppercase(), "firstname": "Ya existía"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let made_company: Value = create(
+        "companies",
+        json!({"name": "Empresa previa", "domain": domain}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await; // past the search index lag
+
+    let output = s.sync(&[]).await;
+    let hs_contacts = s.records("contacts");
+    let persons = contacts.iter().filter(|c| c.is_person).count();
+    assert_eq!(hs_contacts.len(), persons, "no duplicate contact: {output}");
+    let linked = hs_contacts
+        .iter()
+        .find(|c| c["id"] == made_contact["id"])
+        .unwrap();
+    assert_eq!(
+        linked["properties"]["holded_id"].as_str(),
+        Some(person.id.as_str())
+    );
+    let hs_companies = s.records("companies");
+    assert_eq!(
+        hs_companies.len(),
+        contacts.len() - persons,
+        "no duplicate company"
+    );
+    let linked = hs_companies
+        .iter()
+        .find(|c| c["id"] == made_company["id"])
+        .unwrap();
+    assert_eq!(
+        linked["properties"]["holded_id"].as_str(),
+        Some(company.id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_killed_run_resumes_and_ends_as_an_uninterrupted_one() {
+    let s = scenario(
+        Engine::Sqlite,
+        Tier::Pro,
+        SeedSpec {
+            account_id: String::new(),
+            seed: 3,
+            contacts: 2_400,
+            products: 10,
+            documents_per_type: 3,
+        },
+        false,
+        false,
+    )
+    .await;
+    let portal = s.portal.to_string();
+    let mut child = s
+        .stack
+        .command(&["sync", "--portal", &portal])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it write some batches, then stop it dead (SIGKILL: no cleanup at all).
+    let upserts = |s: &Scenario| {
+        s.stack
+            .sims
+            .hubspot
+            .stats()
+            .by_endpoint
+            .get("POST /crm/objects/2026-09/contacts/batch/upsert")
+            .copied()
+            .unwrap_or(0)
+    };
+    for _ in 0..600 {
+        if upserts(&s) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let written_before_kill = s.records("contacts").len();
+    let persons: HashSet<String> = s
+        .stack
+        .sims
+        .holded
+        .contacts(&s.account.account_id)
+        .iter()
+        .filter(|c| c.is_person)
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(
+        written_before_kill > 0 && written_before_kill < persons.len(),
+        "killed mid-run ({written_before_kill})"
+    );
+    let store = s.stack.db.store().await;
+    let interrupted = sync_run::Entity::find()
+        .one(store.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        interrupted.status, "running",
+        "the killed run never finished"
+    );
+    // Its lease would expire on its own; the test does not wait for it.
+    store
+        .db()
+        .execute_unprepared("UPDATE portals SET sync_lock_until = NULL")
+        .await
+        .unwrap();
+
+    let output = s.sync(&[]).await;
+    let runs = sync_run::Entity::find().all(store.db()).await.unwrap();
+    assert_eq!(runs.len(), 1, "the same run resumed: {output}");
+    assert_eq!(runs[0].status, "completed");
+    let ids = holded_ids(&s.records("contacts"));
+    assert_eq!(ids.len(), persons.len(), "no duplicates");
+    assert_eq!(ids.into_iter().collect::<HashSet<_>>(), persons);
+    assert_eq!(s.records("deals").len(), 4 * 3);
+}
+
+#[tokio::test]
+async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(60), false, false).await;
+    s.stack.sims.hubspot.add_fault(fault("rate_limit", None, 2));
+    s.stack
+        .sims
+        .hubspot
+        .add_fault(fault("server_error", Some(502), 4));
+    s.stack.sims.holded.add_fault(HoldedFault {
+        kind: FaultKind::ServerError { status: 503 },
+        rate: None,
+        next: Some(3),
+        delay_ms: None,
+        generation: None,
+    });
+    let portal = s.portal.to_string();
+    let out = s.stack.command(&["sync", "--portal", &portal]).output().await.unwrap();
+    eprintln!("STATS {:?} 429s={}", s.stack.sims.hubspot.stats().by_endpoint, s.stack.sims.hubspot.stats().rate_limited);
+    let output = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(output.contains("completed"), "{output}{}", String::from_utf8_lossy(&out.stderr));
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let persons = contacts.iter().filter(|c| c.is_person).count();
+    assert_eq!(holded_ids(&s.records("contacts")).len(), persons);
+    assert!(s.stack.sims.hubspot.stats().rate_limited >= 2);
+
+    // The daily limit stops the portal until it resets; the next run resumes.
+    let holded = s.holded();
+    let some = contacts.iter().find(|c| c.is_person).unwrap();
+    holded
+        .update_contact(
+            &some.id,
+            &ContactChanges {
+                phone: Some("+34 699 111 222".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    s.stack
+        .sims
+        .hubspot
+        .add_fault(fault("daily_limit", None, 1));
+    let portal = s.portal.to_string();
+    let out = s
+        .stack
+        .command(&["sync", "--portal", &portal])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("paused"), "{stdout}");
+    let store = s.stack.db.store().await;
+    let run = sync_run::Entity::find()
+        .order_by_desc(sync_run::Column::Id)
+        .one(store.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, "paused");
+    assert!(run.error.as_deref().unwrap().contains("límite diario"));
+    let next = store
+        .portal(s.portal)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_run_at
+        .unwrap();
+    assert!(next > chrono::Utc::now(), "rescheduled for the reset");
+    let output = s.sync(&[]).await;
+    assert!(
+        output.contains(&format!("Ejecución {}", run.id)),
+        "the paused run resumes: {output}"
+    );
+    let updated = s
+        .records("contacts")
+        .into_iter()
+        .find(|c| c["properties"]["holded_id"].as_str() == Some(some.id.as_str()))
+        .unwrap();
+    assert_eq!(updated["properties"]["phone"], "+34699111222");
+}
+
+#[tokio::test]
+async fn sensitive_values_travel_only_when_the_setting_is_on() {
+    let off = scenario(
+        Engine::Sqlite,
+        Tier::Enterprise,
+        small_seed(12),
+        false,
+        false,
+    )
+    .await;
+    let output = off.sync(&[]).await;
+    let contacts = off.stack.sims.holded.contacts(&off.account.account_id);
+    let nifs: Vec<String> = contacts.iter().filter_map(|c| c.code.clone()).collect();
+    let ibans: Vec<String> = contacts.iter().filter_map(|c| c.iban.clone()).collect();
+    assert!(!nifs.is_empty() && !ibans.is_empty());
+    let dump = off.dump().to_string();
+    for secret in nifs.iter().chain(&ibans) {
+        assert!(!dump.contains(secret.as_str()), "{secret} reached HubSpot");
+        assert!(!output.contains(secret.as_str()));
+        assert!(!off.stack.service.logs().contains(secret.as_str()));
+    }
+
+    let on = scenario(
+        Engine::Sqlite,
+        Tier::Enterprise,
+        small_seed(12),
+        true,
+        false,
+    )
+    .await;
+    on.sync(&[]).await;
+    let contacts = on.stack.sims.holded.contacts(&on.account.account_id);
+    let person = contacts
+        .iter()
+        .find(|c| c.is_person && c.code.is_some())
+        .unwrap();
+    let record = on
+        .records("contacts")
+        .into_iter()
+        .find(|c| c["properties"]["holded_id"].as_str() == Some(person.id.as_str()))
+        .unwrap();
+    assert_eq!(
+        record["properties"]["holded_nif"].as_str(),
+        person.code.as_deref()
+    );
+    let dump = on.dump();
+    let nif = dump["custom_properties"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "holded_nif")
+        .expect("sensitive property created");
+    assert_eq!(nif["dataSensitivity"], "sensitive");
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_and_writes_nothing() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(25), false, false).await;
+    let before = s.writes();
+    let output = s.sync(&["--dry-run"]).await;
+    assert_eq!(s.writes(), before, "{output}");
+    assert!(s.records("contacts").is_empty());
+    let persons = s
+        .stack
+        .sims
+        .holded
+        .contacts(&s.account.account_id)
+        .iter()
+        .filter(|c| c.is_person)
+        .count();
+    assert!(
+        summary_line(&output, "contacts").contains(&format!("creados {persons:>6}")),
+        "{output}"
+    );
+    assert!(
+        output.contains("· create contacts "),
+        "a sample of planned changes: {output}"
+    );
+    // The real run then writes what the plan said.
+    let output = s.sync(&[]).await;
+    assert_eq!(s.records("contacts").len(), persons, "{output}");
 }

@@ -46,6 +46,8 @@ struct AuthorizeQuery {
     redirect_uri: String,
     #[serde(default)]
     scope: String,
+    #[serde(default)]
+    optional_scope: String,
     state: Option<String>,
 }
 
@@ -65,7 +67,23 @@ async fn authorize(sim: web::Data<HubspotSim>, query: web::Query<AuthorizeQuery>
             .body("<html><body>No HubSpot account to install into</body></html>");
     };
     let code = State::token("code");
-    let scopes = query.scope.split_whitespace().map(str::to_owned).collect();
+    // Optional scopes are granted only where the account has the feature:
+    // sensitive-data scopes need an Enterprise subscription.
+    let enterprise = state
+        .portals
+        .get(&portal_id)
+        .is_some_and(|p| p.tier == crate::hubspot::model::Tier::Enterprise);
+    let scopes = query
+        .scope
+        .split_whitespace()
+        .chain(
+            query
+                .optional_scope
+                .split_whitespace()
+                .filter(|s| enterprise || !s.contains(".sensitive.")),
+        )
+        .map(str::to_owned)
+        .collect();
     state.codes.insert(
         code.clone(),
         (
