@@ -1287,6 +1287,8 @@ struct Received {
     events: Vec<Value>,
     requests: usize,
     failures_left: usize,
+    /// Answers this many deliveries too late (after the sender's timeout).
+    slow_left: usize,
     verified: usize,
 }
 
@@ -1325,6 +1327,12 @@ async fn receive(
     if r.failures_left > 0 {
         r.failures_left -= 1;
         return HttpResponse::InternalServerError().finish();
+    }
+    if r.slow_left > 0 {
+        r.slow_left -= 1;
+        drop(r);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        return HttpResponse::Ok().finish();
     }
     let events: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
     r.events.extend(events);
@@ -1486,6 +1494,71 @@ async fn deal_stage_webhooks_are_signed_batched_retried_duplicated_and_reordered
         assert_eq!(r.events[2..5], r.events[5..8], "duplicated");
         assert_eq!(r.verified, r.requests);
     }
+
+    // An answer slower than the timeout (5 s at HubSpot, 300 ms here) counts as failed and is retried.
+    sims.hubspot.register_app(AppConfig {
+        webhook_timeout_ms: 300,
+        ..app_config(Some(url.clone()))
+    });
+    state.0.lock().expect("lock").slow_left = 1;
+    sims.hubspot
+        .move_deal(created.portal_id, more[0], "closedwon")
+        .expect("move");
+    wait_for("the retried slow delivery", || {
+        state.0.lock().expect("lock").events.len() >= 9
+    })
+    .await;
+    let last: Vec<(u32, Option<u16>)> = sims
+        .hubspot
+        .deliveries()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|d| (d.attempt, d.status))
+        .collect();
+    assert_eq!(
+        last,
+        [(1, Some(200)), (0, None)],
+        "timed out, then delivered"
+    );
+
+    // Never more than 100 events per POST.
+    let records: Vec<BTreeMap<String, String>> = (0..150)
+        .map(|i| {
+            [
+                ("dealname".to_owned(), format!("M{i}")),
+                ("dealstage".to_owned(), "qualifiedtobuy".to_owned()),
+            ]
+            .into()
+        })
+        .collect();
+    let ids = sims
+        .hubspot
+        .seed_records(
+            created.portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Deals,
+            records,
+        )
+        .expect("seed");
+    let before = sims.hubspot.deliveries().len();
+    for id in &ids {
+        sims.hubspot
+            .move_deal(created.portal_id, *id, "closedwon")
+            .expect("move");
+    }
+    wait_for("150 more events", || {
+        state.0.lock().expect("lock").events.len() >= 159
+    })
+    .await;
+    let sizes: Vec<usize> = sims.hubspot.deliveries()[before..]
+        .iter()
+        .map(|d| d.events.len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 150);
+    assert!(
+        sizes.len() >= 2 && sizes.iter().all(|n| *n <= 100),
+        "{sizes:?}"
+    );
     sims.stop().await;
     handle.stop(true).await;
 }
