@@ -342,9 +342,15 @@ impl PortalClient {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.shared.calls.fetch_add(1, Ordering::Relaxed);
         let transport = |e: reqwest::Error| HubspotError::Transport(e.without_url().to_string());
+        let started = std::time::Instant::now();
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
+        let class = status_class(status);
+        metrics::counter!("hh_hubspot_calls_total", "status" => class).increment(1);
+        metrics::histogram!("hh_hubspot_call_duration_seconds", "status" => class)
+            .record(started.elapsed().as_secs_f64());
+        tracing::debug!(portal = self.portal_id, method = %request.method, path = %request.path, status = status.as_u16(), "HubSpot call");
         Ok((status, bytes.to_vec()))
     }
 
@@ -439,6 +445,16 @@ impl PortalClient {
             .await
             .map_err(HubspotError::TokenStore)?;
         Ok(fresh)
+    }
+}
+
+/// A low-cardinality label for a status (`2xx`, `429`, `4xx`, `5xx`).
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "2xx",
+        429 => "429",
+        400..=499 => "4xx",
+        _ => "5xx",
     }
 }
 

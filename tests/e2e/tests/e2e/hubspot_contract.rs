@@ -256,6 +256,16 @@ async fn oauth_install_refresh_introspect_and_scopes() {
         other => panic!("{other:?}"),
     }
 
+    // Uninstall: revoking the refresh token ends the installation's access.
+    let current = store.current();
+    hub.oauth()
+        .expect("oauth")
+        .revoke(&current)
+        .await
+        .expect("revoke");
+    let err = portal.account_details().await.expect_err("revoked");
+    assert!(matches!(err, HubspotError::Auth { .. }), "{err:?}");
+
     // A refresh token that no longer works is an auth error, not a loop.
     let dead = Tokens {
         access_token: SecretString::from("sim-at-unknown"),
