@@ -424,7 +424,7 @@ async fn batch_upsert_of_100_with_3_invalid_lands_97_and_reports_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_contract_uniqueness_and_raw_batch_rules() {
-    let (sims, _hub, portal, _, token) = setup(Tier::Pro, false).await;
+    let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
     contacts_with_unique_holded_id(&portal).await;
     let http = support::http();
     let base = format!("{}/crm/objects/2026-09", sims.hubspot_url);
@@ -589,6 +589,34 @@ async fn objects_contract_uniqueness_and_raw_batch_rules() {
         .expect("json");
     assert_schema("SimplePublicObjectWithAssociations", &legacy);
     assert_eq!(legacy["properties"]["email"], "ana@example.es");
+
+    // Required fields configured by the account: enforced by 2026-09 writes only.
+    sims.hubspot
+        .set_required_properties(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Deals,
+            vec!["amount".into()],
+        )
+        .expect("required");
+    let legacy = http
+        .post(format!("{}/crm/v3/objects/deals", sims.hubspot_url))
+        .bearer_auth(&token)
+        .json(&json!({"properties": {"dealname": "v3"}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(legacy.status(), 201, "v3 does not enforce them");
+    let err = portal
+        .create_object(
+            ObjectType::Deals,
+            &CreateInput::new(props(&[("dealname", "2026-09")])),
+        )
+        .await
+        .expect_err("required amount");
+    assert!(
+        matches!(&err, HubspotError::Validation { property: Some(p), .. } if p == "amount"),
+        "{err:?}"
+    );
 
     // Archive: gone from reads.
     portal

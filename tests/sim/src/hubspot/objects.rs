@@ -204,6 +204,9 @@ async fn create_one(
     let mut state = sim.lock();
     let portal = caller.portal_id;
     let assocs = check_associations(&state, portal, t, &input.associations)?;
+    if caller.enforces_required {
+        store::check_required(&state, portal, t, &values).map_err(InputError::into_api)?;
+    }
     store::check_write(&state, portal, t, &values, None, &mut Claims::new())
         .map_err(InputError::into_api)?;
     let id = store::create(&mut state, portal, t, values.clone());
@@ -537,7 +540,7 @@ fn batch_write(
         let trace = input.trace.clone();
         plans.push((
             trace,
-            plan_input(state, portal, t, action, input, &mut claims),
+            plan_input(state, caller, t, action, input, &mut claims),
         ));
     }
     if !traced && let Some(index) = plans.iter().position(|(_, p)| p.is_err()) {
@@ -578,7 +581,7 @@ fn batch_write(
 /// Checks one input of a batch write and decides what it will do.
 fn plan_input(
     state: &State,
-    portal: u64,
+    caller: &Caller,
     t: ObjType,
     action: &str,
     input: WriteInput,
@@ -592,6 +595,7 @@ fn plan_input(
         ..
     } = input;
     let (id, id_property) = (id.as_deref(), id_property.as_deref());
+    let portal = caller.portal_id;
     let existing = match (action, id) {
         ("create", _) | (_, None) => None,
         (_, Some(id)) => resolve(state, portal, t, id, id_property).map_err(InputError::Other)?,
@@ -610,6 +614,9 @@ fn plan_input(
             }
             let assocs =
                 check_associations(state, portal, t, &associations).map_err(InputError::Other)?;
+            if caller.enforces_required {
+                store::check_required(state, portal, t, &values)?;
+            }
             store::check_write(state, portal, t, &values, None, claims)?;
             Ok(Plan::Create { values, assocs })
         }
