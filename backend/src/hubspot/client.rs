@@ -176,6 +176,10 @@ pub(crate) struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
     pub bucket: Bucket,
+    /// Whether repeating the request is harmless. Creates are not: after a
+    /// timeout or a 5xx HubSpot may have applied them, so they are not retried
+    /// (the sync heals through `holded_id` on its next run instead).
+    pub idempotent: bool,
 }
 
 impl ApiRequest {
@@ -186,6 +190,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             bucket: Bucket::General,
+            idempotent: true,
         }
     }
 
@@ -206,6 +211,11 @@ impl ApiRequest {
 
     pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
         self.query.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn non_idempotent(mut self) -> Self {
+        self.idempotent = false;
         self
     }
 
@@ -298,6 +308,7 @@ impl PortalClient {
                 Ok((status, bytes)) => {
                     self.judge(&request, status, bytes, &policy, &mut backoff, refreshed)
                 }
+                Err(e) if !request.idempotent => Next::Fail(e),
                 Err(e) => match backoff.next() {
                     Some(delay) => Next::Retry(delay, e),
                     None => Next::Fail(e),
@@ -383,6 +394,7 @@ impl PortalClient {
             }
             429 => Next::Retry(policy.rate_limited_delay, body.into_error(code)),
             423 => Next::Retry(policy.locked_delay, body.into_error(code)),
+            500..=599 if !request.idempotent => Next::Fail(body.into_error(code)),
             500..=599 => match backoff.next() {
                 Some(delay) => Next::Retry(delay, body.into_error(code)),
                 None => Next::Fail(body.into_error(code)),

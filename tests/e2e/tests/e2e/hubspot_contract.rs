@@ -1293,6 +1293,46 @@ async fn forced_429_5xx_423_and_timeouts_are_retried_daily_limit_stops_the_porta
     );
     assert_eq!(portal.calls_used() - before, 1);
 
+    // A create that met a 5xx may have landed: not repeated (no duplicates), reported.
+    sims.hubspot.add_fault(Fault {
+        status: Some(502),
+        path_contains: Some("/batch/create".into()),
+        ..fault("server_error", 1)
+    });
+    let before = portal.calls_used();
+    let err = portal
+        .batch_create(
+            ObjectType::Deals,
+            &[CreateInput::new(props(&[("dealname", "Una vez")]))],
+        )
+        .await
+        .expect_err("not retried");
+    assert!(
+        matches!(err, HubspotError::Server { status: 502, .. }),
+        "{err:?}"
+    );
+    assert_eq!(portal.calls_used() - before, 1);
+    // The same write as an update is retried.
+    let deal = portal
+        .create_object(
+            ObjectType::Deals,
+            &CreateInput::new(props(&[("dealname", "Base")])),
+        )
+        .await
+        .expect("deal");
+    sims.hubspot.add_fault(Fault {
+        status: Some(502),
+        path_contains: Some("/batch/update".into()),
+        ..fault("server_error", 1)
+    });
+    portal
+        .batch_update(
+            ObjectType::Deals,
+            &[UpdateInput::new(deal.id, props(&[("dealname", "Otra")]))],
+        )
+        .await
+        .expect("update retried");
+
     // DAILY: the portal stops until the reset, clearly reported, without more calls.
     sims.hubspot.add_fault(fault("daily_limit", 1));
     let err = portal.account_details().await.expect_err("daily");
