@@ -171,10 +171,15 @@ impl std::fmt::Debug for PortalClient {
 /// One API request (path relative to the API base).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiRequest {
+    /// HTTP method.
     pub method: Method,
+    /// Path, e.g. `/crm/objects/2026-09/deals/batch/upsert`.
     pub path: String,
+    /// Query parameters.
     pub query: Vec<(String, String)>,
+    /// JSON body.
     pub body: Option<Value>,
+    /// Which budget it spends.
     pub bucket: Bucket,
     /// Whether repeating the request is harmless. Creates are not: after a
     /// timeout or a 5xx HubSpot may have applied them, so they are not retried
@@ -183,6 +188,7 @@ pub(crate) struct ApiRequest {
 }
 
 impl ApiRequest {
+    /// A GET of `path`.
     pub fn get(path: impl Into<String>) -> Self {
         Self {
             method: Method::GET,
@@ -194,6 +200,7 @@ impl ApiRequest {
         }
     }
 
+    /// A POST of `body` (JSON) to `path`.
     pub fn post(path: impl Into<String>, body: Value) -> Self {
         Self {
             method: Method::POST,
@@ -202,6 +209,7 @@ impl ApiRequest {
         }
     }
 
+    /// A DELETE of `path`.
     pub fn delete(path: impl Into<String>) -> Self {
         Self {
             method: Method::DELETE,
@@ -209,16 +217,19 @@ impl ApiRequest {
         }
     }
 
+    /// Adds a query parameter.
     pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
         self.query.push((name.to_owned(), value.into()));
         self
     }
 
+    /// Marks the request as unsafe to repeat (creates).
     pub fn non_idempotent(mut self) -> Self {
         self.idempotent = false;
         self
     }
 
+    /// Spends the search budget instead of the general one.
     pub fn search(mut self) -> Self {
         self.bucket = Bucket::Search;
         self
