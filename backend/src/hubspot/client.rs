@@ -171,14 +171,24 @@ impl std::fmt::Debug for PortalClient {
 /// One API request (path relative to the API base).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiRequest {
+    /// HTTP method.
     pub method: Method,
+    /// Path, e.g. `/crm/objects/2026-09/deals/batch/upsert`.
     pub path: String,
+    /// Query parameters.
     pub query: Vec<(String, String)>,
+    /// JSON body.
     pub body: Option<Value>,
+    /// Which budget it spends.
     pub bucket: Bucket,
+    /// Whether repeating the request is harmless. Creates are not: after a
+    /// timeout or a 5xx HubSpot may have applied them, so they are not retried
+    /// (the sync heals through `holded_id` on its next run instead).
+    pub idempotent: bool,
 }
 
 impl ApiRequest {
+    /// A GET of `path`.
     pub fn get(path: impl Into<String>) -> Self {
         Self {
             method: Method::GET,
@@ -186,9 +196,11 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             bucket: Bucket::General,
+            idempotent: true,
         }
     }
 
+    /// A POST of `body` (JSON) to `path`.
     pub fn post(path: impl Into<String>, body: Value) -> Self {
         Self {
             method: Method::POST,
@@ -197,6 +209,7 @@ impl ApiRequest {
         }
     }
 
+    /// A DELETE of `path`.
     pub fn delete(path: impl Into<String>) -> Self {
         Self {
             method: Method::DELETE,
@@ -204,11 +217,19 @@ impl ApiRequest {
         }
     }
 
+    /// Adds a query parameter.
     pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
         self.query.push((name.to_owned(), value.into()));
         self
     }
 
+    /// Marks the request as unsafe to repeat (creates).
+    pub fn non_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+
+    /// Spends the search budget instead of the general one.
     pub fn search(mut self) -> Self {
         self.bucket = Bucket::Search;
         self
@@ -298,6 +319,7 @@ impl PortalClient {
                 Ok((status, bytes)) => {
                     self.judge(&request, status, bytes, &policy, &mut backoff, refreshed)
                 }
+                Err(e) if !request.idempotent => Next::Fail(e),
                 Err(e) => match backoff.next() {
                     Some(delay) => Next::Retry(delay, e),
                     None => Next::Fail(e),
@@ -342,9 +364,15 @@ impl PortalClient {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.shared.calls.fetch_add(1, Ordering::Relaxed);
         let transport = |e: reqwest::Error| HubspotError::Transport(e.without_url().to_string());
+        let started = std::time::Instant::now();
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
+        let class = status_class(status);
+        metrics::counter!("hh_hubspot_calls_total", "status" => class).increment(1);
+        metrics::histogram!("hh_hubspot_call_duration_seconds", "status" => class)
+            .record(started.elapsed().as_secs_f64());
+        tracing::debug!(portal = self.portal_id, method = %request.method, path = %request.path, status = status.as_u16(), "HubSpot call");
         Ok((status, bytes.to_vec()))
     }
 
@@ -377,6 +405,7 @@ impl PortalClient {
             }
             429 => Next::Retry(policy.rate_limited_delay, body.into_error(code)),
             423 => Next::Retry(policy.locked_delay, body.into_error(code)),
+            500..=599 if !request.idempotent => Next::Fail(body.into_error(code)),
             500..=599 => match backoff.next() {
                 Some(delay) => Next::Retry(delay, body.into_error(code)),
                 None => Next::Fail(body.into_error(code)),
@@ -439,6 +468,16 @@ impl PortalClient {
             .await
             .map_err(HubspotError::TokenStore)?;
         Ok(fresh)
+    }
+}
+
+/// A low-cardinality label for a status (`2xx`, `429`, `4xx`, `5xx`).
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "2xx",
+        429 => "429",
+        400..=499 => "4xx",
+        _ => "5xx",
     }
 }
 

@@ -36,15 +36,19 @@ pub enum Bucket {
     Search,
 }
 
-/// A GCRA quota that never exceeds `limit` requests in any rolling `window`.
+/// A GCRA quota that never exceeds `limit` requests in any rolling `window`,
+/// even when requests reach HubSpot unevenly delayed.
 ///
 /// A token bucket with burst `b` refilling one token every `p` admits at most
-/// `b + window / p` requests in a window, so `p = window / (limit - b - 1)`
-/// keeps one request of slack for network jitter.
+/// `b + (window + jitter) / p` requests in any window as seen by the server
+/// when network delays vary by up to `jitter`. With `p = window / (limit − b − m)`
+/// and a margin `m` of 5 % (at least one request), up to `m · p` of jitter
+/// (≈ 0.5 s for 110 per 10 s) still stays under the limit.
 pub fn rolling_quota(limit: u32, window: Duration) -> Quota {
     let limit = limit.max(3);
     let burst = (limit / 12).max(1);
-    let period = window / (limit - burst - 1);
+    let margin = (limit / 20).max(1);
+    let period = window / (limit - burst - margin);
     Quota::with_period(period)
         .expect("period is positive")
         .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"))

@@ -204,36 +204,58 @@ impl OAuth {
         Ok(tokens_from(&response, tokens.refresh_token.clone(), now))
     }
 
-    /// Introspects an access token: its portal (hub id) and granted scopes.
-    pub async fn introspect(&self, tokens: &Tokens) -> Result<TokenInfo, HubspotError> {
+    /// Posts a token-management form (`introspect`, `revoke`) with the app's credentials.
+    async fn token_form(
+        &self,
+        action: &str,
+        token: &SecretString,
+        hint: &str,
+    ) -> Result<Vec<u8>, HubspotError> {
         let base = self.settings.api_base.trim_end_matches('/');
+        let transport = |e: reqwest::Error| HubspotError::Transport(e.without_url().to_string());
         let response = self
             .http
             .0
-            .post(format!("{base}/oauth/2026-03/token/introspect"))
+            .post(format!("{base}/oauth/2026-03/token/{action}"))
             .form(&[
                 ("client_id", self.settings.client_id.as_str()),
                 ("client_secret", self.settings.client_secret.expose_secret()),
-                ("token", tokens.access_token.expose_secret()),
-                ("token_type_hint", "access_token"),
+                ("token", token.expose_secret()),
+                ("token_type_hint", hint),
             ])
             .send()
             .await
-            .map_err(|e| HubspotError::Transport(e.without_url().to_string()))?;
+            .map_err(transport)?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| HubspotError::Transport(e.without_url().to_string()))?;
+        let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
             return Err(HubspotError::OAuth(format!(
-                "introspection HTTP {status}: {}",
+                "{action} HTTP {status}: {}",
                 String::from_utf8_lossy(&bytes)
                     .chars()
                     .take(200)
                     .collect::<String>()
             )));
         }
+        Ok(bytes.to_vec())
+    }
+
+    /// Revokes the refresh token (uninstall); its access tokens stop working too.
+    pub async fn revoke(&self, tokens: &Tokens) -> Result<(), HubspotError> {
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| HubspotError::OAuth("sin refresh token / no refresh token".into()))?;
+        self.token_form("revoke", refresh, "refresh_token")
+            .await
+            .map(drop)
+    }
+
+    /// Introspects an access token: its portal (hub id) and granted scopes.
+    pub async fn introspect(&self, tokens: &Tokens) -> Result<TokenInfo, HubspotError> {
+        let bytes = self
+            .token_form("introspect", &tokens.access_token, "access_token")
+            .await?;
         let info: TokenInfo =
             serde_json::from_slice(&bytes).map_err(|e| HubspotError::Decode(e.to_string()))?;
         if info.active {

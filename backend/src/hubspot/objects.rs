@@ -294,8 +294,11 @@ impl PortalClient {
             if let Some(p) = id_property {
                 body["idProperty"] = json!(p);
             }
-            self.batch(format!("{}/batch/read", object.path()), body, &mut outcome)
-                .await?;
+            self.batch(
+                ApiRequest::post(format!("{}/batch/read", object.path()), body),
+                &mut outcome,
+            )
+            .await?;
         }
         Ok(outcome)
     }
@@ -365,7 +368,10 @@ impl PortalClient {
         if let Some(map) = body.as_object_mut() {
             map.remove("objectWriteTraceId");
         }
-        Ok(self.call(ApiRequest::post(object.path(), body)).await?.1)
+        Ok(self
+            .call(ApiRequest::post(object.path(), body).non_idempotent())
+            .await?
+            .1)
     }
 
     async fn batch_write<I>(
@@ -378,23 +384,23 @@ impl PortalClient {
         let mut outcome = BatchOutcome::default();
         for chunk in inputs.chunks(BATCH_LIMIT) {
             let body = json!({"inputs": chunk.iter().map(to_json).collect::<Vec<_>>()});
-            self.batch(
-                format!("{}/batch/{action}", object.path()),
-                body,
-                &mut outcome,
-            )
-            .await?;
+            let request = ApiRequest::post(format!("{}/batch/{action}", object.path()), body);
+            let request = if action == "create" {
+                request.non_idempotent()
+            } else {
+                request
+            };
+            self.batch(request, &mut outcome).await?;
         }
         Ok(outcome)
     }
 
     async fn batch(
         &self,
-        path: String,
-        body: Value,
+        request: ApiRequest,
         outcome: &mut BatchOutcome,
     ) -> Result<(), HubspotError> {
-        let (_, response): (_, BatchResponse) = self.call(ApiRequest::post(path, body)).await?;
+        let (_, response): (_, BatchResponse) = self.call(request).await?;
         outcome.results.extend(response.results);
         outcome
             .errors

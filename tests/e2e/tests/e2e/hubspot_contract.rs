@@ -257,6 +257,16 @@ async fn oauth_install_refresh_introspect_and_scopes() {
         other => panic!("{other:?}"),
     }
 
+    // Uninstall: revoking the refresh token ends the installation's access.
+    let current = store.current();
+    hub.oauth()
+        .expect("oauth")
+        .revoke(&current)
+        .await
+        .expect("revoke");
+    let err = portal.account_details().await.expect_err("revoked");
+    assert!(matches!(err, HubspotError::Auth { .. }), "{err:?}");
+
     // A refresh token that no longer works is an auth error, not a loop.
     let dead = Tokens {
         access_token: SecretString::from("sim-at-unknown"),
@@ -415,7 +425,7 @@ async fn batch_upsert_of_100_with_3_invalid_lands_97_and_reports_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_contract_uniqueness_and_raw_batch_rules() {
-    let (sims, _hub, portal, _, token) = setup(Tier::Pro, false).await;
+    let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
     contacts_with_unique_holded_id(&portal).await;
     let http = support::http();
     let base = format!("{}/crm/objects/2026-09", sims.hubspot_url);
@@ -580,6 +590,34 @@ async fn objects_contract_uniqueness_and_raw_batch_rules() {
         .expect("json");
     assert_schema("SimplePublicObjectWithAssociations", &legacy);
     assert_eq!(legacy["properties"]["email"], "ana@example.es");
+
+    // Required fields configured by the account: enforced by 2026-09 writes only.
+    sims.hubspot
+        .set_required_properties(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Deals,
+            vec!["amount".into()],
+        )
+        .expect("required");
+    let legacy = http
+        .post(format!("{}/crm/v3/objects/deals", sims.hubspot_url))
+        .bearer_auth(&token)
+        .json(&json!({"properties": {"dealname": "v3"}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(legacy.status(), 201, "v3 does not enforce them");
+    let err = portal
+        .create_object(
+            ObjectType::Deals,
+            &CreateInput::new(props(&[("dealname", "2026-09")])),
+        )
+        .await
+        .expect_err("required amount");
+    assert!(
+        matches!(&err, HubspotError::Validation { property: Some(p), .. } if p == "amount"),
+        "{err:?}"
+    );
 
     // Archive: gone from reads.
     portal
@@ -1256,6 +1294,46 @@ async fn forced_429_5xx_423_and_timeouts_are_retried_daily_limit_stops_the_porta
     );
     assert_eq!(portal.calls_used() - before, 1);
 
+    // A create that met a 5xx may have landed: not repeated (no duplicates), reported.
+    sims.hubspot.add_fault(Fault {
+        status: Some(502),
+        path_contains: Some("/batch/create".into()),
+        ..fault("server_error", 1)
+    });
+    let before = portal.calls_used();
+    let err = portal
+        .batch_create(
+            ObjectType::Deals,
+            &[CreateInput::new(props(&[("dealname", "Una vez")]))],
+        )
+        .await
+        .expect_err("not retried");
+    assert!(
+        matches!(err, HubspotError::Server { status: 502, .. }),
+        "{err:?}"
+    );
+    assert_eq!(portal.calls_used() - before, 1);
+    // The same write as an update is retried.
+    let deal = portal
+        .create_object(
+            ObjectType::Deals,
+            &CreateInput::new(props(&[("dealname", "Base")])),
+        )
+        .await
+        .expect("deal");
+    sims.hubspot.add_fault(Fault {
+        status: Some(502),
+        path_contains: Some("/batch/update".into()),
+        ..fault("server_error", 1)
+    });
+    portal
+        .batch_update(
+            ObjectType::Deals,
+            &[UpdateInput::new(deal.id, props(&[("dealname", "Otra")]))],
+        )
+        .await
+        .expect("update retried");
+
     // DAILY: the portal stops until the reset, clearly reported, without more calls.
     sims.hubspot.add_fault(fault("daily_limit", 1));
     let err = portal.account_details().await.expect_err("daily");
@@ -1288,6 +1366,8 @@ struct Received {
     events: Vec<Value>,
     requests: usize,
     failures_left: usize,
+    /// Answers this many deliveries too late (after the sender's timeout).
+    slow_left: usize,
     verified: usize,
 }
 
@@ -1317,18 +1397,29 @@ async fn receive(
         Utc::now(),
     );
     let v1 = verify_v1(&secret, &body, header("X-HubSpot-Signature").as_deref());
-    let mut r = received.lock().expect("lock");
-    r.requests += 1;
-    if v3.is_err() || v1.is_err() {
-        return HttpResponse::Unauthorized().finish();
+    let answer_late = {
+        let mut r = received.lock().expect("lock");
+        r.requests += 1;
+        if v3.is_err() || v1.is_err() {
+            return HttpResponse::Unauthorized().finish();
+        }
+        r.verified += 1;
+        if r.failures_left > 0 {
+            r.failures_left -= 1;
+            return HttpResponse::InternalServerError().finish();
+        }
+        if r.slow_left == 0 {
+            let events: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
+            r.events.extend(events);
+            false
+        } else {
+            r.slow_left -= 1;
+            true
+        }
+    };
+    if answer_late {
+        tokio::time::sleep(Duration::from_millis(800)).await;
     }
-    r.verified += 1;
-    if r.failures_left > 0 {
-        r.failures_left -= 1;
-        return HttpResponse::InternalServerError().finish();
-    }
-    let events: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
-    r.events.extend(events);
     HttpResponse::Ok().finish()
 }
 
@@ -1487,6 +1578,71 @@ async fn deal_stage_webhooks_are_signed_batched_retried_duplicated_and_reordered
         assert_eq!(r.events[2..5], r.events[5..8], "duplicated");
         assert_eq!(r.verified, r.requests);
     }
+
+    // An answer slower than the timeout (5 s at HubSpot, 300 ms here) counts as failed and is retried.
+    sims.hubspot.register_app(AppConfig {
+        webhook_timeout_ms: 300,
+        ..app_config(Some(url.clone()))
+    });
+    state.0.lock().expect("lock").slow_left = 1;
+    sims.hubspot
+        .move_deal(created.portal_id, more[0], "closedwon")
+        .expect("move");
+    wait_for("the retried slow delivery", || {
+        state.0.lock().expect("lock").events.len() >= 9
+    })
+    .await;
+    let last: Vec<(u32, Option<u16>)> = sims
+        .hubspot
+        .deliveries()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|d| (d.attempt, d.status))
+        .collect();
+    assert_eq!(
+        last,
+        [(1, Some(200)), (0, None)],
+        "timed out, then delivered"
+    );
+
+    // Never more than 100 events per POST.
+    let records: Vec<BTreeMap<String, String>> = (0..150)
+        .map(|i| {
+            [
+                ("dealname".to_owned(), format!("M{i}")),
+                ("dealstage".to_owned(), "qualifiedtobuy".to_owned()),
+            ]
+            .into()
+        })
+        .collect();
+    let ids = sims
+        .hubspot
+        .seed_records(
+            created.portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Deals,
+            records,
+        )
+        .expect("seed");
+    let before = sims.hubspot.deliveries().len();
+    for id in &ids {
+        sims.hubspot
+            .move_deal(created.portal_id, *id, "closedwon")
+            .expect("move");
+    }
+    wait_for("150 more events", || {
+        state.0.lock().expect("lock").events.len() >= 159
+    })
+    .await;
+    let sizes: Vec<usize> = sims.hubspot.deliveries()[before..]
+        .iter()
+        .map(|d| d.events.len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 150);
+    assert!(
+        sizes.len() >= 2 && sizes.iter().all(|n| *n <= 100),
+        "{sizes:?}"
+    );
     sims.stop().await;
     handle.stop(true).await;
 }

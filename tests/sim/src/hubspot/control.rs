@@ -30,6 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(move_deal),
             )
             .route("/portals/{portal}/pipelines", web::post().to(add_pipeline))
+            .route(
+                "/portals/{portal}/required-properties",
+                web::post().to(required_properties),
+            )
             .route("/portals/{portal}/tax-rates", web::post().to(add_tax_rate))
             .route("/portals/{portal}/dump", web::get().to(dump))
             .route("/faults", web::post().to(add_fault))
@@ -131,6 +135,26 @@ async fn add_pipeline(
     let input: NewPipeline = body_or_400!(body);
     match sim.add_pipeline(*path, input) {
         Ok(p) => HttpResponse::Created().json(p),
+        Err(e) => bad(e),
+    }
+}
+
+async fn required_properties(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct Required {
+        object_type: String,
+        properties: Vec<String>,
+    }
+    let input: Required = body_or_400!(body);
+    let Some(t) = ObjType::parse(&input.object_type) else {
+        return bad(format!("unknown object type {}", input.object_type));
+    };
+    match sim.set_required_properties(*path, t, input.properties) {
+        Ok(()) => HttpResponse::NoContent().finish(),
         Err(e) => bad(e),
     }
 }

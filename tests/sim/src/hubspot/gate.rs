@@ -24,6 +24,9 @@ pub struct Caller {
     /// Whether it is an OAuth token of the registered app (its writes are
     /// `changeSource: INTEGRATION`).
     pub app_token: bool,
+    /// Whether the request uses the `2026-09` APIs, which enforce the
+    /// account's required-property rules on writes.
+    pub enforces_required: bool,
 }
 
 impl Caller {
@@ -117,7 +120,10 @@ impl HubspotSim {
             .entry(endpoint_key(req.method().as_str(), &path))
             .or_default() += 1;
         let caller = match authenticate(&state, bearer.as_deref()) {
-            Ok(caller) => caller,
+            Ok(caller) => Caller {
+                enforces_required: path.contains("/2026-09/"),
+                ..caller
+            },
             Err(e) => return Admission::Reject(error_response(e), Duration::ZERO),
         };
         state
@@ -232,6 +238,7 @@ fn authenticate(state: &State, bearer: Option<&str>) -> Result<Caller, ApiError>
         portal_id: found.grant.portal_id,
         scopes: found.grant.scopes.clone(),
         app_token: found.expires_at.is_some(),
+        enforces_required: false,
     })
 }
 

@@ -44,7 +44,7 @@ use state::{AccessToken, Grant, State};
 use store::{Claims, Source};
 
 /// The simulated HubSpot service and its state (shared by all its workers).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HubspotSim {
     state: Arc<Mutex<State>>,
     dispatcher_started: Arc<AtomicBool>,
@@ -141,6 +141,17 @@ pub struct NewTaxRate {
     pub percentage_rate: serde_json::Number,
 }
 
+impl std::fmt::Debug for HubspotSim {
+    /// Never prints secrets or tokens: only the shape of the state.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("HubspotSim")
+            .field("app_id", &state.app.app_id)
+            .field("portals", &state.portals.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl HubspotSim {
     /// An empty simulator delivering webhooks to `webhook_url`, if any.
     pub fn new(webhook_url: Option<String>) -> Self {
@@ -227,6 +238,23 @@ impl HubspotSim {
             .into_iter()
             .map(|values| Self::create_as_user(&mut state, portal, t, values))
             .collect()
+    }
+
+    /// Properties the account requires on creates of `t` (enforced by the
+    /// `2026-09` write APIs, like admin-configured required fields).
+    pub fn set_required_properties(
+        &self,
+        portal: u64,
+        t: ObjType,
+        properties: Vec<String>,
+    ) -> Result<(), String> {
+        let mut state = self.lock();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        p.required.insert(t, properties);
+        Ok(())
     }
 
     /// Seeds a deal with line items and associations.

@@ -588,6 +588,8 @@ pub struct Portal {
     pub tax_rates: Vec<TaxRate>,
     /// App event occurrences received.
     pub app_events: Vec<Value>,
+    /// Properties the account requires on creates (enforced by `2026-09` writes).
+    pub required: HashMap<ObjType, Vec<String>>,
 }
 
 impl Portal {
@@ -624,6 +626,7 @@ impl Portal {
             associations: Vec::new(),
             tax_rates: Vec::new(),
             app_events: Vec::new(),
+            required: HashMap::new(),
         }
     }
 

@@ -184,9 +184,9 @@ fn string_values(values: BTreeMap<String, Value>) -> Result<BTreeMap<String, Str
             Value::Number(n) => Ok((k, n.to_string())),
             Value::Bool(b) => Ok((k, b.to_string())),
             Value::Null => Ok((k, String::new())),
-            other => Err(ApiError::bad_json(
-                &serde_json::from_str::<String>(&other.to_string()).expect_err("not a string"),
-            )),
+            other => Err(ApiError::validation(format!(
+                "Invalid input JSON: property {k} must be a string, not {other}"
+            ))),
         })
         .collect()
 }
@@ -204,6 +204,9 @@ async fn create_one(
     let mut state = sim.lock();
     let portal = caller.portal_id;
     let assocs = check_associations(&state, portal, t, &input.associations)?;
+    if caller.enforces_required {
+        store::check_required(&state, portal, t, &values).map_err(InputError::into_api)?;
+    }
     store::check_write(&state, portal, t, &values, None, &mut Claims::new())
         .map_err(InputError::into_api)?;
     let id = store::create(&mut state, portal, t, values.clone());
@@ -534,18 +537,11 @@ fn batch_write(
     let mut claims = Claims::new();
     let mut plans: Vec<(Option<String>, Result<Plan, InputError>)> = Vec::new();
     for input in inputs {
-        let plan = plan_input(
-            state,
-            portal,
-            t,
-            action,
-            input.id.as_deref(),
-            input.id_property.as_deref(),
-            input.values,
-            &input.associations,
-            &mut claims,
-        );
-        plans.push((input.trace, plan));
+        let trace = input.trace.clone();
+        plans.push((
+            trace,
+            plan_input(state, caller, t, action, input, &mut claims),
+        ));
     }
     if !traced && let Some(index) = plans.iter().position(|(_, p)| p.is_err()) {
         let (_, plan) = plans.swap_remove(index);
@@ -582,18 +578,24 @@ fn batch_write(
     .json(response))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks one input of a batch write and decides what it will do.
 fn plan_input(
     state: &State,
-    portal: u64,
+    caller: &Caller,
     t: ObjType,
     action: &str,
-    id: Option<&str>,
-    id_property: Option<&str>,
-    mut values: BTreeMap<String, String>,
-    associations: &[AssocInput],
+    input: WriteInput,
     claims: &mut Claims,
 ) -> Result<Plan, InputError> {
+    let WriteInput {
+        id,
+        id_property,
+        mut values,
+        associations,
+        ..
+    } = input;
+    let (id, id_property) = (id.as_deref(), id_property.as_deref());
+    let portal = caller.portal_id;
     let existing = match (action, id) {
         ("create", _) | (_, None) => None,
         (_, Some(id)) => resolve(state, portal, t, id, id_property).map_err(InputError::Other)?,
@@ -611,7 +613,10 @@ fn plan_input(
                 values.insert(prop.to_owned(), id.to_owned());
             }
             let assocs =
-                check_associations(state, portal, t, associations).map_err(InputError::Other)?;
+                check_associations(state, portal, t, &associations).map_err(InputError::Other)?;
+            if caller.enforces_required {
+                store::check_required(state, portal, t, &values)?;
+            }
             store::check_write(state, portal, t, &values, None, claims)?;
             Ok(Plan::Create { values, assocs })
         }

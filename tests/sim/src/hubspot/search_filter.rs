@@ -111,3 +111,70 @@ fn contains_token(actual: &str, token: &str) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hubspot::model::{ObjType, builtin_properties};
+
+    fn check(
+        operator: &str,
+        value: serde_json::Value,
+        values: Vec<serde_json::Value>,
+        props: &[(&str, &str)],
+    ) -> bool {
+        let filter: Filter = serde_json::from_value(serde_json::json!({
+            "propertyName": "dealname", "operator": operator, "value": value, "values": values
+        }))
+        .expect("filter");
+        let defs = builtin_properties(ObjType::Deals)
+            .into_iter()
+            .map(|p| (p.name.clone(), p))
+            .collect();
+        let props = props
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        matches(&filter, &props, &defs, &|_, _| false)
+    }
+
+    #[test]
+    fn operators_follow_hubspot_rules() {
+        let name = [("dealname", "Obra Nueva Madrid")];
+        assert!(
+            check("EQ", "obra nueva madrid".into(), vec![], &name),
+            "case-insensitive on strings"
+        );
+        assert!(check("CONTAINS_TOKEN", "nueva".into(), vec![], &name));
+        assert!(
+            check("CONTAINS_TOKEN", "*adri*".into(), vec![], &name),
+            "wildcards"
+        );
+        assert!(
+            !check("CONTAINS_TOKEN", "nuev".into(), vec![], &name),
+            "tokens are whole words"
+        );
+        assert!(check(
+            "IN",
+            serde_json::Value::Null,
+            vec!["obra nueva madrid".into()],
+            &name
+        ));
+        assert!(check(
+            "NOT_HAS_PROPERTY",
+            serde_json::Value::Null,
+            vec![],
+            &[]
+        ));
+        assert!(!check(
+            "HAS_PROPERTY",
+            serde_json::Value::Null,
+            vec![],
+            &[("dealname", "")]
+        ));
+        assert!(
+            check("NEQ", "x".into(), vec![], &[]),
+            "missing values differ from anything"
+        );
+    }
+}

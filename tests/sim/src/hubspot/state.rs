@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::model::Portal;
 
 /// The app registered with the simulated HubSpot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct AppConfig {
     /// OAuth client id.
     pub client_id: String,
@@ -29,6 +29,17 @@ pub struct AppConfig {
     /// A webhook answer slower than this counts as failed (HubSpot: 5 s).
     #[serde(default = "five_seconds")]
     pub webhook_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("app_id", &self.app_id)
+            .field("webhook_url", &self.webhook_url)
+            .finish_non_exhaustive()
+    }
 }
 
 fn one() -> f64 {

@@ -122,6 +122,33 @@ pub fn check_write(
     Ok(())
 }
 
+/// The account's required properties missing from a create (`2026-09`
+/// writes enforce admin-configured required fields).
+pub fn check_required(
+    state: &State,
+    portal: u64,
+    t: ObjType,
+    values: &BTreeMap<String, String>,
+) -> Result<(), InputError> {
+    let missing: Vec<PropertyIssue> = state.portals[&portal]
+        .required
+        .get(&t)
+        .into_iter()
+        .flatten()
+        .filter(|name| values.get(*name).is_none_or(|v| v.is_empty()))
+        .map(|name| PropertyIssue {
+            name: name.clone(),
+            code: "REQUIRED_PROPERTY",
+            message: format!("{name} is required"),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::Invalid(missing))
+    }
+}
+
 /// Creates a record (values already checked); returns its id.
 pub fn create(
     state: &mut State,

@@ -9,8 +9,8 @@ use super::{
     model::{ObjType, Portal},
 };
 
-/// Checks every value an input writes; `pipeline_of_existing` is the deal's
-/// current pipeline on updates.
+/// Checks every value an input writes; `existing` holds the record's current
+/// values on updates (a deal's stage is checked against its pipeline).
 pub fn check(
     portal: &Portal,
     t: ObjType,
