@@ -35,7 +35,8 @@ fn default_status() -> u16 {
     503
 }
 
-/// One fault rule.
+/// One fault rule: with `next`, it fires on the next N matching calls; with
+/// `rate`, on each call with that probability; with neither, on every call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     /// What happens.

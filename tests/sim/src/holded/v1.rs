@@ -437,6 +437,9 @@ pub fn series_json(account: &Account, doc_type: SimDocType) -> Value {
         "name": "Predeterminada",
         "format": format!("{}[YY]%%%%", doc_type.prefix()),
         "last": account.last_numbers[doc_type.index()],
-        "type": doc_type.v1(),
+        "type": match doc_type {
+            SimDocType::Salesorder => "salesOrder",
+            other => other.v1(),
+        },
     })
 }
