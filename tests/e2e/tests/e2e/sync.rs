@@ -619,7 +619,7 @@ async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
     s.stack
         .sims
         .hubspot
-        .add_fault(fault("server_error", Some(502), 4));
+        .add_fault(fault("server_error", Some(502), 3));
     s.stack.sims.holded.add_fault(HoldedFault {
         kind: FaultKind::ServerError { status: 503 },
         rate: None,
@@ -628,10 +628,18 @@ async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
         generation: None,
     });
     let portal = s.portal.to_string();
-    let out = s.stack.command(&["sync", "--portal", &portal]).output().await.unwrap();
-    eprintln!("STATS {:?} 429s={}", s.stack.sims.hubspot.stats().by_endpoint, s.stack.sims.hubspot.stats().rate_limited);
+    let out = s
+        .stack
+        .command(&["sync", "--portal", &portal])
+        .output()
+        .await
+        .unwrap();
     let output = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(output.contains("completed"), "{output}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        output.contains("completed"),
+        "{output}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
     let persons = contacts.iter().filter(|c| c.is_person).count();
     assert_eq!(holded_ids(&s.records("contacts")).len(), persons);

@@ -45,6 +45,15 @@ pub fn check(
             continue;
         }
         let bad = match def.kind.as_str() {
+            // String properties hold at most 65,536 characters (HubSpot's
+            // property docs); the error code's wording is our best guess.
+            "string" if value.chars().count() > MAX_STRING_CHARS => Some((
+                "VALUE_TOO_LONG",
+                format!(
+                    "{name} is {} characters long; the maximum is {MAX_STRING_CHARS}.",
+                    value.chars().count()
+                ),
+            )),
             "number"
                 if value.parse::<Decimal>().is_err()
                     && Decimal::from_scientific(value).is_err() =>
@@ -142,6 +151,9 @@ fn valid_date(value: &str, date_only: bool) -> bool {
     }
     !date_only && chrono::DateTime::parse_from_rfc3339(value).is_ok()
 }
+
+/// Longest value a string property accepts.
+pub const MAX_STRING_CHARS: usize = 65_536;
 
 /// A plausible address: one `@`, a non-empty local part and a dotted domain.
 pub fn valid_email(email: &str) -> bool {
