@@ -160,6 +160,7 @@ impl Runtime {
                 self.config.holded_api_base.clone(),
                 ClientOptions::default(),
             ),
+            queue: self.queue.clone(),
         };
         let server = web::server(state, listener)?;
         tracing::info!(%address, public_url = %self.config.public_url, workers = with_workers, "listening");

@@ -3,7 +3,7 @@
 use std::{str::FromStr, time::Duration};
 
 use apalis::prelude::{
-    BoxDynError, Data, Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt,
+    BackendExt, BoxDynError, Data, Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt,
 };
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
@@ -16,6 +16,9 @@ use crate::{
 
 /// How long workers get to finish their current job on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// How often workers look for new jobs ("sync now" starts within this).
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Jobs run at most this many at a time per process.
 const CONCURRENCY: usize = 4;
@@ -75,7 +78,7 @@ fn record_outcome(job: &'static str, ok: bool) {
 macro_rules! sync_worker {
     ($storage:expr, $ctx:expr) => {
         WorkerBuilder::new("sync-portal")
-            .backend($storage)
+            .backend($storage.poll_with_interval(POLL_INTERVAL))
             .concurrency(CONCURRENCY)
             .parallelize(tokio::spawn)
             .data($ctx)

@@ -14,7 +14,7 @@ pub mod runs;
 pub mod settings;
 
 pub use portals::PortalStatus;
-pub use runs::{RunItem, RunSummary, RunTrigger};
+pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};
 
 use std::time::Duration;
 

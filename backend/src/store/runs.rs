@@ -283,3 +283,61 @@ impl Store {
         Ok(())
     }
 }
+
+/// A run with its parts and its failed records, for the run history.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Why it failed or paused.
+    pub error: Option<String>,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+    /// Per object kind.
+    pub kinds: Vec<sync_run_object::Model>,
+    /// Records that failed (at most [`FAILED_SHOWN`] per run).
+    pub failed: Vec<sync_run_item::Model>,
+}
+
+/// Failed records listed per run.
+pub const FAILED_SHOWN: u64 = 100;
+
+impl Store {
+    /// The portal's recent runs with their parts and failed records, newest first.
+    pub async fn run_history(&self, portal_id: i64, limit: u64) -> Result<Vec<RunDetail>, DbErr> {
+        use sea_orm::QuerySelect;
+
+        let summaries = self.recent_runs(portal_id, limit).await?;
+        let mut details = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            let Some(run) = sync_run::Entity::find_by_id(summary.id)
+                .one(self.db())
+                .await?
+            else {
+                continue;
+            };
+            let kinds = sync_run_object::Entity::find()
+                .filter(sync_run_object::Column::RunId.eq(run.id))
+                .order_by_asc(sync_run_object::Column::Id)
+                .all(self.db())
+                .await?;
+            let failed = sync_run_item::Entity::find()
+                .filter(sync_run_item::Column::RunId.eq(run.id))
+                .filter(sync_run_item::Column::Outcome.eq("failed"))
+                .order_by_asc(sync_run_item::Column::Id)
+                .limit(FAILED_SHOWN)
+                .all(self.db())
+                .await?;
+            details.push(RunDetail {
+                summary,
+                error: run.error,
+                dry_run: run.dry_run,
+                kinds,
+                failed,
+            });
+        }
+        Ok(details)
+    }
+}

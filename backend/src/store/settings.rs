@@ -43,6 +43,11 @@ impl Store {
             .unwrap_or(row))
     }
 
+    /// The portal's settings row, if any.
+    pub async fn settings_row(&self, portal_id: i64) -> Result<Option<settings::Model>, DbErr> {
+        settings::Entity::find_by_id(portal_id).one(self.db()).await
+    }
+
     /// Writes every field of `row`.
     pub async fn save_settings(&self, row: settings::Model) -> Result<settings::Model, DbErr> {
         let mut active = row.into_active_model().reset_all();

@@ -7,13 +7,16 @@ mod page;
 mod request_context;
 mod settings_api;
 mod signed;
+mod sync_api;
 
 use actix_web::{App, HttpServer, dev::Server, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::ApiError;
 
-use crate::{config::Config, install::Installer, settings::SettingsService, store::Store};
+use crate::{
+    config::Config, install::Installer, jobs::JobQueue, settings::SettingsService, store::Store,
+};
 
 /// Largest request body accepted, in bytes (HubSpot webhook batches are well below).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -31,6 +34,8 @@ pub struct AppState {
     pub installer: Option<Installer>,
     /// Portal settings.
     pub settings: SettingsService,
+    /// Job queue (manual syncs).
+    pub queue: JobQueue,
 }
 
 /// Registers every route on an actix service config.
@@ -41,7 +46,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(oauth::install)
         .service(oauth::callback)
         .service(settings_api::get_settings)
-        .service(settings_api::put_settings);
+        .service(settings_api::put_settings)
+        .service(sync_api::sync_now)
+        .service(sync_api::runs);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).

@@ -3,58 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, put, web};
 
-use super::{ApiError, AppState, signed};
-use crate::{
-    hubspot::PortalClient,
-    settings::{SettingsUpdate, UpdateError},
-    store::{PortalStatus, entities::portal},
+use super::{
+    ApiError, AppState,
+    signed::{internal, signed_portal},
 };
-
-/// The signed portal, installed and not disconnected, and a client for it.
-async fn signed_portal(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(signed::SignedCaller, portal::Model, PortalClient), ApiError> {
-    let caller = signed::verify(state, req, body)?;
-    let installer = state.installer.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_configured",
-            "El servidor no tiene configurada la app de HubSpot.",
-        )
-    })?;
-    let portal = state
-        .store
-        .portal(caller.portal_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "portal_not_installed",
-                "La app no está instalada en este portal de HubSpot.",
-            )
-        })?;
-    if portal.status == PortalStatus::Disconnected.as_str() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "portal_disconnected",
-            "La app está desconectada de este portal: vuelve a instalarla desde HubSpot.",
-        ));
-    }
-    let client = installer.portal_client(portal.id);
-    Ok((caller, portal, client))
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %err, "settings API failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Error interno. Inténtalo de nuevo en unos minutos.",
-    )
-}
+use crate::settings::{SettingsUpdate, UpdateError};
 
 fn update_error(err: UpdateError) -> ApiError {
     match err {

@@ -6,7 +6,13 @@ use actix_web::{HttpRequest, http::StatusCode};
 use chrono::Utc;
 
 use super::{ApiError, AppState};
-use crate::hubspot::signature::{SignedRequest, verify_v3};
+use crate::{
+    hubspot::{
+        PortalClient,
+        signature::{SignedRequest, verify_v3},
+    },
+    store::{PortalStatus, entities::portal},
+};
 
 /// The portal a verified request speaks for, and who asked.
 #[derive(Debug, Clone)]
@@ -82,4 +88,51 @@ pub fn verify(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Signed
         .map(|id| format!("hubspot-user:{id}"))
         .unwrap_or_else(|| format!("portal:{portal_id}"));
     Ok(SignedCaller { portal_id, actor })
+}
+
+/// The signed portal, installed and not disconnected, and a client for it.
+pub async fn signed_portal(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(SignedCaller, portal::Model, PortalClient), ApiError> {
+    let caller = verify(state, req, body)?;
+    let installer = state.installer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "El servidor no tiene configurada la app de HubSpot.",
+        )
+    })?;
+    let portal = state
+        .store
+        .portal(caller.portal_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "portal_not_installed",
+                "La app no está instalada en este portal de HubSpot.",
+            )
+        })?;
+    if portal.status == PortalStatus::Disconnected.as_str() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "portal_disconnected",
+            "La app está desconectada de este portal: vuelve a instalarla desde HubSpot.",
+        ));
+    }
+    let client = installer.portal_client(portal.id);
+    Ok((caller, portal, client))
+}
+
+/// A 500 for an unexpected failure (logged; the caller sees a generic Spanish message).
+pub fn internal(err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %err, "request failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Error interno. Inténtalo de nuevo en unos minutos.",
+    )
 }

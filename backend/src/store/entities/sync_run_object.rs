@@ -3,7 +3,8 @@
 use sea_orm::entity::prelude::*;
 
 /// Counts, high-water mark, checkpoint and API calls for one object kind of a run.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "sync_run_objects")]
 pub struct Model {
     /// Row id.

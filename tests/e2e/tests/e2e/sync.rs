@@ -784,3 +784,70 @@ async fn a_dry_run_plans_and_writes_nothing() {
     let output = s.sync(&[]).await;
     assert_eq!(s.records("contacts").len(), persons, "{output}");
 }
+
+#[tokio::test]
+async fn sync_now_runs_in_the_service_workers_and_shows_in_the_run_history() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(15), false, false).await;
+    let holded = s.holded();
+    let bad = holded
+        .create_contact(&ContactChanges {
+            name: Some("Correo Roto".into()),
+            email: Some("roto@".into()),
+            is_person: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let portal = s.portal;
+    let res = s
+        .stack
+        .signed(
+            Method::POST,
+            &format!("/api/sync?portalId={portal}&userId=9"),
+            "",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    // The service's own workers pick the job up.
+    let mut history = Value::Null;
+    for _ in 0..200 {
+        let res = s
+            .stack
+            .signed(Method::GET, &format!("/api/runs?portalId={portal}"), "")
+            .send()
+            .await
+            .unwrap();
+        history = res.json().await.unwrap();
+        if history["runs"][0]["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = &history["runs"][0];
+    assert_eq!(run["status"], "completed", "{history}");
+    assert_eq!(run["trigger"], "manual");
+    let kinds: Vec<&str> = run["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["objectKind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["contacts", "companies", "products", "deals"]);
+    let failed = run["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{history}");
+    assert_eq!(failed[0]["holdedId"], bad);
+    assert!(failed[0]["reason"].as_str().unwrap().contains("email"));
+    assert!(run["kinds"][0]["hubspotCalls"].as_i64().unwrap() >= 1);
+    // Unsigned requests are refused, as on every settings-page endpoint.
+    let unsigned = crate::support::http()
+        .post(format!(
+            "{}/api/sync?portalId={portal}",
+            s.stack.service.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+}
