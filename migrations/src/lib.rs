@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_initial;
 mod m20261128_000002_install;
 mod m20261128_000003_sync_lock;
+mod m20261128_000004_sensitive_erase;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261128_000002_install::Migration),
             Box::new(m20261128_000003_sync_lock::Migration),
+            Box::new(m20261128_000004_sensitive_erase::Migration),
         ]
     }
 }

@@ -252,6 +252,11 @@ impl SettingsService {
         row.sync_products = checked.objects.products;
         row.sync_documents = checked.objects.documents;
         row.document_mapping = checked.mapping.to_json();
+        row.erase_sensitive_pending = if checked.sensitive {
+            false
+        } else {
+            row.erase_sensitive_pending || (row.sensitive_data && checked.erase_existing)
+        };
         row.sensitive_data = checked.sensitive;
         row
     }

@@ -32,6 +32,7 @@ impl Store {
             document_mapping: "{}".to_owned(),
             sensitive_data: false,
             updated_at: Utc::now(),
+            erase_sensitive_pending: false,
         };
         settings::Entity::insert(row.clone().into_active_model())
             .on_conflict_do_nothing()
@@ -46,6 +47,17 @@ impl Store {
     /// The portal's settings row, if any.
     pub async fn settings_row(&self, portal_id: i64) -> Result<Option<settings::Model>, DbErr> {
         settings::Entity::find_by_id(portal_id).one(self.db()).await
+    }
+
+    /// Clears the pending erase of sensitive values (a sync did it).
+    pub async fn clear_erase_pending(&self, portal_id: i64) -> Result<(), DbErr> {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        settings::Entity::update_many()
+            .col_expr(settings::Column::EraseSensitivePending, Expr::value(false))
+            .filter(settings::Column::PortalId.eq(portal_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
     }
 
     /// Writes every field of `row`.

@@ -13,7 +13,7 @@ use super::{
     context::{RunContext, Seen},
     deletions::mark_vanished,
     hash::content_hash,
-    mapping::{company_properties, person_properties},
+    mapping::{company_properties, erase_sensitive, person_properties},
     tally::Tally,
     write::{BATCH, Pending, reason, settle},
 };
@@ -142,6 +142,11 @@ fn consider(
     } else if ctx.before_start(contact.updated_at.map(|t| t.date_naive())) {
         side.tally.counts().skipped += 1;
         return;
+    }
+    let mut props = props;
+    if ctx.erase_sensitive {
+        // After hashing: the erase is a one-off, not part of the content.
+        erase_sensitive(&mut props);
     }
     side.batch.push(Pending {
         holded_id: contact.id.clone(),

@@ -26,6 +26,8 @@ pub struct RunContext<'a> {
     pub holded_calls: Arc<AtomicU64>,
     /// Whether sensitive values travel.
     pub sensitive: Sensitive,
+    /// Clear sensitive values already in HubSpot (sensitive data was turned off).
+    pub erase_sensitive: bool,
     /// Records (contacts by `updatedAt`, documents by date) before this date are
     /// not brought unless already linked.
     pub since: Option<NaiveDate>,

@@ -172,6 +172,9 @@ impl SyncEngine {
             holded: &holded,
             holded_calls: holded.call_counter(),
             sensitive: Sensitive(settings.sensitive_data && portal.sensitive_supported),
+            erase_sensitive: settings.erase_sensitive_pending
+                && !settings.sensitive_data
+                && !run.dry_run,
             since: run.since,
             dry_run: run.dry_run,
             mapping: DocumentMapping::from_json(&settings.document_mapping),
@@ -183,6 +186,9 @@ impl SyncEngine {
         let elapsed_ms = started.elapsed().as_millis();
         match outcome {
             Ok(()) => {
+                if ctx.erase_sensitive && objects.contacts && objects.companies {
+                    self.store.clear_erase_pending(portal.id).await?;
+                }
                 self.store
                     .finish_run(run.clone(), "completed", None)
                     .await?;

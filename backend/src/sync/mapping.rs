@@ -19,6 +19,19 @@ const CONTACT_TYPES: [&str; 5] = ["client", "lead", "supplier", "debtor", "credi
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sensitive(pub bool);
 
+/// The sensitive properties, cleared in HubSpot when the portal asked to
+/// erase them after turning sensitive data off.
+pub const SENSITIVE_PROPERTIES: [&str; 4] =
+    ["holded_nif", "holded_vat", "holded_iban", "holded_swift"];
+
+/// Adds empty values for the sensitive properties (HubSpot clears a property
+/// written as an empty string).
+pub fn erase_sensitive(props: &mut Properties) {
+    for name in SENSITIVE_PROPERTIES {
+        props.insert(name.to_owned(), String::new());
+    }
+}
+
 fn put(props: &mut Properties, name: &str, value: Option<&str>) {
     if let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) {
         props.insert(name.to_owned(), value.to_owned());

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, put, web};
 use super::{
     ApiError, AppState,
     signed::{internal, signed_portal},
+    sync_api::queue_sync,
 };
 use crate::settings::{SettingsUpdate, UpdateError};
 
@@ -51,10 +52,22 @@ pub async fn put_settings(
             format!("El cuerpo no es una configuración válida: {e}"),
         )
     })?;
+    let erase = update.sensitive_data.erase_existing && !update.sensitive_data.enabled;
     let view = state
         .settings
         .update(&portal, &client, update, &caller.actor)
         .await
         .map_err(update_error)?;
+    if erase
+        && let Some(row) = state
+            .store
+            .settings_row(portal.id)
+            .await
+            .map_err(internal)?
+        && row.erase_sensitive_pending
+    {
+        // Erase now rather than at the next nightly run.
+        queue_sync(&state, portal.id, &caller.actor).await?;
+    }
     Ok(HttpResponse::Ok().json(view))
 }

@@ -31,6 +31,9 @@ pub struct Model {
     pub sensitive_data: bool,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Sensitive data was turned off with "erase": the next sync clears the
+    /// values already written to HubSpot.
+    pub erase_sensitive_pending: bool,
 }
 
 /// Relations are navigated with explicit queries.

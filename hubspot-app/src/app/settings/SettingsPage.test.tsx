@@ -166,6 +166,24 @@ describe('SettingsPage', () => {
     });
   });
 
+  it('asks the backend to sync now and says so', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { find, findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    fetchMock.mockResolvedValueOnce(reply(202, { status: 'queued', message: 'Sincronización en cola: empezará en unos segundos.' }));
+    findByTestId(Button, 'sync-now').trigger('onClick');
+    await waitFor(() => expect(find(Alert).props.title).toBe('Sincronización solicitada'));
+    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/sync?portalId=123`, { method: 'POST', timeout: 15000 });
+    expect(find(Alert).text).toContain('empezará en unos segundos');
+  });
+
+  it('cannot sync before a Holded key is configured', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, { ...loaded, holded: { configured: false, generation: null, keyLast4: null } }));
+    const { findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    expect(findByTestId(Button, 'sync-now').props.disabled).toBe(true);
+  });
+
   it('shows a clear error when the backend cannot be reached', async () => {
     fetchMock.mockResolvedValueOnce(reply(401, { error: 'invalid_signature', message: 'Firma de HubSpot no válida.' }));
     const { find, waitFor, maybeFind } = renderPage();

@@ -29,6 +29,7 @@ import {
   fromDateParts,
   isValidationFailure,
   loadSettings,
+  requestSync,
   saveSettings,
   toDateParts,
 } from './settingsApi.ts';
@@ -140,6 +141,20 @@ export const SettingsPage = () => {
     }
   };
 
+  const syncNow = async () => {
+    setFeedback(null);
+    try {
+      const message = await requestSync(hubspotFetch, apiOrigin, portalId);
+      setFeedback({ variant: 'success', title: 'Sincronización solicitada', body: message });
+    } catch (err) {
+      setFeedback({
+        variant: 'danger',
+        title: 'No se pudo sincronizar',
+        body: err instanceof Error ? err.message : 'Error inesperado.',
+      });
+    }
+  };
+
   const holded = settings.holded;
   const keyStatus = holded.configured
     ? `Conectado con la API ${holded.generation ?? ''} de Holded · clave terminada en ${holded.keyLast4 ?? '····'}`
@@ -241,6 +256,9 @@ export const SettingsPage = () => {
 
       <Divider />
       <Heading>Últimas sincronizaciones</Heading>
+      <Button testId="sync-now" variant="secondary" disabled={!holded.configured} onClick={() => void syncNow()}>
+        Sincronizar ahora
+      </Button>
       {settings.lastRuns.length === 0 ? (
         <Text>Todavía no se ha ejecutado ninguna sincronización.</Text>
       ) : (

@@ -72,7 +72,7 @@ export interface ValidationFailure {
 
 export type FetchLike = (
   url: string,
-  options: { method: 'GET' | 'PUT'; body?: Record<string, unknown>; timeout?: number },
+  options: { method: 'GET' | 'PUT' | 'POST'; body?: Record<string, unknown>; timeout?: number },
 ) => Promise<{ ok: boolean; status: number; json: () => Promise<unknown> }>;
 
 export class SettingsApiError extends Error {}
@@ -136,6 +136,19 @@ export async function saveSettings(
     };
   }
   throw new SettingsApiError(messageOf(body, 'No se pudo guardar la configuración.'));
+}
+
+/** Asks the backend to sync now; resolves to the message to show. */
+export async function requestSync(fetch: FetchLike, apiOrigin: string, portalId: number): Promise<string> {
+  const res = await fetch(`${apiOrigin}/api/sync?portalId=${encodeURIComponent(String(portalId))}`, {
+    method: 'POST',
+    timeout: TIMEOUT_MS,
+  });
+  const body = unwrapErrorBody(await res.json().catch(() => ({})));
+  if (!res.ok) {
+    throw new SettingsApiError(messageOf(body, 'No se pudo iniciar la sincronización.'));
+  }
+  return messageOf(body, 'Sincronización en cola.');
 }
 
 export function isValidationFailure(value: Settings | ValidationFailure): value is ValidationFailure {

@@ -851,3 +851,92 @@ async fn sync_now_runs_in_the_service_workers_and_shows_in_the_run_history() {
         .unwrap();
     assert_eq!(unsigned.status(), 401);
 }
+
+#[tokio::test]
+async fn turning_sensitive_data_off_erases_the_values_already_in_hubspot() {
+    let s = scenario(
+        Engine::Sqlite,
+        Tier::Enterprise,
+        small_seed(12),
+        true,
+        false,
+    )
+    .await;
+    s.sync(&[]).await;
+    let with_nif = |s: &Scenario| {
+        s.records("contacts")
+            .iter()
+            .chain(s.records("companies").iter())
+            .filter(|r| {
+                r["properties"]["holded_nif"]
+                    .as_str()
+                    .is_some_and(|v| !v.is_empty())
+            })
+            .count()
+    };
+    assert!(with_nif(&s) > 0, "sensitive values were written");
+    let mapping: serde_json::Map<String, Value> = MAPPED
+        .iter()
+        .map(|(t, st)| {
+            (
+                (*t).to_owned(),
+                json!({"pipelineId": "default", "stageId": st}),
+            )
+        })
+        .collect();
+    let body = json!({
+        "nextSyncDate": "2020-01-01",
+        "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
+        "documentMapping": mapping,
+        "sensitiveData": {"enabled": false, "eraseExisting": true},
+    })
+    .to_string();
+    let res = s
+        .stack
+        .signed(
+            Method::PUT,
+            &format!("/api/settings?portalId={}", s.portal),
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The service queues a sync that clears them.
+    for _ in 0..100 {
+        if with_nif(&s) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(with_nif(&s), 0, "erased");
+    let store = s.stack.db.store().await;
+    let row = store.settings_row(s.portal).await.unwrap().unwrap();
+    for _ in 0..50 {
+        if !store
+            .settings_row(s.portal)
+            .await
+            .unwrap()
+            .unwrap()
+            .erase_sensitive_pending
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!row.sensitive_data);
+    let runs = sync_run::Entity::find().all(store.db()).await.unwrap();
+    assert!(
+        !store
+            .settings_row(s.portal)
+            .await
+            .unwrap()
+            .unwrap()
+            .erase_sensitive_pending,
+        "{runs:?}"
+    );
+    // The next run writes nothing more.
+    let before = s.writes();
+    s.sync(&[]).await;
+    assert_eq!(s.writes(), before);
+}
