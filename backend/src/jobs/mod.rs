@@ -11,5 +11,5 @@ mod sync_portal;
 mod workers;
 
 pub use queue::{JobQueue, QueueError};
-pub use sync_portal::{JobError, SyncPortal, run_sync_portal};
+pub use sync_portal::{JobError, SyncPortal, run_sync_portal, schedule_next_nightly};
 pub use workers::{JobContext, run_workers, scheduler_tick};

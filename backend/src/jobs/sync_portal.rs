@@ -85,8 +85,20 @@ pub async fn run_sync_portal(
         }
     };
     if job.trigger == RunTrigger::Scheduled && !paused {
-        let next = next_nightly_run(portal_time_zone(&portal.time_zone), Utc::now());
-        store.schedule_portal(portal.id, Some(next)).await?;
+        schedule_next_nightly(store, portal.id, &portal.time_zone, Utc::now()).await?;
     }
     Ok(())
+}
+
+/// After a scheduled run that ended at `after`: the portal's next run is the
+/// following 01:00 in its time zone.
+pub async fn schedule_next_nightly(
+    store: &Store,
+    portal_id: i64,
+    time_zone: &str,
+    after: chrono::DateTime<Utc>,
+) -> Result<chrono::DateTime<Utc>, sea_orm::DbErr> {
+    let next = next_nightly_run(portal_time_zone(time_zone), after);
+    store.schedule_portal(portal_id, Some(next)).await?;
+    Ok(next)
 }

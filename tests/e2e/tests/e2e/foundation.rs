@@ -561,3 +561,87 @@ async fn help_documents_every_variable() {
         assert!(help.contains(var), "--help mentions {var}: {help}");
     }
 }
+
+/// The nightly run fires at 01:00 Madrid time on the configured date and every
+/// night after, across the spring daylight-saving change (clock-controlled:
+/// the scheduler tick and the rescheduling take the instant as input).
+#[tokio::test]
+async fn the_nightly_run_fires_at_01_00_across_a_daylight_saving_change() {
+    use chrono::{NaiveDate, TimeZone};
+    use holded_hubspot::{jobs::schedule_next_nightly, schedule::first_nightly_run};
+
+    let db = TestDb::new(Engine::Sqlite).await;
+    let store = db.store().await;
+    let ctx = JobContext {
+        queue: JobQueue::setup(&store).await.unwrap(),
+        store: store.clone(),
+        engine: None,
+    };
+    let madrid = chrono_tz::Europe::Madrid;
+    let utc = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Configured on 27 March 2026 to start on the 28th; clocks go forward on
+    // the 29th at 02:00.
+    let configured = utc("2026-03-27T12:00:00Z");
+    let first = first_nightly_run(
+        madrid,
+        NaiveDate::from_ymd_opt(2026, 3, 28).unwrap(),
+        configured,
+    );
+    insert_portal(&store, 77, Some(first)).await;
+    let expected = [
+        "2026-03-28T00:00:00Z", // 01:00 CET
+        "2026-03-29T00:00:00Z", // 01:00 CET, the night the clocks change
+        "2026-03-29T23:00:00Z", // 01:00 CEST
+        "2026-03-30T23:00:00Z",
+    ];
+    for fire in expected {
+        let at = utc(fire);
+        assert_eq!(
+            at.with_timezone(&madrid).format("%H:%M").to_string(),
+            "01:00",
+            "{fire} is 01:00 in Madrid"
+        );
+        let minute_before = at - Span::minutes(1);
+        assert!(
+            scheduler_tick(&ctx, minute_before)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not before {fire}"
+        );
+        assert_eq!(
+            scheduler_tick(&ctx, at).await.unwrap(),
+            vec![77],
+            "due at {fire}"
+        );
+        assert!(
+            scheduler_tick(&ctx, at + Span::minutes(1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "claimed once"
+        );
+        // The run ends a few minutes later and schedules the next night.
+        let next = schedule_next_nightly(&store, 77, "Europe/Madrid", at + Span::minutes(7))
+            .await
+            .unwrap();
+        assert_eq!(
+            next.with_timezone(&madrid).format("%H:%M").to_string(),
+            "01:00"
+        );
+    }
+    let portal = store.portal(77).await.unwrap().unwrap();
+    assert_eq!(
+        portal.next_run_at,
+        Some(
+            madrid
+                .with_ymd_and_hms(2026, 4, 1, 1, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
+    );
+}

@@ -940,3 +940,50 @@ async fn turning_sensitive_data_off_erases_the_values_already_in_hubspot() {
     s.sync(&[]).await;
     assert_eq!(s.writes(), before);
 }
+
+#[tokio::test]
+async fn a_past_start_date_back_fills_older_records() {
+    let s = scenario(
+        Engine::Sqlite,
+        Tier::Pro,
+        SeedSpec {
+            account_id: String::new(),
+            seed: 21,
+            contacts: 40,
+            products: 3,
+            documents_per_type: 12,
+        },
+        false,
+        false,
+    )
+    .await;
+    let today = chrono::Utc::now().date_naive();
+    let recent = today - chrono::Days::new(90);
+    let mapped: Vec<&str> = MAPPED.iter().map(|(t, _)| *t).collect();
+    let documents = s.stack.sims.holded.documents(&s.account.account_id);
+    let madrid_date = |unix: i64| {
+        chrono::DateTime::from_timestamp(unix, 0)
+            .unwrap()
+            .with_timezone(&chrono_tz::Europe::Madrid)
+            .date_naive()
+    };
+    let mapped_docs: Vec<_> = documents
+        .iter()
+        .filter(|d| mapped.contains(&d.doc_type.v1()))
+        .collect();
+    let recent_docs = mapped_docs
+        .iter()
+        .filter(|d| madrid_date(d.date) >= recent)
+        .count();
+    assert!(
+        recent_docs > 0 && recent_docs < mapped_docs.len(),
+        "the seed spans the start date"
+    );
+
+    // From a recent start date only documents dated since then arrive.
+    s.sync(&["--since", &recent.to_string()]).await;
+    assert_eq!(s.records("deals").len(), recent_docs);
+    // A start date in the past brings the history.
+    s.sync(&["--since", "2020-01-01"]).await;
+    assert_eq!(s.records("deals").len(), mapped_docs.len());
+}
