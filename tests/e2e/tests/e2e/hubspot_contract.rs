@@ -559,6 +559,7 @@ async fn objects_contract_uniqueness_and_raw_batch_rules() {
         ("deals", "closedate", "mañana", "INVALID_DATE"),
         ("deals", "dealstage", "inventada", "INVALID_OPTION"),
         ("line_items", "amount", "10", "READ_ONLY_VALUE"),
+        ("line_items", "price", "-1", "INVALID_DECIMAL"),
     ] {
         let response = http
             .post(format!("{base}/{object}"))
@@ -629,6 +630,241 @@ async fn objects_contract_uniqueness_and_raw_batch_rules() {
         .await
         .expect_err("archived");
     assert!(matches!(gone, HubspotError::NotFound { .. }));
+    sims.stop().await;
+}
+
+/// `POST url` as `token`: status and JSON body.
+async fn post_as(url: String, token: &str, body: Value) -> (u16, Value) {
+    let response = support::http()
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET url` as `token`: status and JSON body.
+async fn get_as(url: String, token: &str) -> (u16, Value) {
+    let response = support::http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn required_scopes(body: &Value) -> Value {
+    body["errors"][0]["context"]["requiredGranularScopes"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_values_need_the_sensitive_scopes() {
+    let (sims, hub, _portal, _portal_id, direct) = setup(Tier::Enterprise, false).await;
+    let props_url = format!("{}/crm/properties/2026-09", sims.hubspot_url);
+    let base = format!("{}/crm/objects/2026-09", sims.hubspot_url);
+    let nif = json!({"name": "holded_nif", "label": "NIF", "type": "string", "fieldType": "text",
+                     "groupName": "contactinformation", "dataSensitivity": "sensitive"});
+    let (status, body) = post_as(format!("{props_url}/contacts"), &direct, nif).await;
+    assert_eq!(status, 201, "direct tokens carry every scope: {body}");
+    let (status, _) = post_as(
+        format!("{base}/contacts"),
+        &direct,
+        json!({"properties": {"email": "ana@example.es", "holded_nif": "B12345678"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // The app was installed without the sensitive-data scopes.
+    let tokens = install(&hub).await;
+    let app = secrecy::ExposeSecret::expose_secret(&tokens.access_token).to_owned();
+    let write_scope = json!(["crm.objects.contacts.sensitive.write.v2"]);
+    let read_scope = json!(["crm.objects.contacts.sensitive.read.v2"]);
+    let (status, body) = post_as(
+        format!("{base}/contacts"),
+        &app,
+        json!({"properties": {"email": "eva@example.es", "holded_nif": "X"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, required_scopes(&body)),
+        (403, write_scope.clone()),
+        "{body}"
+    );
+    assert_eq!(body["category"], "MISSING_SCOPES");
+    let (status, body) = post_as(
+        format!("{base}/contacts/batch/upsert"),
+        &app,
+        json!({"inputs": [{"id": "ana@example.es", "idProperty": "email", "properties": {"holded_nif": "Y"}}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, required_scopes(&body)),
+        (403, write_scope),
+        "{body}"
+    );
+    let (status, body) = get_as(
+        format!("{base}/contacts/ana@example.es?idProperty=email&properties=holded_nif"),
+        &app,
+    )
+    .await;
+    assert_eq!(
+        (status, required_scopes(&body)),
+        (403, read_scope.clone()),
+        "{body}"
+    );
+    let (status, body) = post_as(
+        format!("{base}/contacts/search"),
+        &app,
+        json!({"filterGroups": [{"filters": [{"propertyName": "holded_nif", "operator": "HAS_PROPERTY"}]}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, required_scopes(&body)),
+        (403, read_scope),
+        "{body}"
+    );
+    let (status, body) = post_as(
+        format!("{props_url}/deals"),
+        &app,
+        json!({"name": "holded_iban", "label": "IBAN", "type": "string", "fieldType": "text",
+               "groupName": "dealinformation", "dataSensitivity": "sensitive"}),
+    )
+    .await;
+    assert_eq!(
+        (status, required_scopes(&body)),
+        (403, json!(["crm.objects.deals.sensitive.write.v2"])),
+        "{body}"
+    );
+    // Non-sensitive values stay open to the app.
+    let (status, body) = get_as(
+        format!("{base}/contacts/ana@example.es?idProperty=email&properties=email"),
+        &app,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    sims.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_is_never_kinder_than_hubspot() {
+    let (sims, _hub, _portal, _portal_id, token) = setup(Tier::Pro, false).await;
+    let base = format!("{}/crm/objects/2026-09", sims.hubspot_url);
+
+    // New records take a moment to appear in search by default.
+    let (status, _) = post_as(
+        format!("{base}/deals"),
+        &token,
+        json!({"properties": {"dealname": "Recién creado"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let by_name = json!({"filterGroups": [{"filters": [
+        {"propertyName": "dealname", "operator": "EQ", "value": "Recién creado"}]}]});
+    let (_, found) = post_as(format!("{base}/deals/search"), &token, by_name.clone()).await;
+    assert_eq!(found["total"], 0, "{found}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (_, found) = post_as(format!("{base}/deals/search"), &token, by_name).await;
+    assert_eq!(found["total"], 1, "{found}");
+
+    // An unknown operator is a 400, not an empty result.
+    let (status, body) = post_as(
+        format!("{base}/deals/search"),
+        &token,
+        json!({"filterGroups": [{"filters": [
+            {"propertyName": "dealname", "operator": "STARTS_WITH", "value": "R"}]}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["category"]),
+        (400, &json!("VALIDATION_ERROR")),
+        "{body}"
+    );
+
+    // Upsert and update inputs have no `associations`: whatever is sent there is ignored.
+    let (_, company) = post_as(
+        format!("{base}/companies"),
+        &token,
+        json!({"properties": {"name": "ACME"}}),
+    )
+    .await;
+    let to_company = json!([{"to": {"id": company["id"]},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]);
+    let (status, upserted) = post_as(
+        format!("{base}/contacts/batch/upsert"),
+        &token,
+        json!({"inputs": [{"id": "eva@example.es", "idProperty": "email",
+                           "properties": {"firstname": "Eva"}, "associations": to_company}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{upserted}");
+    let contact = upserted["results"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, body) = post_as(
+        format!("{base}/contacts/batch/update"),
+        &token,
+        json!({"inputs": [{"id": contact, "properties": {"lastname": "Gil"}, "associations": to_company}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, read) = get_as(
+        format!("{base}/contacts/{contact}?associations=companies"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        read["associations"]["companies"]["results"],
+        json!([]),
+        "{read}"
+    );
+
+    // Repeated objectWriteTraceIds make the batch untraced: one bad input fails it all.
+    let (status, body) = post_as(
+        format!("{base}/contacts/batch/create"),
+        &token,
+        json!({"inputs": [
+            {"properties": {"email": "ok@example.es"}, "objectWriteTraceId": "t"},
+            {"properties": {"email": "broken"}, "objectWriteTraceId": "t"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = get_as(
+        format!("{base}/contacts/ok@example.es?idProperty=email"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 404, "nothing landed");
+
+    // Enumeration options need `hidden` (HubSpot's OptionInput requires it).
+    let props_url = format!("{}/crm/properties/2026-09/deals", sims.hubspot_url);
+    let tipo = |option: Value| {
+        json!({"name": "holded_tipo", "label": "Tipo", "type": "enumeration", "fieldType": "select",
+               "groupName": "dealinformation", "options": [option]})
+    };
+    let (status, body) = post_as(
+        props_url.clone(),
+        &token,
+        tipo(json!({"label": "Factura", "value": "invoice", "displayOrder": 0})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["category"]),
+        (400, &json!("VALIDATION_ERROR")),
+        "{body}"
+    );
+    let (status, body) = post_as(
+        props_url,
+        &token,
+        tipo(json!({"label": "Factura", "value": "invoice", "displayOrder": 0, "hidden": false})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
     sims.stop().await;
 }
 
@@ -767,6 +1003,11 @@ async fn search_limits_paging_restart_and_index_lag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_search_restarts_before_the_10000_result_cap() {
     let (sims, _hub, portal, portal_id, _token) = setup(Tier::Pro, false).await;
+    // Not about the index lag: seeded records are searchable at once.
+    sims.hubspot.set_settings(Settings {
+        index_lag_ms: 0,
+        ..Settings::default()
+    });
     let since = Utc::now() - chrono::Duration::seconds(1);
     let records: Vec<BTreeMap<String, String>> = (0..10_150)
         .map(|i| {

@@ -2,7 +2,10 @@
 //! authentication, fault injection and the per-portal rate limits (110 per
 //! rolling 10 s with `X-HubSpot-RateLimit-*` headers; search 5/s, no headers).
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use actix_web::{HttpResponse, dev::ServiceRequest, http::header};
 use rand::Rng;
@@ -11,6 +14,7 @@ use serde_json::json;
 use super::{
     HubspotSim,
     errors::ApiError,
+    model::{ObjType, PropDef},
     state::{Fault, State},
 };
 
@@ -38,6 +42,22 @@ impl Caller {
             }
             _ => Ok(()),
         }
+    }
+
+    /// 403 `MISSING_SCOPES` unless the caller may read (or write) the values
+    /// of every sensitive property of `t` among `names`.
+    pub fn require_sensitive<'a>(
+        &self,
+        t: ObjType,
+        defs: &BTreeMap<String, PropDef>,
+        names: impl IntoIterator<Item = &'a str>,
+        write: bool,
+    ) -> Result<(), ApiError> {
+        names
+            .into_iter()
+            .filter_map(|name| defs.get(name))
+            .filter_map(|def| t.sensitive_scope(&def.data_sensitivity, write))
+            .try_for_each(|scope| self.require(&[scope]))
     }
 }
 

@@ -139,6 +139,15 @@ impl ObjType {
         }
         scopes
     }
+
+    /// Scope needed to read or write values of (or create) a property with
+    /// `sensitivity`: `crm.objects.<type>.{sensitive|highly_sensitive}.{read|write}.v2`;
+    /// `None` for non-sensitive properties.
+    pub fn sensitive_scope(self, sensitivity: &str, write: bool) -> Option<String> {
+        let rw = if write { "write" } else { "read" };
+        (sensitivity != "non_sensitive")
+            .then(|| format!("crm.objects.{}.{sensitivity}.{rw}.v2", self.name()))
+    }
 }
 
 /// An enumeration option.
@@ -152,8 +161,7 @@ pub struct PropOption {
     /// Position.
     #[serde(default)]
     pub display_order: i64,
-    /// Hidden.
-    #[serde(default)]
+    /// Hidden (required on create: `OptionInput` has no default for it).
     pub hidden: bool,
 }
 
@@ -640,7 +648,8 @@ impl Portal {
         self.properties.get(&t).expect("every type has properties")
     }
 
-    /// Adds an association and its inverse (idempotent).
+    /// Adds an association and its inverse (idempotent). A record has one
+    /// primary company: a new primary demotes the previous one to unlabeled.
     pub fn associate(
         &mut self,
         from: ObjType,
@@ -649,6 +658,13 @@ impl Portal {
         to_id: u64,
         type_id: u32,
     ) {
+        if association_ids(from, to).is_some_and(|(_, primary)| primary == Some(type_id)) {
+            if to == ObjType::Companies {
+                self.demote_primary_company(from, from_id, to_id);
+            } else {
+                self.demote_primary_company(to, to_id, from_id);
+            }
+        }
         let mut add = |a: Assoc| {
             if !self.associations.contains(&a) {
                 self.associations.push(a);
@@ -677,9 +693,88 @@ impl Portal {
             self.associate(from, from_id, to, to_id, unlabeled);
         }
     }
+
+    /// Drops the primary label (both directions) between `record` and any
+    /// company other than `keep`; the unlabeled association stays.
+    fn demote_primary_company(&mut self, t: ObjType, record: u64, keep: u64) {
+        let company = ObjType::Companies;
+        let (Some((unlabeled, Some(primary))), Some((_, Some(reverse)))) =
+            (association_ids(t, company), association_ids(company, t))
+        else {
+            return;
+        };
+        let demoted: Vec<u64> = self
+            .associations
+            .iter()
+            .filter(|a| {
+                a.from_type == t
+                    && a.from_id == record
+                    && a.to_type == company
+                    && a.type_id == primary
+                    && a.to_id != keep
+            })
+            .map(|a| a.to_id)
+            .collect();
+        self.associations.retain(|a| {
+            let forward = a.from_type == t
+                && a.from_id == record
+                && a.to_type == company
+                && a.type_id == primary;
+            let backward = a.from_type == company
+                && a.to_type == t
+                && a.to_id == record
+                && a.type_id == reverse;
+            let other = if forward { a.to_id } else { a.from_id };
+            !((forward || backward) && other != keep)
+        });
+        for other in demoted {
+            self.associate(t, record, company, other, unlabeled);
+        }
+    }
 }
 
 /// ISO-8601 with milliseconds, as HubSpot writes timestamps.
 pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types_between(p: &Portal, from: ObjType, from_id: u64, to_id: u64) -> Vec<u32> {
+        let mut types: Vec<u32> = p
+            .associations
+            .iter()
+            .filter(|a| a.from_type == from && a.from_id == from_id && a.to_id == to_id)
+            .map(|a| a.type_id)
+            .collect();
+        types.sort_unstable();
+        types
+    }
+
+    #[test]
+    fn a_new_primary_company_demotes_the_previous_one() {
+        let mut p = Portal::new(1, Tier::Pro, "Europe/Madrid".into(), false);
+        let (deal, old, new) = (100, 200, 300);
+        p.associate(ObjType::Deals, deal, ObjType::Companies, old, 5);
+        p.associate(ObjType::Deals, deal, ObjType::Companies, new, 5);
+        assert_eq!(types_between(&p, ObjType::Deals, deal, old), [341]);
+        assert_eq!(types_between(&p, ObjType::Companies, old, deal), [342]);
+        assert_eq!(types_between(&p, ObjType::Deals, deal, new), [5, 341]);
+        assert_eq!(types_between(&p, ObjType::Companies, new, deal), [6, 342]);
+
+        // The reverse type (company → contact primary) moves the contact's primary too.
+        let contact = 400;
+        p.associate(ObjType::Contacts, contact, ObjType::Companies, old, 1);
+        p.associate(ObjType::Companies, new, ObjType::Contacts, contact, 2);
+        assert_eq!(types_between(&p, ObjType::Contacts, contact, old), [279]);
+        assert_eq!(types_between(&p, ObjType::Companies, old, contact), [280]);
+        assert_eq!(types_between(&p, ObjType::Contacts, contact, new), [1, 279]);
+        assert_eq!(
+            types_between(&p, ObjType::Deals, deal, new),
+            [5, 341],
+            "other records keep theirs"
+        );
+    }
 }

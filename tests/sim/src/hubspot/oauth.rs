@@ -80,7 +80,7 @@ async fn authorize(sim: web::Data<HubspotSim>, query: web::Query<AuthorizeQuery>
             query
                 .optional_scope
                 .split_whitespace()
-                .filter(|s| enterprise || !s.contains(".sensitive.")),
+                .filter(|s| enterprise || !s.contains("sensitive.")),
         )
         .map(str::to_owned)
         .collect();

@@ -203,6 +203,12 @@ async fn create_one(
     let values = string_values(input.properties)?;
     let mut state = sim.lock();
     let portal = caller.portal_id;
+    caller.require_sensitive(
+        t,
+        state.portals[&portal].props(t),
+        values.keys().map(String::as_str),
+        true,
+    )?;
     let assocs = check_associations(&state, portal, t, &input.associations)?;
     if caller.enforces_required {
         store::check_required(&state, portal, t, &values).map_err(InputError::into_api)?;
@@ -229,6 +235,17 @@ async fn get_one(
     let state = sim.lock();
     let id_property = store::query_param(req.query_string(), "idProperty");
     let archived = store::query_param(req.query_string(), "archived").as_deref() == Some("true");
+    let props = store::requested_properties(req.query_string());
+    caller.require_sensitive(
+        t,
+        state.portals[&caller.portal_id].props(t),
+        props
+            .iter()
+            .flatten()
+            .chain(&id_property)
+            .map(String::as_str),
+        false,
+    )?;
     let records = state.portals[&caller.portal_id].records.get(&t);
     let found = if archived {
         id.parse::<u64>()
@@ -242,7 +259,6 @@ async fn get_one(
     let record = found
         .and_then(|n| records?.get(&n))
         .ok_or_else(|| not_found(&id))?;
-    let props = store::requested_properties(req.query_string());
     let mut v = record.to_json(t, props.as_deref());
     if let Some(to) = store::query_param(req.query_string(), "associations") {
         v["associations"] = associations_of(&state, caller.portal_id, t, record.id, &to);
@@ -283,6 +299,12 @@ async fn list(
     let archived = store::query_param(q, "archived").as_deref() == Some("true");
     let props = store::requested_properties(q);
     let state = sim.lock();
+    caller.require_sensitive(
+        t,
+        state.portals[&caller.portal_id].props(t),
+        props.iter().flatten().map(String::as_str),
+        false,
+    )?;
     let records: Vec<_> = state.portals[&caller.portal_id]
         .records
         .get(&t)
@@ -320,6 +342,12 @@ async fn update_one(
     let mut state = sim.lock();
     let portal = caller.portal_id;
     let id_property = store::query_param(req.query_string(), "idProperty");
+    caller.require_sensitive(
+        t,
+        state.portals[&portal].props(t),
+        values.keys().chain(&id_property).map(String::as_str),
+        true,
+    )?;
     let found =
         resolve(&state, portal, t, &id, id_property.as_deref())?.ok_or_else(|| not_found(&id))?;
     store::check_write(&state, portal, t, &values, Some(found), &mut Claims::new())
@@ -361,7 +389,12 @@ struct WriteInput {
     trace: Option<String>,
 }
 
-fn write_input(v: Value) -> Result<WriteInput, ApiError> {
+/// Parses one batch write input; only creates take `associations` (the
+/// update and upsert inputs have no such field, so HubSpot ignores it).
+fn write_input(mut v: Value, create: bool) -> Result<WriteInput, ApiError> {
+    if !create && let Some(fields) = v.as_object_mut() {
+        fields.remove("associations");
+    }
     #[derive(Deserialize)]
     struct Raw {
         id: Option<Value>,
@@ -408,7 +441,18 @@ async fn batch(
     }
     let mut state = sim.lock();
     match action.as_str() {
-        "read" => batch_read(&state, caller.portal_id, t, body, req.query_string()),
+        "read" => {
+            caller.require_sensitive(
+                t,
+                state.portals[&caller.portal_id].props(t),
+                body.properties
+                    .iter()
+                    .chain(&body.id_property)
+                    .map(String::as_str),
+                false,
+            )?;
+            batch_read(&state, caller.portal_id, t, body, req.query_string())
+        }
         "archive" => {
             for input in &body.inputs {
                 let id = input
@@ -425,8 +469,17 @@ async fn batch(
             let inputs = body
                 .inputs
                 .into_iter()
-                .map(write_input)
+                .map(|v| write_input(v, action == "create"))
                 .collect::<Result<Vec<_>, _>>()?;
+            caller.require_sensitive(
+                t,
+                state.portals[&caller.portal_id].props(t),
+                inputs
+                    .iter()
+                    .flat_map(|i| i.values.keys().chain(&i.id_property))
+                    .map(String::as_str),
+                true,
+            )?;
             batch_write(&mut state, &caller, t, &action, inputs)
         }
         _ => Err(ApiError::not_found(format!(
@@ -533,7 +586,12 @@ fn batch_write(
             }
         }
     }
-    let traced = !inputs.is_empty() && inputs.iter().all(|i| i.trace.is_some());
+    // Per-input errors (207) only when every input has its own trace id.
+    let mut traces = HashSet::new();
+    let traced = !inputs.is_empty()
+        && inputs
+            .iter()
+            .all(|i| i.trace.as_ref().is_some_and(|t| traces.insert(t)));
     let mut claims = Claims::new();
     let mut plans: Vec<(Option<String>, Result<Plan, InputError>)> = Vec::new();
     for input in inputs {

@@ -250,6 +250,9 @@ async fn create(
             "Sensitive data properties require a HubSpot Enterprise account",
         ));
     }
+    if let Some(scope) = t.sensitive_scope(&sensitivity, true) {
+        caller.require(&[scope])?;
+    }
     if input.has_unique_value {
         if !t.supports_unique_properties() {
             return Err(ApiError::validation(format!(

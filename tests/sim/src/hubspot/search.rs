@@ -140,6 +140,21 @@ pub async fn search(
         .portals
         .get_mut(&caller.portal_id)
         .expect("caller's portal exists");
+    let filtered = request
+        .filter_groups
+        .iter()
+        .flat_map(|g| &g.filters)
+        .map(|f| f.property_name.as_str());
+    caller.require_sensitive(
+        t,
+        portal.props(t),
+        request
+            .properties
+            .iter()
+            .map(String::as_str)
+            .chain(filtered),
+        false,
+    )?;
     let hits = run(portal, t, &request, sort)?;
     let total = hits.len() as u64;
     let names: Vec<String> = if request.properties.is_empty() {

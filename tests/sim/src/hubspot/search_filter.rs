@@ -6,6 +6,38 @@ use serde::Deserialize;
 
 use super::{model::PropDef, search::number};
 
+/// HubSpot's filter operators; any other answers 400 (the body does not parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operator {
+    /// Equal.
+    Eq,
+    /// Not equal.
+    Neq,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Lte,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gte,
+    /// `value..=highValue`.
+    Between,
+    /// One of `values`.
+    In,
+    /// None of `values`.
+    NotIn,
+    /// Has a value.
+    HasProperty,
+    /// Has no value.
+    NotHasProperty,
+    /// Contains a word (`*` wildcards).
+    ContainsToken,
+    /// Does not contain a word.
+    NotContainsToken,
+}
+
 /// One filter as sent.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,7 +45,7 @@ pub struct Filter {
     /// Property (or `associations.{type}`).
     pub property_name: String,
     /// Operator.
-    pub operator: String,
+    pub operator: Operator,
     /// Value.
     pub value: Option<serde_json::Value>,
     /// Upper bound (`BETWEEN`).
@@ -28,7 +60,8 @@ fn text(v: &serde_json::Value) -> String {
 }
 
 /// Whether `props` pass `filter`. Values compare case-insensitively except
-/// on enumerations; numbers and dates compare numerically.
+/// on enumerations; numbers and dates compare numerically. String `IN` and
+/// `NOT_IN` values must be sent lowercase: only the stored value is lowered.
 pub fn matches(
     filter: &Filter,
     props: &BTreeMap<String, String>,
@@ -37,7 +70,7 @@ pub fn matches(
 ) -> bool {
     let value = filter.value.as_ref().map(text);
     if let Some(to) = filter.property_name.strip_prefix("associations.") {
-        return value.is_some_and(|v| associated(to, &v)) == (filter.operator == "EQ");
+        return value.is_some_and(|v| associated(to, &v)) == (filter.operator == Operator::Eq);
     }
     let enumeration = defs
         .get(&filter.property_name)
@@ -57,34 +90,32 @@ pub fn matches(
             _ => Some(norm(a).cmp(&norm(b))),
         }
     };
+    let listed = |a: &String| filter.values.iter().any(|v| text(v) == norm(a));
     use std::cmp::Ordering::*;
-    match filter.operator.as_str() {
-        "EQ" => cmp(&value) == Some(Equal),
-        "NEQ" => cmp(&value) != Some(Equal),
-        "LT" => cmp(&value) == Some(Less),
-        "LTE" => matches!(cmp(&value), Some(Less | Equal)),
-        "GT" => cmp(&value) == Some(Greater),
-        "GTE" => matches!(cmp(&value), Some(Greater | Equal)),
-        "BETWEEN" => {
+    match filter.operator {
+        Operator::Eq => cmp(&value) == Some(Equal),
+        Operator::Neq => cmp(&value) != Some(Equal),
+        Operator::Lt => cmp(&value) == Some(Less),
+        Operator::Lte => matches!(cmp(&value), Some(Less | Equal)),
+        Operator::Gt => cmp(&value) == Some(Greater),
+        Operator::Gte => matches!(cmp(&value), Some(Greater | Equal)),
+        Operator::Between => {
             matches!(cmp(&value), Some(Greater | Equal))
                 && matches!(
                     cmp(&filter.high_value.as_ref().map(text)),
                     Some(Less | Equal)
                 )
         }
-        "IN" => actual.is_some_and(|a| filter.values.iter().any(|v| norm(&text(v)) == norm(a))),
-        "NOT_IN" => {
-            !actual.is_some_and(|a| filter.values.iter().any(|v| norm(&text(v)) == norm(a)))
-        }
-        "HAS_PROPERTY" => actual.is_some(),
-        "NOT_HAS_PROPERTY" => actual.is_none(),
-        "CONTAINS_TOKEN" => {
+        Operator::In => actual.is_some_and(listed),
+        Operator::NotIn => !actual.is_some_and(listed),
+        Operator::HasProperty => actual.is_some(),
+        Operator::NotHasProperty => actual.is_none(),
+        Operator::ContainsToken => {
             actual.is_some_and(|a| contains_token(a, value.as_deref().unwrap_or("")))
         }
-        "NOT_CONTAINS_TOKEN" => {
+        Operator::NotContainsToken => {
             !actual.is_some_and(|a| contains_token(a, value.as_deref().unwrap_or("")))
         }
-        _ => false,
     }
 }
 
@@ -176,5 +207,26 @@ mod tests {
             check("NEQ", "x".into(), vec![], &[]),
             "missing values differ from anything"
         );
+    }
+
+    #[test]
+    fn string_in_values_must_be_sent_lowercase() {
+        let name = [("dealname", "ABC")];
+        let in_values = |op, v: &str| check(op, serde_json::Value::Null, vec![v.into()], &name);
+        assert!(in_values("IN", "abc"), "the stored value is lowered");
+        assert!(
+            !in_values("IN", "ABC"),
+            "uppercase filter values never match"
+        );
+        assert!(in_values("NOT_IN", "ABC"));
+        assert!(!in_values("NOT_IN", "abc"));
+    }
+
+    #[test]
+    fn unknown_operators_do_not_parse() {
+        let parsed = serde_json::from_value::<Filter>(serde_json::json!({
+            "propertyName": "dealname", "operator": "STARTS_WITH", "value": "a"
+        }));
+        assert!(parsed.is_err());
     }
 }

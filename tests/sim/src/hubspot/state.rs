@@ -66,7 +66,8 @@ impl Default for AppConfig {
 /// Tunable behaviour.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Settings {
-    /// Delay before writes become searchable.
+    /// Delay before writes become searchable (HubSpot: "a few moments";
+    /// 1 s by default, tests that are not about the lag set 0).
     pub index_lag_ms: u64,
     /// Requests per window per portal (OAuth apps: 110).
     pub rate_limit_max: u32,
@@ -79,7 +80,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            index_lag_ms: 0,
+            index_lag_ms: 1_000,
             rate_limit_max: 110,
             rate_limit_window_ms: 10_000,
             search_per_second: 5,

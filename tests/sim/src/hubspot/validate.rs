@@ -63,6 +63,11 @@ pub fn check(
                     format!("{value} was not a valid number."),
                 ))
             }
+            // "Price … cannot be negative" (line items docs); the code is our guess.
+            "number" if t == ObjType::LineItems && name == "price" && negative(value) => Some((
+                "INVALID_DECIMAL",
+                format!("{value} is not a valid price: the price cannot be negative."),
+            )),
             "date" | "datetime" if !valid_date(value, def.kind == "date") => {
                 Some(("INVALID_DATE", format!("{value} was not a valid date.")))
             }
@@ -142,6 +147,13 @@ fn check_stage(
     })
 }
 
+fn negative(value: &str) -> bool {
+    value
+        .parse::<Decimal>()
+        .or_else(|_| Decimal::from_scientific(value))
+        .is_ok_and(|d| d.is_sign_negative() && !d.is_zero())
+}
+
 fn valid_date(value: &str, date_only: bool) -> bool {
     if let Ok(ms) = value.parse::<i64>() {
         return !date_only || ms.rem_euclid(86_400_000) == 0;
@@ -213,6 +225,11 @@ mod tests {
             codes(ObjType::Deals, &[("dealstage", "nowhere")]),
             ["INVALID_OPTION"]
         );
+        assert_eq!(
+            codes(ObjType::LineItems, &[("price", "-0.01")]),
+            ["INVALID_DECIMAL"]
+        );
+        assert!(codes(ObjType::LineItems, &[("price", "0")]).is_empty());
         assert_eq!(
             codes(ObjType::LineItems, &[("amount", "3")]),
             ["READ_ONLY_VALUE"]
