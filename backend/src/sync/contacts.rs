@@ -83,7 +83,24 @@ pub async fn sync_contacts(
     }
     let mut pages = ctx.holded.contacts();
     let mut scanned = 0usize;
-    while let Some(page) = pages.try_next().await? {
+    loop {
+        // Holded's scan is shared; its calls are counted on the first kind.
+        let first = persons
+            .as_mut()
+            .or(companies.as_mut())
+            .map(|side| &mut side.tally);
+        if let Some(tally) = first {
+            tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
+        }
+        let page = pages.try_next().await?;
+        if let Some(tally) = persons
+            .as_mut()
+            .or(companies.as_mut())
+            .map(|side| &mut side.tally)
+        {
+            tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+        }
+        let Some(page) = page else { break };
         scanned += page.len();
         let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
         for side in [persons.as_mut(), companies.as_mut()].into_iter().flatten() {
@@ -100,8 +117,6 @@ pub async fn sync_contacts(
                     ctx.store,
                     "running",
                     Some(format!("{scanned} contactos leídos")),
-                    ctx.hubspot,
-                    &ctx.holded_calls,
                 )
                 .await?;
         }
@@ -111,10 +126,10 @@ pub async fn sync_contacts(
     let mut done = Vec::new();
     for mut side in [persons, companies].into_iter().flatten() {
         flush(ctx, &mut side).await?;
+        side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
         mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
-        side.tally
-            .save(ctx.store, "completed", None, ctx.hubspot, &ctx.holded_calls)
-            .await?;
+        side.tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+        side.tally.save(ctx.store, "completed", None).await?;
         done.push(side.tally);
     }
     Ok(done)
@@ -157,13 +172,21 @@ fn consider(
     });
 }
 
-/// Writes the side's batch: links existing HubSpot records first (first sync),
-/// upserts the rest by `holded_id`, and links contacts whose email already
-/// existed (HubSpot answers with the existing id).
+/// Writes the side's batch, counting the HubSpot calls on its kind.
 async fn flush(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
     if side.batch.is_empty() {
         return Ok(());
     }
+    side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
+    let result = write_batch(ctx, side).await;
+    side.tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+    result
+}
+
+/// Links existing HubSpot records first (first sync), upserts the rest by
+/// `holded_id`, and links contacts whose email already existed (HubSpot
+/// answers with the existing id).
+async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
     let batch = std::mem::take(&mut side.batch);
     if ctx.dry_run {
         for pending in &batch {

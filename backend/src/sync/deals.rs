@@ -185,13 +185,12 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
                     flush(ctx, &mut tally, std::mem::take(&mut batch), &mut extras).await?;
                 }
             }
+            tally.count_calls(ctx.hubspot, &ctx.holded_calls);
             tally
                 .save(
                     ctx.store,
                     "running",
                     Some(format!("{scanned} documentos leídos")),
-                    ctx.hubspot,
-                    &ctx.holded_calls,
                 )
                 .await?;
             ctx.progress.page(KIND, scanned);
@@ -200,9 +199,8 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
     mark_vanished(ctx, KIND, ObjectType::Deals, &seen, &mut tally).await?;
-    tally
-        .save(ctx.store, "completed", None, ctx.hubspot, &ctx.holded_calls)
-        .await?;
+    tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+    tally.save(ctx.store, "completed", None).await?;
     Ok(Some(tally))
 }
 

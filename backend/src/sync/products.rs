@@ -63,13 +63,12 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
                 flush(ctx, &mut tally, std::mem::take(&mut batch)).await?;
             }
         }
+        tally.count_calls(ctx.hubspot, &ctx.holded_calls);
         tally
             .save(
                 ctx.store,
                 "running",
                 Some(format!("{scanned} productos leídos")),
-                ctx.hubspot,
-                &ctx.holded_calls,
             )
             .await?;
         ctx.progress.page(KIND, scanned);
@@ -77,9 +76,8 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     }
     flush(ctx, &mut tally, batch).await?;
     mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
-    tally
-        .save(ctx.store, "completed", None, ctx.hubspot, &ctx.holded_calls)
-        .await?;
+    tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+    tally.save(ctx.store, "completed", None).await?;
     Ok(Some(tally))
 }
 

@@ -117,21 +117,30 @@ impl Tally {
         }
     }
 
-    /// Saves counts, calls, new failed items and `checkpoint`.
-    pub async fn save(
-        &mut self,
-        store: &Store,
-        status: &str,
-        checkpoint: Option<String>,
-        hubspot: &PortalClient,
-        holded_calls: &Arc<AtomicU64>,
-    ) -> Result<(), DbErr> {
+    /// Adds the calls made since the last count (or reset) to this kind.
+    pub fn count_calls(&mut self, hubspot: &PortalClient, holded_calls: &Arc<AtomicU64>) {
         let hubspot_now = hubspot.calls_used();
         let holded_now = holded_calls.load(Ordering::Relaxed);
         self.report.hubspot_calls += hubspot_now - self.hubspot_start;
         self.report.holded_calls += holded_now - self.holded_start;
         self.hubspot_start = hubspot_now;
         self.holded_start = holded_now;
+    }
+
+    /// Forgets the calls made since the last count: they belong to another
+    /// kind that shares the clients (contacts and companies share one scan).
+    pub fn reset_calls(&mut self, hubspot: &PortalClient, holded_calls: &Arc<AtomicU64>) {
+        self.hubspot_start = hubspot.calls_used();
+        self.holded_start = holded_calls.load(Ordering::Relaxed);
+    }
+
+    /// Saves counts, calls counted so far, new failed items and `checkpoint`.
+    pub async fn save(
+        &mut self,
+        store: &Store,
+        status: &str,
+        checkpoint: Option<String>,
+    ) -> Result<(), DbErr> {
         let report = &self.report;
         self.row.status = status.to_owned();
         self.row.created = report.created as i32;

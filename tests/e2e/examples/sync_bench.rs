@@ -49,6 +49,11 @@ async fn bench(n: usize) -> anyhow::Result<()> {
     provision(&hubspot.portal(portal.portal_id, Arc::new(tokens)), false).await?;
     store.mark_provisioned(portal_id, "Europe/Madrid").await?;
 
+    // Holded's own limit (100/min per key) is not what this measures.
+    let mut holded_settings = sims.holded.settings();
+    holded_settings.v2_rate_limit_per_minute = 1_000_000;
+    holded_settings.monthly_limit = u64::MAX;
+    sims.holded.set_settings(holded_settings);
     let account = sims.holded.create_account(None);
     sims.holded
         .seed(&SeedSpec {
@@ -120,9 +125,16 @@ async fn bench(n: usize) -> anyhow::Result<()> {
             )
             .await?;
     }
+    let before = sims.hubspot.stats().by_endpoint;
     let started = Instant::now();
     let changed = engine.run(request(), &Quiet).await?;
     print("all changed", &changed, started.elapsed().as_secs_f64());
+    for (endpoint, count) in sims.hubspot.stats().by_endpoint {
+        let delta = count - before.get(&endpoint).copied().unwrap_or(0);
+        if delta > 0 {
+            println!("    {endpoint}: {delta}");
+        }
+    }
     let started = Instant::now();
     let unchanged = engine.run(request(), &Quiet).await?;
     print(
