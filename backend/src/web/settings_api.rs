@@ -8,7 +8,38 @@ use super::{
     signed::{internal, signed_portal},
     sync_api::queue_sync,
 };
-use crate::settings::{SettingsUpdate, UpdateError};
+use crate::{
+    hubspot::HubspotError,
+    settings::{SettingsUpdate, UpdateError},
+    store::PortalStatus,
+};
+
+/// A refused token means the app was uninstalled or its access revoked: the
+/// portal is marked disconnected (nothing runs for it until it is installed
+/// again) instead of failing on every request.
+async fn disconnect_on_auth(state: &AppState, portal_id: i64, err: UpdateError) -> ApiError {
+    if let UpdateError::Hubspot(HubspotError::Auth { .. }) = &err {
+        let reason =
+            "HubSpot rechazó los tokens de la app (desinstalada o revocada). Vuelve a instalarla.";
+        if let Err(db) = state
+            .store
+            .set_portal_status(
+                portal_id,
+                PortalStatus::Disconnected,
+                Some(reason.to_owned()),
+            )
+            .await
+        {
+            return internal(db);
+        }
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "portal_disconnected",
+            "La app está desconectada de este portal: vuelve a instalarla desde HubSpot.",
+        );
+    }
+    update_error(err)
+}
 
 fn update_error(err: UpdateError) -> ApiError {
     match err {
@@ -29,11 +60,10 @@ pub async fn get_settings(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (_, portal, client) = signed_portal(&state, &req, b"").await?;
-    let view = state
-        .settings
-        .view(&portal, &client)
-        .await
-        .map_err(update_error)?;
+    let view = match state.settings.view(&portal, &client).await {
+        Ok(view) => view,
+        Err(err) => return Err(disconnect_on_auth(&state, portal.id, err).await),
+    };
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -53,11 +83,14 @@ pub async fn put_settings(
         )
     })?;
     let erase = update.sensitive_data.erase_existing && !update.sensitive_data.enabled;
-    let view = state
+    let view = match state
         .settings
         .update(&portal, &client, update, &caller.actor)
         .await
-        .map_err(update_error)?;
+    {
+        Ok(view) => view,
+        Err(err) => return Err(disconnect_on_auth(&state, portal.id, err).await),
+    };
     if erase
         && let Some(row) = state
             .store

@@ -272,3 +272,70 @@ async fn an_enterprise_portal_can_hold_sensitive_data() {
         .unwrap();
     assert!(row.sensitive_supported);
 }
+
+#[tokio::test]
+async fn an_uninstalled_app_leaves_the_portal_disconnected_until_installed_again() {
+    let stack = Stack::start(Engine::Sqlite, &[]).await;
+    let (portal_id, _) = stack.install(Tier::Pro).await;
+    let get = || {
+        stack
+            .signed(
+                reqwest::Method::GET,
+                &format!("/api/settings?portalId={portal_id}"),
+                "",
+            )
+            .send()
+    };
+    assert_eq!(get().await.unwrap().status(), 200);
+    stack.sims.hubspot.uninstall(portal_id as u64);
+
+    // The next request that reaches HubSpot (a save reads the pipelines afresh)
+    // finds the tokens refused.
+    let save = serde_json::json!({
+        "nextSyncDate": "2027-01-01",
+        "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
+        "documentMapping": {},
+        "sensitiveData": {"enabled": false},
+    })
+    .to_string();
+    let res = stack
+        .signed(
+            reqwest::Method::PUT,
+            &format!("/api/settings?portalId={portal_id}"),
+            &save,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "portal_disconnected");
+    let store = stack.db.store().await;
+    let row = store.portal(portal_id).await.unwrap().unwrap();
+    assert_eq!(row.status, "disconnected");
+    assert!(
+        row.status_reason
+            .unwrap()
+            .contains("desinstalada o revocada")
+    );
+    // Nothing keeps calling HubSpot for it: not the page, not a sync.
+    let calls = stack.sims.hubspot.stats().total;
+    assert_eq!(get().await.unwrap().status(), 409);
+    let portal = portal_id.to_string();
+    let out = stack
+        .command(&["sync", "--portal", &portal])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no está conectado"));
+    assert_eq!(stack.sims.hubspot.stats().total, calls);
+
+    // Installing again reconnects it.
+    stack.install_again(portal_id as u64).await;
+    assert_eq!(get().await.unwrap().status(), 200);
+    assert_eq!(
+        store.portal(portal_id).await.unwrap().unwrap().status,
+        "connected"
+    );
+}

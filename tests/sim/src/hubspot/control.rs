@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/app", web::post().to(app))
             .route("/portals", web::post().to(create_portal))
             .route("/portals/{portal}/install", web::post().to(install))
+            .route("/portals/{portal}/uninstall", web::post().to(uninstall))
             .route("/portals/{portal}/deals", web::post().to(seed_deal))
             .route(
                 "/portals/{portal}/records/{object_type}",
@@ -81,6 +82,11 @@ async fn install(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpRespon
         Ok(()) => HttpResponse::NoContent().finish(),
         Err(e) => bad(e),
     }
+}
+
+async fn uninstall(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpResponse {
+    sim.uninstall(*path);
+    HttpResponse::NoContent().finish()
 }
 
 async fn seed_deal(

@@ -200,6 +200,19 @@ impl HubspotSim {
         }
     }
 
+    /// Uninstalls the app from `portal` as its admin would in HubSpot: every
+    /// OAuth access and refresh token of the portal stops working (direct
+    /// control-surface tokens keep working for assertions).
+    pub fn uninstall(&self, portal: u64) {
+        let mut state = self.lock();
+        state
+            .refresh_tokens
+            .retain(|_, grant| grant.portal_id != portal);
+        state
+            .tokens
+            .retain(|_, t| t.grant.portal_id != portal || t.expires_at.is_none());
+    }
+
     /// Chooses the portal `/oauth/authorize` installs into.
     pub fn set_install_portal(&self, portal: u64) -> Result<(), String> {
         let mut state = self.lock();
