@@ -987,3 +987,48 @@ async fn a_past_start_date_back_fills_older_records() {
     s.sync(&["--since", "2020-01-01"]).await;
     assert_eq!(s.records("deals").len(), mapped_docs.len());
 }
+
+#[tokio::test]
+async fn records_gone_from_holded_are_marked_never_deleted() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(16), false, false).await;
+    s.sync(&[]).await;
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let person = contacts.iter().find(|c| c.is_person).unwrap();
+    let company = contacts.iter().find(|c| !c.is_person).unwrap();
+    assert!(
+        s.stack
+            .sims
+            .holded
+            .delete_contact(&s.account.account_id, &person.id)
+    );
+    assert!(
+        s.stack
+            .sims
+            .holded
+            .delete_contact(&s.account.account_id, &company.id)
+    );
+    let output = s.sync(&[]).await;
+    assert!(
+        summary_line(&output, "contacts").contains("eliminados     1"),
+        "{output}"
+    );
+    assert!(
+        summary_line(&output, "companies").contains("eliminados     1"),
+        "{output}"
+    );
+    for (object, id) in [("contacts", &person.id), ("companies", &company.id)] {
+        let record = s
+            .records(object)
+            .into_iter()
+            .find(|r| r["properties"]["holded_id"].as_str() == Some(id.as_str()))
+            .expect("still in HubSpot, not deleted");
+        assert_eq!(
+            record["properties"]["holded_estado_sync"],
+            "eliminado_en_holded"
+        );
+    }
+    // Marked once: the next run leaves them alone.
+    let before = s.writes();
+    s.sync(&[]).await;
+    assert_eq!(s.writes(), before);
+}

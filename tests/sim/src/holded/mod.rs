@@ -232,6 +232,18 @@ impl HoldedSim {
         Account::position(&account.contacts, id, |c| &c.id).map(|i| account.contacts[i].clone())
     }
 
+    /// Deletes a contact as a user would in Holded (documents keep their
+    /// contact name). Returns whether it existed.
+    pub fn delete_contact(&self, account_id: &str, id: &str) -> bool {
+        let mut st = self.state();
+        let Some(account) = st.accounts.get_mut(account_id) else {
+            return false;
+        };
+        let before = account.contacts.len();
+        account.contacts.retain(|c| c.id != id);
+        account.contacts.len() != before
+    }
+
     /// Number of contacts in an account.
     pub fn contact_count(&self, account_id: &str) -> usize {
         self.state()
