@@ -189,19 +189,7 @@ async fn flush(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
 async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
     let batch = std::mem::take(&mut side.batch);
     if ctx.dry_run {
-        for pending in &batch {
-            let outcome = if pending.hubspot_id.is_some() {
-                "update"
-            } else {
-                "create"
-            };
-            if pending.hubspot_id.is_some() {
-                side.tally.counts().updated += 1;
-            } else {
-                side.tally.counts().created += 1;
-            }
-            side.tally.item(pending.item(side.kind, outcome, None));
-        }
+        side.tally.plan(side.kind, &batch);
         return Ok(());
     }
     let existing = if side.kind == "companies" {

@@ -214,19 +214,7 @@ async fn flush(
         return Ok(());
     }
     if ctx.dry_run {
-        for p in &batch {
-            let outcome = if p.hubspot_id.is_some() {
-                "update"
-            } else {
-                "create"
-            };
-            if p.hubspot_id.is_some() {
-                tally.counts().updated += 1;
-            } else {
-                tally.counts().created += 1;
-            }
-            tally.item(p.item(KIND, outcome, None));
-        }
+        tally.plan(KIND, &batch);
         extras.clear();
         return Ok(());
     }

@@ -8,6 +8,7 @@ use std::sync::{
 
 use sea_orm::DbErr;
 
+use super::write::Pending;
 use crate::{
     hubspot::PortalClient,
     store::{RunItem, Store, entities::sync_run_object},
@@ -108,6 +109,21 @@ impl Tally {
             self.report.failed += 1;
         }
         self.items.push(item);
+    }
+
+    /// Counts a batch as planned (dry run): created where unlinked, updated
+    /// where linked, each listed in the sample.
+    pub fn plan(&mut self, kind: &'static str, batch: &[Pending]) {
+        for pending in batch {
+            let outcome = if pending.hubspot_id.is_some() {
+                self.report.updated += 1;
+                "update"
+            } else {
+                self.report.created += 1;
+                "create"
+            };
+            self.item(pending.item(kind, outcome, None));
+        }
     }
 
     /// Raises the high-water mark.
