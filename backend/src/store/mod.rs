@@ -12,6 +12,7 @@ pub mod portal_tokens;
 pub mod portals;
 pub mod runs;
 pub mod settings;
+pub mod webhooks;
 
 pub use portals::PortalStatus;
 pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};

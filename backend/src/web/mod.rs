@@ -8,6 +8,7 @@ mod request_context;
 mod settings_api;
 mod signed;
 mod sync_api;
+mod webhooks;
 
 use actix_web::{App, HttpServer, dev::Server, web};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -48,7 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(settings_api::get_settings)
         .service(settings_api::put_settings)
         .service(sync_api::sync_now)
-        .service(sync_api::runs);
+        .service(sync_api::runs)
+        .service(webhooks::hubspot_webhook);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).

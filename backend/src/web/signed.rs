@@ -41,10 +41,10 @@ fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// Verifies the signature over the method, public URL, raw `body` and
-/// timestamp (5-minute window, constant-time compare) and returns the signed
-/// portal. Refuses with 401 and touches nothing otherwise.
-pub fn verify(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<SignedCaller, ApiError> {
+/// Verifies HubSpot's `X-HubSpot-Signature-v3` over the method, the public
+/// URL, the raw `body` and the timestamp (5-minute window, constant-time
+/// compare). Refuses with 401 and touches nothing otherwise.
+pub fn verify_signature(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
     let app = state.config.hubspot_app.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -73,7 +73,13 @@ pub fn verify(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Signed
             "invalid_signature",
             format!("Firma de HubSpot no válida: {err}"),
         )
-    })?;
+    })
+}
+
+/// Verifies the signature (see [`verify_signature`]) and returns the portal
+/// named by the signed URL's `portalId`.
+pub fn verify(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<SignedCaller, ApiError> {
+    verify_signature(state, req, body)?;
     let portal_id = query_param(req, "portalId")
         .and_then(|v| v.parse::<i64>().ok())
         .ok_or_else(|| {

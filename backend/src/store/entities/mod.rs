@@ -8,3 +8,4 @@ pub mod settings;
 pub mod sync_run;
 pub mod sync_run_item;
 pub mod sync_run_object;
+pub mod webhook_event;

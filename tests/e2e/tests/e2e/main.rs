@@ -16,3 +16,4 @@ mod hubspot_contract;
 mod install;
 mod settings_api;
 mod sync;
+mod webhooks;

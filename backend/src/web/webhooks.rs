@@ -1,0 +1,176 @@
+//! `POST /webhooks/hubspot`: HubSpot's deal-stage change events. The request
+//! is verified (v3 signature over the raw body and public URL), each event is
+//! classified, and deal-stage changes of connected portals that this app did
+//! not cause are stored once (HubSpot delivers duplicates and retries); the
+//! answer comes at once, the work happens later.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, post, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    ApiError, AppState,
+    signed::{internal, verify_signature},
+};
+use crate::store::{PortalStatus, webhooks::NewWebhookEvent};
+
+/// One event of HubSpot's webhook array (fields this service reads).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    event_id: u64,
+    subscription_id: u64,
+    portal_id: i64,
+    occurred_at: i64,
+    subscription_type: String,
+    #[serde(default)]
+    object_type_id: Option<String>,
+    #[serde(default)]
+    object_id: Option<serde_json::Value>,
+    #[serde(default)]
+    property_name: Option<String>,
+    #[serde(default)]
+    change_source: Option<String>,
+    #[serde(default)]
+    source_id: Option<String>,
+}
+
+/// What happened to one event.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Accepted,
+    Duplicate,
+    Ignored(&'static str),
+}
+
+impl Event {
+    fn is_deal_stage_change(&self) -> bool {
+        let deal = match self.subscription_type.as_str() {
+            "deal.propertyChange" => true,
+            "object.propertyChange" => self.object_type_id.as_deref() == Some("0-3"),
+            _ => false,
+        };
+        deal && self.property_name.as_deref() == Some("dealstage")
+    }
+
+    fn caused_by(&self, app_id: u64) -> bool {
+        self.change_source.as_deref() == Some("INTEGRATION")
+            && self.source_id.as_deref() == Some(app_id.to_string().as_str())
+    }
+
+    fn dedupe_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.portal_id, self.event_id, self.subscription_id, self.occurred_at
+        )
+    }
+}
+
+async fn judge(
+    state: &AppState,
+    app_id: u64,
+    event: &Event,
+    raw: &serde_json::Value,
+) -> Result<Verdict, ApiError> {
+    if !event.is_deal_stage_change() {
+        return Ok(Verdict::Ignored("not a deal stage change"));
+    }
+    if event.caused_by(app_id) {
+        return Ok(Verdict::Ignored("caused by this app"));
+    }
+    let portal = state
+        .store
+        .portal(event.portal_id)
+        .await
+        .map_err(internal)?;
+    if portal.is_none_or(|p| p.status != PortalStatus::Connected.as_str()) {
+        return Ok(Verdict::Ignored("unknown or disconnected portal"));
+    }
+    let stored = state
+        .store
+        .record_webhook_event(NewWebhookEvent {
+            dedupe_key: event.dedupe_key(),
+            portal_id: event.portal_id,
+            subscription_type: event.subscription_type.clone(),
+            object_id: event.object_id.as_ref().map(|id| match id {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            payload: raw.to_string(),
+            occurred_at: DateTime::<Utc>::from_timestamp_millis(event.occurred_at)
+                .unwrap_or_else(Utc::now),
+        })
+        .await
+        .map_err(internal)?;
+    Ok(if stored {
+        Verdict::Accepted
+    } else {
+        Verdict::Duplicate
+    })
+}
+
+/// Receives a batch of events.
+#[post("/webhooks/hubspot")]
+pub async fn hubspot_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let app_id = state
+        .config
+        .hubspot_app
+        .as_ref()
+        .map(|app| app.app_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                "El servidor no tiene configurada la app de HubSpot.",
+            )
+        })?;
+    verify_signature(&state, &req, &body)?;
+    let raw: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("Se esperaba un array JSON de eventos: {e}"),
+        )
+    })?;
+    let (mut accepted, mut duplicates, mut ignored) = (0, 0, 0);
+    for value in &raw {
+        let verdict = match serde_json::from_value::<Event>(value.clone()) {
+            Ok(event) => judge(&state, app_id, &event, value).await?,
+            Err(_) => Verdict::Ignored("unreadable event"),
+        };
+        let outcome = match verdict {
+            Verdict::Accepted => {
+                accepted += 1;
+                "accepted"
+            }
+            Verdict::Duplicate => {
+                duplicates += 1;
+                "duplicate"
+            }
+            Verdict::Ignored(why) => {
+                tracing::debug!(reason = why, "webhook event ignored");
+                ignored += 1;
+                "ignored"
+            }
+        };
+        metrics::counter!("hh_webhook_events_total", "outcome" => outcome).increment(1);
+    }
+    tracing::info!(
+        received = raw.len(),
+        accepted,
+        duplicates,
+        ignored,
+        "HubSpot webhook"
+    );
+    Ok(HttpResponse::Ok().json(json!({
+        "received": raw.len(),
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "ignored": ignored,
+    })))
+}
