@@ -114,9 +114,13 @@ impl SecretKey {
 
     /// Short public identifier of this key (not secret: a truncated hash).
     pub fn key_id(&self) -> String {
-        let digest = Sha256::digest(self.0.expose_secret());
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        to_hex(&Sha256::digest(self.0.expose_secret())[..4])
     }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(unix)]

@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 
 use anyhow::Context;
-use secrecy::SecretString;
 
 use crate::{
     config::{Config, DatabaseTarget},
@@ -133,11 +132,6 @@ impl Runtime {
                 ClientOptions::default(),
             )
         })
-    }
-
-    /// Seals a secret for storage.
-    pub fn seal(&self, secret: &SecretString) -> String {
-        self.cipher.seal(secret)
     }
 
     /// Serves HTTP (and, unless `with_workers` is false, runs the scheduler and

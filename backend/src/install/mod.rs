@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    crypto::Cipher,
+    crypto::{Cipher, to_hex},
     hubspot::{Hubspot, HubspotError, PortalClient, oauth::STATE_TTL},
     schedule::{portal_time_zone, tomorrow},
     store::{PortalStatus, Store, portal_tokens::PortalTokens},
@@ -104,7 +104,7 @@ impl Installer {
         oauth
             .verify_state(state, now)
             .map_err(|_| InstallError::BadState)?;
-        let nonce = hex(&Sha256::digest(state.as_bytes()));
+        let nonce = to_hex(&Sha256::digest(state.as_bytes()));
         if !self
             .store
             .consume_oauth_state(&nonce, now + STATE_TTL)
@@ -189,8 +189,4 @@ impl Installer {
             sensitive_supported,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hubspot::Properties;
+use crate::{crypto::to_hex, hubspot::Properties};
 
 /// A short, stable hash of `properties` plus `extra` parts (associations,
 /// lines): equal content gives an equal hash, whatever the order of insertion.
@@ -18,10 +18,7 @@ pub fn content_hash(properties: &Properties, extra: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([2]);
     }
-    hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    to_hex(&hasher.finalize()[..16])
 }
 
 #[cfg(test)]
