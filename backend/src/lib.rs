@@ -8,6 +8,7 @@
 //! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
 //! - [`install`]: OAuth install and CRM provisioning of a portal;
 //! - [`settings`]: a portal's settings, validated and audited;
+//! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen.
@@ -15,6 +16,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod deals;
 pub mod holded;
 pub mod http;
 pub mod hubspot;

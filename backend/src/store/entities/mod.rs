@@ -8,4 +8,5 @@ pub mod settings;
 pub mod sync_run;
 pub mod sync_run_item;
 pub mod sync_run_object;
+pub mod timeline_entry;
 pub mod webhook_event;

@@ -16,4 +16,5 @@ mod hubspot_contract;
 mod install;
 mod settings_api;
 mod sync;
+mod timeline;
 mod webhooks;
