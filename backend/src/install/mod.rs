@@ -7,16 +7,16 @@
 pub mod manifest;
 pub mod provision;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{
     crypto::{Cipher, to_hex},
     hubspot::{Hubspot, HubspotError, PortalClient, oauth::STATE_TTL},
-    schedule::{portal_time_zone, tomorrow},
-    store::{PortalStatus, Store, portal_tokens::PortalTokens},
+    store::{
+        PortalStatus, Store,
+        portal_tokens::{PortalTokens, portal_client},
+    },
 };
 pub use provision::ProvisionReport;
 
@@ -93,8 +93,7 @@ impl Installer {
 
     /// A client for an installed portal, with its sealed tokens.
     pub fn portal_client(&self, portal_id: i64) -> PortalClient {
-        let tokens = PortalTokens::new(self.store.clone(), self.cipher.clone(), portal_id);
-        self.hubspot.portal(portal_id as u64, Arc::new(tokens))
+        portal_client(&self.hubspot, &self.store, &self.cipher, portal_id)
     }
 
     /// Completes an install from the OAuth callback's `code` and `state`.
@@ -168,10 +167,9 @@ impl Installer {
         let incomplete = |e: HubspotError| InstallError::Incomplete(e.to_string());
         let client = self.portal_client(portal_id);
         let account = client.account_details().await.map_err(incomplete)?;
-        let tz = portal_time_zone(&account.time_zone);
         let settings = self
             .store
-            .settings_or_default(portal_id, tomorrow(tz, Utc::now()))
+            .portal_settings(portal_id, &account.time_zone)
             .await?;
         let report = provision::provision(&client, settings.sensitive_data && sensitive_supported)
             .await

@@ -11,7 +11,7 @@ use crate::{
     holded::{ClientOptions, Generation, HoldedApi, HoldedClient, HoldedError},
     hubspot::{HubspotError, PortalClient},
     install::provision,
-    schedule::{first_nightly_run, portal_time_zone, tomorrow},
+    schedule::{first_nightly_run, portal_time_zone},
     store::{RunSummary, Store, entities::portal, entities::settings},
 };
 
@@ -102,9 +102,8 @@ impl SettingsService {
     }
 
     async fn row(&self, portal: &portal::Model) -> Result<settings::Model, sea_orm::DbErr> {
-        let tz = portal_time_zone(&portal.time_zone);
         self.store
-            .settings_or_default(portal.id, tomorrow(tz, Utc::now()))
+            .portal_settings(portal.id, &portal.time_zone)
             .await
     }
 

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use super::{Store, entities::portal};
 use crate::{
     crypto::Cipher,
-    hubspot::{TokenStore, Tokens},
+    hubspot::{Hubspot, PortalClient, TokenStore, Tokens},
 };
 
 /// Token storage for one portal.
@@ -67,6 +67,17 @@ impl PortalTokens {
             expires_at: row.token_expires_at,
         })
     }
+}
+
+/// A HubSpot client for `portal_id` whose tokens are the portal's sealed ones.
+pub fn portal_client(
+    hubspot: &Hubspot,
+    store: &Store,
+    cipher: &Cipher,
+    portal_id: i64,
+) -> PortalClient {
+    let tokens = PortalTokens::new(store.clone(), cipher.clone(), portal_id);
+    hubspot.portal(portal_id as u64, std::sync::Arc::new(tokens))
 }
 
 impl TokenStore for PortalTokens {

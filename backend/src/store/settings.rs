@@ -60,6 +60,18 @@ impl Store {
             .map(|_| ())
     }
 
+    /// The settings of a portal in `time_zone`, created when missing with the
+    /// default first sync date: tomorrow there.
+    pub async fn portal_settings(
+        &self,
+        portal_id: i64,
+        time_zone: &str,
+    ) -> Result<settings::Model, DbErr> {
+        let tomorrow =
+            crate::schedule::tomorrow(crate::schedule::portal_time_zone(time_zone), Utc::now());
+        self.settings_or_default(portal_id, tomorrow).await
+    }
+
     /// Writes every field of `row`.
     pub async fn save_settings(&self, row: settings::Model) -> Result<settings::Model, DbErr> {
         let mut active = row.into_active_model().reset_all();

@@ -185,10 +185,11 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
                     flush(ctx, &mut tally, std::mem::take(&mut batch), &mut extras).await?;
                 }
             }
-            tally.count_calls(ctx.hubspot, &ctx.holded_calls);
             tally
-                .save(
+                .checkpoint(
                     ctx.store,
+                    ctx.hubspot,
+                    &ctx.holded_calls,
                     "running",
                     Some(format!("{scanned} documentos leídos")),
                 )
@@ -199,8 +200,9 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
     mark_vanished(ctx, KIND, ObjectType::Deals, &seen, &mut tally).await?;
-    tally.count_calls(ctx.hubspot, &ctx.holded_calls);
-    tally.save(ctx.store, "completed", None).await?;
+    tally
+        .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
+        .await?;
     Ok(Some(tally))
 }
 

@@ -2,7 +2,7 @@
 //! run, the parts in dependency order (contacts and companies before the
 //! documents that reference them), and how the run ends.
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -20,9 +20,8 @@ use crate::{
     crypto::Cipher,
     holded::{ClientOptions, HoldedClient},
     hubspot::{Hubspot, HubspotError, PortalClient},
-    schedule::{portal_time_zone, tomorrow},
     settings::{DocumentMapping, SyncObjects},
-    store::{PortalStatus, RunTrigger, Store, portal_tokens::PortalTokens},
+    store::{PortalStatus, RunTrigger, Store, portal_tokens::portal_client},
 };
 
 /// What to run.
@@ -87,8 +86,7 @@ impl SyncEngine {
 
     /// A HubSpot client for `portal_id` with its sealed tokens.
     pub fn portal_client(&self, portal_id: i64) -> PortalClient {
-        let tokens = PortalTokens::new(self.store.clone(), self.cipher.clone(), portal_id);
-        self.hubspot.portal(portal_id as u64, Arc::new(tokens))
+        portal_client(&self.hubspot, &self.store, &self.cipher, portal_id)
     }
 
     /// Runs (or resumes) the sync of one portal; one run per portal at a time.
@@ -123,10 +121,7 @@ impl SyncEngine {
             .ok_or(SyncError::NotConnected(request.portal_id))?;
         let settings = self
             .store
-            .settings_or_default(
-                portal.id,
-                tomorrow(portal_time_zone(&portal.time_zone), Utc::now()),
-            )
+            .portal_settings(portal.id, &portal.time_zone)
             .await?;
         let key = self.cipher.open(
             settings

@@ -63,10 +63,11 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
                 flush(ctx, &mut tally, std::mem::take(&mut batch)).await?;
             }
         }
-        tally.count_calls(ctx.hubspot, &ctx.holded_calls);
         tally
-            .save(
+            .checkpoint(
                 ctx.store,
+                ctx.hubspot,
+                &ctx.holded_calls,
                 "running",
                 Some(format!("{scanned} productos leídos")),
             )
@@ -76,8 +77,9 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     }
     flush(ctx, &mut tally, batch).await?;
     mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
-    tally.count_calls(ctx.hubspot, &ctx.holded_calls);
-    tally.save(ctx.store, "completed", None).await?;
+    tally
+        .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
+        .await?;
     Ok(Some(tally))
 }
 

@@ -150,6 +150,19 @@ impl Tally {
         self.holded_start = holded_calls.load(Ordering::Relaxed);
     }
 
+    /// Counts the calls since the last count on this kind, then saves.
+    pub async fn checkpoint(
+        &mut self,
+        store: &Store,
+        hubspot: &PortalClient,
+        holded_calls: &Arc<AtomicU64>,
+        status: &str,
+        checkpoint: Option<String>,
+    ) -> Result<(), DbErr> {
+        self.count_calls(hubspot, holded_calls);
+        self.save(store, status, checkpoint).await
+    }
+
     /// Saves counts, calls counted so far, new failed items and `checkpoint`.
     pub async fn save(
         &mut self,
