@@ -4,7 +4,7 @@
 //! Layout (see the README's architecture section):
 //! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
 //! - [`store`]: database, migrations, entities and queries;
-//! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients;
+//! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients; [`i18n`]: bilingual messages;
 //! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
 //! - [`install`]: OAuth install and CRM provisioning of a portal;
 //! - [`settings`]: a portal's settings, validated and audited;
@@ -20,6 +20,7 @@ pub mod deals;
 pub mod holded;
 pub mod http;
 pub mod hubspot;
+pub mod i18n;
 pub mod install;
 pub mod jobs;
 pub mod runtime;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::{
     config::{Config, DatabaseTarget},
     crypto::{Cipher, SecretKey},
+    deals::DealFlow,
     holded::ClientOptions,
     hubspot::{Hubspot, HubspotConfig, OAuthSettings},
     install::{Installer, manifest::AppScopes},
@@ -118,7 +119,22 @@ impl Runtime {
             store: self.store.clone(),
             queue: self.queue.clone(),
             engine: self.sync_engine(),
+            deals: self.deal_flow(),
         }
+    }
+
+    /// The deal → document flow, when the HubSpot app is configured.
+    pub fn deal_flow(&self) -> Option<DealFlow> {
+        self.hubspot.clone().map(|hubspot| {
+            DealFlow::new(
+                self.store.clone(),
+                self.cipher.clone(),
+                hubspot,
+                self.config.holded_api_base.clone(),
+                ClientOptions::default(),
+                self.config.timeline,
+            )
+        })
     }
 
     /// The sync engine, when the HubSpot app is configured.

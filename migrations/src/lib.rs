@@ -10,6 +10,7 @@ mod m20261128_000001_initial;
 mod m20261128_000002_install;
 mod m20261128_000003_sync_lock;
 mod m20261128_000004_sensitive_erase;
+mod m20261202_000005_deal_documents;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_install::Migration),
             Box::new(m20261128_000003_sync_lock::Migration),
             Box::new(m20261128_000004_sensitive_erase::Migration),
+            Box::new(m20261202_000005_deal_documents::Migration),
         ]
     }
 }

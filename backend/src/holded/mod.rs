@@ -20,6 +20,7 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
+use chrono::NaiveDate;
 use reqwest::Url;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
@@ -65,6 +66,16 @@ pub trait HoldedApi: Send + Sync {
         doc_type: DocumentType,
         id: &str,
     ) -> impl Future<Output = Result<Document, HoldedError>> + Send;
+
+    /// The documents of a type for one contact dated between `from` and `to`
+    /// (both included; Holded filters on the document date).
+    fn contact_documents(
+        &self,
+        doc_type: DocumentType,
+        contact_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Document>, HoldedError>> + Send;
 
     /// Contacts whose NIF, email or phone/mobile equals the value.
     fn find_contacts(
@@ -193,6 +204,16 @@ impl HoldedApi for HoldedClient {
         dispatch!(self, c => c.document(doc_type, id).await)
     }
 
+    async fn contact_documents(
+        &self,
+        doc_type: DocumentType,
+        contact_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Document>, HoldedError> {
+        dispatch!(self, c => c.contact_documents(doc_type, contact_id, from, to).await)
+    }
+
     async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {
         dispatch!(self, c => c.find_contacts(lookup).await)
     }
@@ -236,8 +257,8 @@ fn matches(contact: &Contact, lookup: ContactLookup<'_>) -> bool {
     }
 }
 
-/// NIF/CIF compared without spaces, dots or dashes, upper case.
-fn normalise_nif(nif: &str) -> String {
+/// NIF/CIF without spaces, dots or dashes, upper case (how it is compared and sent).
+pub fn normalise_nif(nif: &str) -> String {
     nif.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())

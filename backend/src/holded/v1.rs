@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -93,6 +95,29 @@ impl HoldedApi for V1Client {
         let path = format!("/documents/{}/{id}", doc_type.v1_name());
         let body = self.transport.json(Call::get(path)).await?;
         document_from(&body, String::new(), doc_type)
+    }
+
+    async fn contact_documents(
+        &self,
+        doc_type: DocumentType,
+        contact_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Document>, HoldedError> {
+        // `starttmp` and `endtmp` are Unix seconds and go together; the end is
+        // the last second of `to` in Madrid.
+        let end = madrid_midnight(to + chrono::Days::new(1)) - 1;
+        let list = ListQuery::new(format!("/documents/{}", doc_type.v1_name()))
+            .filter("contactid", contact_id)
+            .filter("starttmp", madrid_midnight(from).to_string())
+            .filter("endtmp", end.to_string());
+        collect(v1_pages(
+            self.transport.clone(),
+            list,
+            move |value: &Value, path| document_from(value, path, doc_type),
+            |d| &d.id,
+        ))
+        .await
     }
 
     async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+
 use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
@@ -14,7 +16,7 @@ use super::{
     paging::{ListQuery, Pages, collect, v2_pages},
     transport::{Call, Transport},
     types::*,
-    wire::{Obj, decimal_text},
+    wire::{Obj, decimal_text, madrid_midnight},
 };
 
 /// Contact fields v2 accepts on `POST`/`PUT /contacts` (everything else is read-only).
@@ -139,6 +141,34 @@ impl HoldedApi for V2Client {
         let path = format!("/{}/{id}", doc_type.v2_path());
         let body = self.transport.json(Call::get(path)).await?;
         parse_document(&body, String::new(), doc_type)
+    }
+
+    async fn contact_documents(
+        &self,
+        doc_type: DocumentType,
+        contact_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Document>, HoldedError> {
+        // Document dates are Madrid calendar days: the window is Madrid time.
+        let at = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0)
+                .unwrap_or_default()
+                .with_timezone(&chrono_tz::Europe::Madrid)
+                .to_rfc3339()
+        };
+        let end = madrid_midnight(to + chrono::Days::new(1)) - 1;
+        let list = ListQuery::new(format!("/{}", doc_type.v2_path()))
+            .filter("contact_id", contact_id)
+            .filter("start_date", at(madrid_midnight(from)))
+            .filter("end_date", at(end));
+        collect(v2_pages(
+            self.transport.clone(),
+            list,
+            self.page_size,
+            move |value: &Value, path| parse_document(value, path, doc_type),
+        ))
+        .await
     }
 
     async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {

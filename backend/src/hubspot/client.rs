@@ -209,6 +209,15 @@ impl ApiRequest {
         }
     }
 
+    /// A PATCH of `body` (JSON) to `path`.
+    pub fn patch(path: impl Into<String>, body: Value) -> Self {
+        Self {
+            method: Method::PATCH,
+            body: Some(body),
+            ..Self::get(path)
+        }
+    }
+
     /// A DELETE of `path`.
     pub fn delete(path: impl Into<String>) -> Self {
         Self {

@@ -351,6 +351,22 @@ impl PortalClient {
         Ok(())
     }
 
+    /// Changes properties of one record (an empty string clears a value).
+    pub async fn update_object(
+        &self,
+        object: ObjectType,
+        id: &str,
+        properties: &Properties,
+    ) -> Result<CrmObject, HubspotError> {
+        Ok(self
+            .call(ApiRequest::patch(
+                format!("{}/{}", object.path(), id),
+                json!({ "properties": properties }),
+            ))
+            .await?
+            .1)
+    }
+
     /// Moves a record to the recycle bin.
     pub async fn archive(&self, object: ObjectType, id: &str) -> Result<(), HubspotError> {
         self.send(ApiRequest::delete(format!("{}/{}", object.path(), id)))

@@ -1,12 +1,14 @@
 //! The durable job queue: apalis' SQLite storage on the embedded default and its
-//! PostgreSQL storage on PostgreSQL, sharing the application's database.
+//! PostgreSQL storage on PostgreSQL, sharing the application's database. Each
+//! job type has its own queue (apalis names it after the type).
 
 use apalis::prelude::TaskSink;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use sea_orm::DbBackend;
+use serde::{Serialize, de::DeserializeOwned};
 
-use super::SyncPortal;
+use super::{DealDocument, SyncPortal};
 use crate::store::Store;
 
 /// Why a job could not be queued or the queue set up.
@@ -20,36 +22,34 @@ pub enum QueueError {
     Push(String),
 }
 
-/// Where jobs are stored.
-#[derive(Clone)]
-pub enum JobQueue {
+/// Where jobs of one type are stored.
+pub enum Storage<T> {
     /// apalis SQLite storage.
-    Sqlite(SqliteStorage<SyncPortal>),
+    Sqlite(SqliteStorage<T>),
     /// apalis PostgreSQL storage.
-    Postgres(PostgresStorage<SyncPortal>),
+    Postgres(PostgresStorage<T>),
 }
 
-impl JobQueue {
-    /// Prepares apalis' tables (idempotent) in the application's database and
-    /// returns the queue.
-    pub async fn setup(store: &Store) -> Result<Self, QueueError> {
-        let setup = |e: &dyn std::fmt::Display| QueueError::Setup(e.to_string());
+impl<T> Clone for Storage<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Sqlite(s) => Self::Sqlite(s.clone()),
+            Self::Postgres(s) => Self::Postgres(s.clone()),
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static> Storage<T> {
+    fn new(store: &Store) -> Self {
         match store.backend() {
-            DbBackend::Postgres => {
-                let pool = store.db().get_postgres_connection_pool();
-                PostgresStorage::setup(pool).await.map_err(|e| setup(&e))?;
-                Ok(Self::Postgres(PostgresStorage::new(pool)))
-            }
-            _ => {
-                let pool = store.db().get_sqlite_connection_pool();
-                SqliteStorage::setup(pool).await.map_err(|e| setup(&e))?;
-                Ok(Self::Sqlite(SqliteStorage::new(pool)))
-            }
+            DbBackend::Postgres => Self::Postgres(PostgresStorage::new(
+                store.db().get_postgres_connection_pool(),
+            )),
+            _ => Self::Sqlite(SqliteStorage::new(store.db().get_sqlite_connection_pool())),
         }
     }
 
-    /// Stores one job for the workers.
-    pub async fn push(&self, job: SyncPortal) -> Result<(), QueueError> {
+    async fn push(&self, job: T) -> Result<(), QueueError> {
         let push = |e: &dyn std::fmt::Display| QueueError::Push(e.to_string());
         match self {
             Self::Sqlite(storage) => storage.clone().push(job).await.map_err(|e| push(&e)),
@@ -58,11 +58,58 @@ impl JobQueue {
     }
 }
 
+/// The queues of the service's jobs.
+#[derive(Clone)]
+pub struct JobQueue {
+    /// Portal syncs.
+    pub(super) syncs: Storage<SyncPortal>,
+    /// Deal → document work.
+    pub(super) deals: Storage<DealDocument>,
+}
+
+impl JobQueue {
+    /// Prepares apalis' tables (idempotent) in the application's database and
+    /// returns the queues.
+    pub async fn setup(store: &Store) -> Result<Self, QueueError> {
+        let setup = |e: &dyn std::fmt::Display| QueueError::Setup(e.to_string());
+        match store.backend() {
+            DbBackend::Postgres => {
+                PostgresStorage::setup(store.db().get_postgres_connection_pool())
+                    .await
+                    .map_err(|e| setup(&e))?
+            }
+            _ => SqliteStorage::setup(store.db().get_sqlite_connection_pool())
+                .await
+                .map_err(|e| setup(&e))?,
+        }
+        Ok(Self {
+            syncs: Storage::new(store),
+            deals: Storage::new(store),
+        })
+    }
+
+    /// Queues a portal sync.
+    pub async fn push(&self, job: SyncPortal) -> Result<(), QueueError> {
+        self.syncs.push(job).await
+    }
+
+    /// Queues deal → document work.
+    pub async fn push_deal(&self, job: DealDocument) -> Result<(), QueueError> {
+        self.deals.push(job).await
+    }
+
+    /// Whether the queues live in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.syncs, Storage::Postgres(_))
+    }
+}
+
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Sqlite(_) => "JobQueue::Sqlite",
-            Self::Postgres(_) => "JobQueue::Postgres",
+        f.write_str(if self.is_postgres() {
+            "JobQueue::Postgres"
+        } else {
+            "JobQueue::Sqlite"
         })
     }
 }

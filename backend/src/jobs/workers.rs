@@ -8,8 +8,12 @@ use apalis::prelude::{
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 
-use super::{JobQueue, SyncPortal, run_sync_portal};
+use super::{
+    DealDocument, JobQueue, SyncPortal, queue::Storage, run_deal_document, run_sync_portal,
+    sweep_deal_work,
+};
 use crate::{
+    deals::DealFlow,
     store::{RunTrigger, Store},
     sync::SyncEngine,
 };
@@ -23,7 +27,11 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Jobs run at most this many at a time per process.
 const CONCURRENCY: usize = 4;
 
-/// What jobs need: the database, the queue and the sync engine.
+/// How often the sweeper looks for deal work whose job was lost or whose
+/// retry is due (cron, seconds first).
+const SWEEP_SCHEDULE: &str = "*/5 * * * * *";
+
+/// What jobs need: the database, the queue, the sync engine and the deal flow.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     /// Database.
@@ -32,6 +40,8 @@ pub struct JobContext {
     pub queue: JobQueue,
     /// The sync; `None` when the HubSpot app is not configured on this server.
     pub engine: Option<SyncEngine>,
+    /// Deal → document; `None` when the HubSpot app is not configured.
+    pub deals: Option<DealFlow>,
 }
 
 /// One scheduler tick: claims the portals whose nightly run is due at `now`
@@ -68,48 +78,113 @@ async fn on_sync_portal(job: SyncPortal, ctx: Data<JobContext>) -> Result<(), Bo
     Ok(result?)
 }
 
+async fn on_sweep(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    if ctx.deals.is_none() {
+        return Ok(());
+    }
+    let result = sweep_deal_work(&ctx.store, &ctx.queue, Utc::now()).await;
+    record_outcome("deal_sweep", result.is_ok());
+    if let Err(err) = &result {
+        tracing::error!(error = %err, "deal sweep failed");
+    }
+    Ok(result.map(|_| ())?)
+}
+
+async fn on_deal_document(job: DealDocument, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    let Some(flow) = ctx.deals.as_ref() else {
+        tracing::warn!(
+            portal_id = job.portal_id,
+            "deal job without the HubSpot app configured; dropped"
+        );
+        return Ok(());
+    };
+    let result = run_deal_document(flow, &job).await;
+    record_outcome("deal_document", result.is_ok());
+    if let Err(err) = &result {
+        tracing::error!(portal_id = job.portal_id, deal = %job.deal_id, error = %err, "deal job failed");
+    }
+    Ok(result?)
+}
+
 fn record_outcome(job: &'static str, ok: bool) {
     let outcome = if ok { "ok" } else { "error" };
     metrics::counter!("hh_jobs_total", "job" => job, "outcome" => outcome).increment(1);
 }
 
-/// Builds the sync worker for one storage backend (the two storages are
+/// Builds a queue worker for one storage backend (the two storages are
 /// distinct types, so the builder is spelled once here).
-macro_rules! sync_worker {
-    ($storage:expr, $ctx:expr) => {
-        WorkerBuilder::new("sync-portal")
+macro_rules! queue_worker {
+    ($name:expr, $storage:expr, $ctx:expr, $handler:expr) => {
+        WorkerBuilder::new($name)
             .backend($storage.poll_with_interval(POLL_INTERVAL))
             .concurrency(CONCURRENCY)
             .parallelize(tokio::spawn)
             .data($ctx)
-            .build(on_sync_portal)
+            .build($handler)
     };
 }
 
-/// Runs the scheduler tick (every minute) and the job workers until `shutdown`
+/// Registers a queue worker on whichever storage the queue uses.
+macro_rules! register_queue_worker {
+    ($monitor:expr, $name:expr, $storage:expr, $ctx:expr, $handler:expr) => {{
+        let name: String = $name;
+        let ctx = $ctx;
+        match $storage {
+            Storage::Sqlite(storage) => $monitor.register(move |_| {
+                queue_worker!(name.clone(), storage.clone(), ctx.clone(), $handler)
+            }),
+            Storage::Postgres(storage) => $monitor.register(move |_| {
+                queue_worker!(name.clone(), storage.clone(), ctx.clone(), $handler)
+            }),
+        }
+    }};
+}
+
+/// Runs the scheduler tick (every minute), the deal sweeper (every five
+/// seconds) and the job workers until `shutdown`
 /// resolves, then lets running jobs finish (up to a grace period).
 pub async fn run_workers(
     ctx: JobContext,
     shutdown: impl Future<Output = std::io::Result<()>> + Send,
 ) -> Result<(), BoxDynError> {
+    // apalis registers queue workers by name and refuses a name whose owner
+    // still looks alive: a process restarted right after a crash must not
+    // reuse its predecessor's names, so each process gets its own.
+    let instance = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let name = |role: &str| format!("{role}-{instance}");
     let every_minute = cron::Schedule::from_str("0 * * * * *")?;
+    let sweeps = cron::Schedule::from_str(SWEEP_SCHEDULE)?;
+    let (scheduler_name, sweeper_name) = (name("scheduler"), name("deal-sweeper"));
     let tick_ctx = ctx.clone();
+    let sweep_ctx = ctx.clone();
     let monitor = Monitor::new()
         .shutdown_timeout(SHUTDOWN_GRACE)
         .register(move |_| {
-            WorkerBuilder::new("scheduler")
+            WorkerBuilder::new(scheduler_name.clone())
                 .backend(CronScheduler::new(every_minute.clone()))
                 .data(tick_ctx.clone())
                 .build(on_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(sweeper_name.clone())
+                .backend(CronScheduler::new(sweeps.clone()))
+                .data(sweep_ctx.clone())
+                .build(on_sweep)
         });
-    let monitor = match ctx.queue.clone() {
-        JobQueue::Sqlite(storage) => {
-            monitor.register(move |_| sync_worker!(storage.clone(), ctx.clone()))
-        }
-        JobQueue::Postgres(storage) => {
-            monitor.register(move |_| sync_worker!(storage.clone(), ctx.clone()))
-        }
-    };
+    let monitor = register_queue_worker!(
+        monitor,
+        name("sync-portal"),
+        ctx.queue.syncs.clone(),
+        ctx.clone(),
+        on_sync_portal
+    );
+    let monitor = register_queue_worker!(
+        monitor,
+        name("deal-document"),
+        ctx.queue.deals.clone(),
+        ctx.clone(),
+        on_deal_document
+    );
     monitor.run_with_signal(shutdown).await?;
     Ok(())
 }

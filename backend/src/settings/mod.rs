@@ -10,6 +10,6 @@ mod model;
 mod service;
 mod update;
 
-pub use model::{DocumentMapping, StageRef, SyncObjects};
+pub use model::{DEFAULT_TAX, DocumentMapping, StageRef, SyncObjects};
 pub use service::{SettingsService, SettingsView, UpdateError};
 pub use update::{FieldErrors, SensitiveDataUpdate, SettingsUpdate};

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::holded::DocumentType;
 
+/// The tax of deal lines that carry none, when the portal chose no other:
+/// IVA general (21 %).
+pub const DEFAULT_TAX: &str = "s_iva_21";
+
 /// Which Holded objects the nightly sync brings into HubSpot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncObjects {

@@ -5,11 +5,14 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects, update::CheckedUpdate};
+use super::{
+    DEFAULT_TAX, DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects, update::CheckedUpdate,
+};
 use crate::{
     crypto::Cipher,
     holded::{ClientOptions, Generation, HoldedApi, HoldedClient, HoldedError},
     hubspot::{HubspotError, PortalClient},
+    i18n::spanish_part,
     install::provision,
     schedule::{first_nightly_run, portal_time_zone},
     store::{RunSummary, Store, entities::portal, entities::settings},
@@ -40,6 +43,7 @@ pub struct SettingsView {
     objects: SyncObjects,
     document_mapping: DocumentMapping,
     sensitive_data: SensitiveView,
+    default_tax: String,
     pipelines: Vec<PipelineView>,
     last_runs: Vec<RunSummary>,
 }
@@ -149,6 +153,10 @@ impl SettingsService {
                 available: portal.sensitive_supported,
                 reason: (!portal.sensitive_supported).then_some(SENSITIVE_UNAVAILABLE),
             },
+            default_tax: row
+                .default_tax
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TAX.to_owned()),
             pipelines: pipelines
                 .iter()
                 .filter(|p| !p.archived)
@@ -203,6 +211,17 @@ impl SettingsService {
         };
 
         let before = self.row(portal).await?;
+        if let Some(tax) = &checked.default_tax
+            && Some(tax) != before.default_tax.as_ref()
+        {
+            self.check_default_tax(&before, checked.new_key.as_ref(), tax)
+                .await
+                .map_err(|message| {
+                    let mut errors = FieldErrors::default();
+                    errors.add("defaultTax", message);
+                    UpdateError::Invalid(errors)
+                })?;
+        }
         if checked.sensitive && !before.sensitive_data {
             provision::provision(client, true).await?;
         }
@@ -257,7 +276,45 @@ impl SettingsService {
             row.erase_sensitive_pending || (row.sensitive_data && checked.erase_existing)
         };
         row.sensitive_data = checked.sensitive;
+        if let Some(tax) = &checked.default_tax {
+            row.default_tax = Some(tax.clone());
+        }
         row
+    }
+
+    /// Checks that `tax` is a sales tax of the Holded account (the new key's,
+    /// else the stored one's); on refusal returns the Spanish message.
+    async fn check_default_tax(
+        &self,
+        row: &settings::Model,
+        new_key: Option<&secrecy::SecretString>,
+        tax: &str,
+    ) -> Result<(), String> {
+        let key = match (new_key, row.holded_key_enc.as_deref()) {
+            (Some(key), _) => key.clone(),
+            (None, Some(sealed)) => self.cipher.open(sealed).map_err(|e| e.to_string())?,
+            (None, None) => {
+                return Err(
+                    "Guarda primero la clave de Holded: el impuesto se comprueba en tu cuenta."
+                        .to_owned(),
+                );
+            }
+        };
+        let client = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())
+            .map_err(|e| spanish_part(&e.to_string()))?;
+        let taxes = client.taxes().await.map_err(|e| {
+            format!(
+                "No se pudieron leer los impuestos de Holded ({}).",
+                spanish_part(&e.to_string())
+            )
+        })?;
+        if taxes.iter().any(|t| t.key == tax) {
+            Ok(())
+        } else {
+            Err(format!(
+                "Tu cuenta de Holded no tiene el impuesto «{tax}». Elige uno de los que aparecen en Holded › Configuración › Impuestos."
+            ))
+        }
     }
 
     /// Tests a Holded key; on refusal returns the Spanish message for the field.
@@ -282,16 +339,6 @@ impl SettingsService {
             )),
         }
     }
-}
-
-/// The Spanish half of a bilingual "español / English" message.
-fn spanish_part(message: &str) -> String {
-    message
-        .split(" / ")
-        .next()
-        .unwrap_or(message)
-        .trim()
-        .to_owned()
 }
 
 /// What changed, for the audit log; the key appears only as its last four characters.
@@ -337,6 +384,11 @@ fn audit_details(
         "documentMapping",
         serde_json::from_str(&before.document_mapping).unwrap_or_default(),
         serde_json::from_str(&after.document_mapping).unwrap_or_default(),
+    );
+    note(
+        "defaultTax",
+        json!(before.default_tax),
+        json!(after.default_tax),
     );
     note(
         "sensitiveData",

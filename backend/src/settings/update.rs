@@ -25,6 +25,9 @@ pub struct SettingsUpdate {
     pub document_mapping: BTreeMap<String, StageRef>,
     /// Sensitive data switch.
     pub sensitive_data: SensitiveDataUpdate,
+    /// Holded tax key for deal lines without a tax (`s_iva_21`); unset keeps the current one.
+    #[serde(default)]
+    pub default_tax: Option<String>,
 }
 
 /// The sensitive data section of a save.
@@ -65,6 +68,7 @@ pub(super) struct CheckedUpdate {
     pub sensitive: bool,
     pub erase_existing: bool,
     pub new_key: Option<SecretString>,
+    pub default_tax: Option<String>,
 }
 
 /// Earliest back-fill date accepted.
@@ -127,6 +131,15 @@ impl SettingsUpdate {
                 "La clave no puede contener espacios: cópiala de nuevo desde Holded.",
             );
         }
+        let default_tax = self.default_tax.map(|t| t.trim().to_owned());
+        if let Some(tax) = &default_tax
+            && !is_sales_tax_key(tax)
+        {
+            errors.add(
+                "defaultTax",
+                "El impuesto por defecto debe ser una clave de impuesto de ventas de Holded, p. ej. s_iva_21.",
+            );
+        }
         Some(CheckedUpdate {
             next_sync_date: next_sync_date?,
             objects: self.objects,
@@ -134,9 +147,20 @@ impl SettingsUpdate {
             sensitive: self.sensitive_data.enabled,
             erase_existing: self.sensitive_data.erase_existing,
             new_key,
+            default_tax,
         })
         .filter(|_| errors.is_empty())
     }
+}
+
+/// Whether `key` looks like a Holded sales tax key (`s_iva_21`, `s_igic_7`).
+fn is_sales_tax_key(key: &str) -> bool {
+    key.strip_prefix("s_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    })
 }
 
 fn check_mapping(

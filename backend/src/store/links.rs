@@ -185,3 +185,22 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The live link of a HubSpot record of one kind, if any (the Holded record
+    /// a HubSpot company or contact already corresponds to).
+    pub async fn link_by_hubspot_id(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        hubspot_id: &str,
+    ) -> Result<Option<record_link::Model>, DbErr> {
+        record_link::Entity::find()
+            .filter(record_link::Column::PortalId.eq(portal_id))
+            .filter(record_link::Column::ObjectKind.eq(kind))
+            .filter(record_link::Column::HubspotId.eq(hubspot_id))
+            .filter(record_link::Column::DeletedInHolded.eq(false))
+            .one(self.db())
+            .await
+    }
+}

@@ -5,6 +5,7 @@
 //! one migration set (`holded-hubspot-migrations`).
 
 pub mod audit;
+pub mod document_requests;
 pub mod entities;
 pub mod links;
 pub mod oauth_states;
@@ -14,6 +15,7 @@ pub mod runs;
 pub mod settings;
 pub mod webhooks;
 
+pub use document_requests::{RequestState, RequestTrigger};
 pub use portals::PortalStatus;
 pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};
 

@@ -33,6 +33,7 @@ impl Store {
             sensitive_data: false,
             updated_at: Utc::now(),
             erase_sensitive_pending: false,
+            default_tax: None,
         };
         settings::Entity::insert(row.clone().into_active_model())
             .on_conflict_do_nothing()

@@ -1,9 +1,16 @@
-//! Received webhook events.
+//! Received webhook events: stored once, marked when their job handled them,
+//! and found again when a job was lost.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DbErr, EntityTrait, NotSet, TryInsertResult};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult, sea_query::Expr,
+};
 
 use super::{Store, entities::webhook_event};
+
+/// How long a queued event may stay unhandled before it is queued again.
+pub const REQUEUE_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
 /// A deal-stage change to store.
 #[derive(Clone, Debug)]
@@ -23,9 +30,10 @@ pub struct NewWebhookEvent {
 }
 
 impl Store {
-    /// Stores an event unless one with the same dedupe key was stored before;
-    /// returns whether it is new.
-    pub async fn record_webhook_event(&self, event: NewWebhookEvent) -> Result<bool, DbErr> {
+    /// Stores an event (as queued now) unless one with the same dedupe key was
+    /// stored before; returns the new row's id, `None` for a duplicate.
+    pub async fn record_webhook_event(&self, event: NewWebhookEvent) -> Result<Option<i64>, DbErr> {
+        let now = Utc::now();
         let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
             id: NotSet,
             dedupe_key: Set(event.dedupe_key),
@@ -34,11 +42,65 @@ impl Store {
             object_id: Set(event.object_id),
             payload: Set(event.payload),
             occurred_at: Set(event.occurred_at),
-            received_at: Set(Utc::now()),
+            received_at: Set(now),
+            processed_at: Set(None),
+            enqueued_at: Set(Some(now)),
         })
         .on_conflict_do_nothing_on([webhook_event::Column::DedupeKey])
         .exec(self.db())
         .await?;
-        Ok(!matches!(inserted, TryInsertResult::Conflicted))
+        Ok(match inserted {
+            TryInsertResult::Inserted(result) => Some(result.last_insert_id),
+            _ => None,
+        })
+    }
+
+    /// Marks an event handled by its job.
+    pub async fn mark_webhook_processed(&self, id: i64) -> Result<(), DbErr> {
+        webhook_event::Entity::update_many()
+            .col_expr(
+                webhook_event::Column::ProcessedAt,
+                Expr::value(Some(Utc::now())),
+            )
+            .filter(webhook_event::Column::Id.eq(id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// Unhandled events whose job was queued more than [`REQUEUE_AFTER`] ago
+    /// (lost with a crash, say), oldest first, at most `limit`; each is marked
+    /// queued again at `now`, so a second sweeper does not take it too.
+    pub async fn claim_stale_webhook_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<webhook_event::Model>, DbErr> {
+        let stale = Condition::any()
+            .add(webhook_event::Column::EnqueuedAt.is_null())
+            .add(webhook_event::Column::EnqueuedAt.lt(now - REQUEUE_AFTER));
+        let candidates = webhook_event::Entity::find()
+            .filter(webhook_event::Column::ProcessedAt.is_null())
+            .filter(stale.clone())
+            .order_by_asc(webhook_event::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?;
+        let mut claimed = Vec::new();
+        for event in candidates {
+            let taken = webhook_event::Entity::update_many()
+                .col_expr(webhook_event::Column::EnqueuedAt, Expr::value(Some(now)))
+                .filter(webhook_event::Column::Id.eq(event.id))
+                .filter(webhook_event::Column::ProcessedAt.is_null())
+                .filter(stale.clone())
+                .exec(self.db())
+                .await?
+                .rows_affected
+                == 1;
+            if taken {
+                claimed.push(event);
+            }
+        }
+        Ok(claimed)
     }
 }

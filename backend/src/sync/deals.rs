@@ -3,6 +3,9 @@
 //! counted), associated with their contact or company, with line items from
 //! the document's lines (linked to the synced products where known).
 //!
+//! Documents this app created in Holded from a HubSpot deal are left alone:
+//! their deal is their source, and one deal may hold several of them.
+//!
 //! A deal's link is saved only after its associations and line items are in
 //! place, so an interrupted batch is redone whole on resume; a deal's old line
 //! items are archived before new ones are created, so redoing never duplicates.
@@ -21,6 +24,7 @@ use super::{
     write::{BATCH, Pending, reason, settle},
 };
 use crate::{
+    deals::ORIGIN_KIND,
     holded::{Document, DocumentLine, DocumentType, HoldedApi},
     hubspot::{
         CreateInput, ObjectType, Properties, UpsertInput,
@@ -42,6 +46,8 @@ struct DealExtra {
 }
 
 struct Lookups {
+    /// Documents created from a HubSpot deal: that deal is their source.
+    from_hubspot: HashMap<String, crate::store::entities::record_link::Model>,
     deals: HashMap<String, crate::store::entities::record_link::Model>,
     lines: HashMap<String, crate::store::entities::record_link::Model>,
     persons: HashMap<String, crate::store::entities::record_link::Model>,
@@ -58,6 +64,7 @@ async fn lookups(ctx: &RunContext<'_>, page: &[Document]) -> Result<Lookups, Syn
         .flat_map(|d| d.lines.iter().filter_map(|l| l.product_id.clone()))
         .collect();
     Ok(Lookups {
+        from_hubspot: store.links(ctx.portal_id, ORIGIN_KIND, &ids).await?,
         deals: store.links(ctx.portal_id, KIND, &ids).await?,
         lines: store.links(ctx.portal_id, LINES_KIND, &ids).await?,
         persons: store.links(ctx.portal_id, "contacts", &contacts).await?,
@@ -110,6 +117,11 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             let found = lookups(ctx, &page).await?;
             for document in &page {
                 seen.insert(document.id.clone());
+                if found.from_hubspot.contains_key(&document.id) {
+                    // Created in Holded from this deal: the deal stays as the rep keeps it.
+                    tally.counts().skipped += 1;
+                    continue;
+                }
                 let Some(stage) = &stage else {
                     tally.counts().skipped += 1;
                     continue;

@@ -1,5 +1,6 @@
 //! HTTP surface (actix-web): thin handlers that call into the domain modules.
 
+mod deals_api;
 mod error;
 mod health;
 mod oauth;
@@ -35,7 +36,7 @@ pub struct AppState {
     pub installer: Option<Installer>,
     /// Portal settings.
     pub settings: SettingsService,
-    /// Job queue (manual syncs).
+    /// Job queue (manual syncs, deal jobs).
     pub queue: JobQueue,
 }
 
@@ -50,7 +51,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(settings_api::put_settings)
         .service(sync_api::sync_now)
         .service(sync_api::runs)
-        .service(webhooks::hubspot_webhook);
+        .service(webhooks::hubspot_webhook)
+        .service(deals_api::get_deal)
+        .service(deals_api::put_deal)
+        .service(deals_api::create_document);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).

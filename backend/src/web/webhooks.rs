@@ -1,8 +1,9 @@
 //! `POST /webhooks/hubspot`: HubSpot's deal-stage change events. The request
 //! is verified (v3 signature over the raw body and public URL), each event is
 //! classified, and deal-stage changes of connected portals that this app did
-//! not cause are stored once (HubSpot delivers duplicates and retries); the
-//! answer comes at once, the work happens later.
+//! not cause are stored once (HubSpot delivers duplicates and retries) and a
+//! deal job is queued for each; the answer comes at once, the work happens in
+//! the job.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, post, web};
 use chrono::{DateTime, Utc};
@@ -13,7 +14,10 @@ use super::{
     ApiError, AppState,
     signed::{internal, verify_signature},
 };
-use crate::store::{PortalStatus, webhooks::NewWebhookEvent};
+use crate::{
+    jobs::{DealCause, DealDocument},
+    store::{PortalStatus, webhooks::NewWebhookEvent},
+};
 
 /// One event of HubSpot's webhook array (fields this service reads).
 #[derive(Debug, Deserialize)]
@@ -67,6 +71,14 @@ impl Event {
     }
 }
 
+/// The deal id as text (HubSpot sends it as a number).
+fn stored_deal_id(event: &Event) -> Option<String> {
+    event.object_id.as_ref().map(|id| match id {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
 async fn judge(
     state: &AppState,
     app_id: u64,
@@ -93,21 +105,31 @@ async fn judge(
             dedupe_key: event.dedupe_key(),
             portal_id: event.portal_id,
             subscription_type: event.subscription_type.clone(),
-            object_id: event.object_id.as_ref().map(|id| match id {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }),
+            object_id: stored_deal_id(event),
             payload: raw.to_string(),
             occurred_at: DateTime::<Utc>::from_timestamp_millis(event.occurred_at)
                 .unwrap_or_else(Utc::now),
         })
         .await
         .map_err(internal)?;
-    Ok(if stored {
-        Verdict::Accepted
-    } else {
-        Verdict::Duplicate
-    })
+    let Some(event_id) = stored else {
+        return Ok(Verdict::Duplicate);
+    };
+    if let Some(deal_id) = stored_deal_id(event) {
+        // A failed push is not lost: the stored event is swept up again.
+        if let Err(err) = state
+            .queue
+            .push_deal(DealDocument {
+                portal_id: event.portal_id,
+                deal_id,
+                cause: DealCause::StageChange { event_id },
+            })
+            .await
+        {
+            tracing::warn!(error = %err, "could not queue the deal job; the sweeper will");
+        }
+    }
+    Ok(Verdict::Accepted)
 }
 
 /// Receives a batch of events.

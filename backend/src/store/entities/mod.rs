@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table.
 
 pub mod audit_log;
+pub mod document_request;
 pub mod oauth_state;
 pub mod portal;
 pub mod record_link;

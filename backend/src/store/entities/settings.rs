@@ -34,6 +34,8 @@ pub struct Model {
     /// Sensitive data was turned off with "erase": the next sync clears the
     /// values already written to HubSpot.
     pub erase_sensitive_pending: bool,
+    /// Holded tax key for deal lines that carry no tax (unset: `s_iva_21`).
+    pub default_tax: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -24,6 +24,10 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     /// When we received it.
     pub received_at: DateTimeUtc,
+    /// When its job handled it (unset: a job is due or was lost).
+    pub processed_at: Option<DateTimeUtc>,
+    /// When a job for it was last queued.
+    pub enqueued_at: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

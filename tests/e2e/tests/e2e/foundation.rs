@@ -265,6 +265,7 @@ async fn two_schedulers_claim_each_due_portal_once(engine: Engine) {
             store,
             queue,
             engine: None,
+            deals: None,
         });
     }
     for round in 0..ROUNDS {
@@ -330,6 +331,7 @@ async fn workers_run_a_queued_sync_job(engine: Engine) {
         queue: JobQueue::setup(&store).await.unwrap(),
         store: store.clone(),
         engine: None,
+        deals: None,
     };
     assert_eq!(scheduler_tick(&ctx, Utc::now()).await.unwrap(), vec![4242]);
     ctx.queue
@@ -576,6 +578,7 @@ async fn the_nightly_run_fires_at_01_00_across_a_daylight_saving_change() {
         queue: JobQueue::setup(&store).await.unwrap(),
         store: store.clone(),
         engine: None,
+        deals: None,
     };
     let madrid = chrono_tz::Europe::Madrid;
     let utc = |s: &str| {

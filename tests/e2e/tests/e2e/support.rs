@@ -197,8 +197,20 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Starts `serve` (extra args and env given) and waits until `/healthz` answers.
     pub async fn serve(cwd: &Path, db: Option<&TestDb>, extra_env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let log_path = cwd.join(format!("service-{port}.log"));
+        Self::serve_on(free_port(), cwd, db, extra_env).await
+    }
+
+    /// [`Self::serve`] on a given port.
+    pub async fn serve_on(
+        port: u16,
+        cwd: &Path,
+        db: Option<&TestDb>,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
+        let log_path = cwd.join(format!(
+            "service-{port}-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut cmd = service_command(cwd);
         cmd.arg("serve")
@@ -337,6 +349,26 @@ impl Stack {
             env,
             cwd,
         }
+    }
+
+    /// Kills the service at once (SIGKILL: nothing finishes, as in a crash)
+    /// and starts it again on the same port and database.
+    pub async fn crash_and_restart(&mut self) {
+        let port: u16 = self
+            .service
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("service port");
+        self.service.child.kill().await.expect("kill the service");
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != "DATABASE_URL" && k != "HH_SECRET_KEY")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.service = ServiceProcess::serve_on(port, self.cwd.path(), Some(&self.db), &env).await;
     }
 
     /// The service binary as a one-off command (e.g. `sync`) with the same

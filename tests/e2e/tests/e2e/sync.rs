@@ -626,6 +626,7 @@ async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
         next: Some(3),
         delay_ms: None,
         generation: None,
+        route: None,
     });
     let portal = s.portal.to_string();
     let out = s

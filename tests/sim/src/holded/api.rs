@@ -26,7 +26,7 @@ pub fn handle(state: &mut State, req: &SimRequest) -> (Reply, u64) {
     let key = key_label(state, generation, req);
     state.record(&req.method, &route, &key);
     let mut delay = 0;
-    if let Some(fault) = state.fault_for(generation) {
+    if let Some(fault) = state.fault_for(generation, &format!("{} {route}", req.method)) {
         match fault.kind {
             FaultKind::RateLimit { retry_after_secs } => {
                 let reply = match generation {

@@ -6,7 +6,7 @@
 //!   `GET /accounts/{id}/contacts`, `GET /accounts/{id}/documents` (records, for assertions);
 //! - `POST /seed` `{account_id, seed, contacts, products, documents_per_type}` → counts;
 //! - `POST /faults` `{kind: rate_limit|server_error|timeout|html|slow, rate?, next?,
-//!   delay_ms?, status?, retry_after_secs?, generation?}`, `GET /faults`, `DELETE /faults`;
+//!   delay_ms?, status?, retry_after_secs?, generation?, route?}`, `GET /faults`, `DELETE /faults`;
 //! - `GET /stats` → requests per (method, route, caller), 429s sent, faults injected;
 //! - `GET /clock`, `POST /clock` `{set: RFC 3339}` or `{advance_secs}`;
 //! - `GET /settings`, `POST /settings` `{v1_page_size?, v2_rate_limit_per_minute?, monthly_limit?}`;

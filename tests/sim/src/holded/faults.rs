@@ -1,5 +1,5 @@
 //! Fault injection: 429s, 5xx, timeouts, HTML pages and slow answers, for the
-//! next N calls or at a rate, optionally for one API generation only.
+//! next N calls or at a rate, optionally for one API generation or route only.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,10 @@ pub struct Fault {
     /// Only calls of this generation (`v1`/`v2`); both when unset.
     #[serde(default)]
     pub generation: Option<String>,
+    /// Only calls whose route (`POST /api/v2/estimates`,
+    /// `GET /api/invoicing/v1/contacts/{id}`) contains this text; all when unset.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 impl Fault {
@@ -68,11 +72,14 @@ impl Fault {
 }
 
 impl State {
-    /// The fault for this call, if one fires (consuming a `next` count).
-    pub fn fault_for(&mut self, generation: &str) -> Option<Fault> {
+    /// The fault for this call (`route` as in [`Fault::route`]), if one fires
+    /// (consuming a `next` count).
+    pub fn fault_for(&mut self, generation: &str, route: &str) -> Option<Fault> {
         for i in 0..self.faults.len() {
             let fault = &self.faults[i];
-            if fault.generation.as_deref().is_some_and(|g| g != generation) {
+            if fault.generation.as_deref().is_some_and(|g| g != generation)
+                || fault.route.as_deref().is_some_and(|r| !route.contains(r))
+            {
                 continue;
             }
             let fires = match (fault.next, fault.rate) {

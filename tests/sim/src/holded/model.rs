@@ -220,7 +220,7 @@ pub struct SimDocument {
     pub id: String,
     /// Type.
     pub doc_type: SimDocType,
-    /// Number (`F260001`).
+    /// Number (`F260001`); empty for a v2 draft (numbered on approval).
     pub number: String,
     /// Contact id.
     pub contact_id: Option<String>,
@@ -236,7 +236,8 @@ pub struct SimDocument {
     pub currency: String,
     /// Lines.
     pub lines: Vec<SimLine>,
-    /// Draft (always, the simulator never approves).
+    /// Draft: documents created through the API are (the simulator never
+    /// approves them); seeded ones are issued.
     pub draft: bool,
 }
 

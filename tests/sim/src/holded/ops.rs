@@ -34,16 +34,24 @@ pub fn insert_product(state: &mut State, account_id: &str, mut product: SimProdu
     id
 }
 
-/// Adds a document with the next number of its type (`F260001`); returns (id, number).
+/// Adds a document; with `numbered`, it takes the next number of its type
+/// (`F260001`), else it has none (a v2 draft gets its fiscal number when it
+/// is approved). Returns (id, number; empty when none).
 pub fn insert_document(
     state: &mut State,
     account_id: &str,
     mut document: SimDocument,
+    numbered: bool,
 ) -> (String, String) {
     document.id = state.new_id();
     let Some(account) = state.accounts.get_mut(account_id) else {
         return (document.id, document.number);
     };
+    if !numbered {
+        let reply = (document.id.clone(), String::new());
+        account.documents.push(document);
+        return reply;
+    }
     let counter = &mut account.last_numbers[document.doc_type.index()];
     *counter += 1;
     document.number = format!(
@@ -133,4 +141,27 @@ pub fn page<T>(items: impl Iterator<Item = T>, page: usize, size: usize) -> Vec<
         .skip(page.saturating_sub(1).saturating_mul(size))
         .take(size)
         .collect()
+}
+
+/// The document list filters both generations share: one contact, and an
+/// issue-date window (Unix seconds, both ends included).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentFilter {
+    /// Only this contact's documents.
+    pub contact_id: Option<String>,
+    /// Dated at or after.
+    pub from: Option<i64>,
+    /// Dated at or before.
+    pub to: Option<i64>,
+}
+
+impl DocumentFilter {
+    /// Whether `document` passes.
+    pub fn keeps(&self, document: &SimDocument) -> bool {
+        self.contact_id
+            .as_deref()
+            .is_none_or(|id| document.contact_id.as_deref() == Some(id))
+            && self.from.is_none_or(|from| document.date >= from)
+            && self.to.is_none_or(|to| document.date <= to)
+    }
 }

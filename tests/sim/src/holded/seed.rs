@@ -382,9 +382,9 @@ pub fn seed(state: &mut State, spec: &SeedSpec) -> Option<SeedSummary> {
                 date: madrid_midnight(day),
                 currency: "eur".to_owned(),
                 lines,
-                draft: true,
+                draft: false,
             };
-            ops::insert_document(state, &spec.account_id, document);
+            ops::insert_document(state, &spec.account_id, document, true);
         }
     }
     let account = state.accounts.get(&spec.account_id)?;

@@ -83,10 +83,17 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         },
         ("POST", ["products"]) => create_product(state, &account_id, &body),
         ("GET", ["documents", kind]) => match SimDocType::from_v1(kind) {
-            Some(t) => list(
-                ops::page(account.documents_of(t), page, size),
-                document_json,
-            ),
+            Some(t) => match document_filter(req) {
+                Ok(filter) => list(
+                    ops::page(
+                        account.documents_of(t).filter(|d| filter.keeps(d)),
+                        page,
+                        size,
+                    ),
+                    document_json,
+                ),
+                Err(reply) => reply,
+            },
             None => Reply::html(),
         },
         ("GET", ["documents", kind, id]) => match SimDocType::from_v1(kind) {
@@ -107,6 +114,22 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         },
         _ => Reply::html(),
     }
+}
+
+/// `contactid`, and `starttmp` with `endtmp` (Unix seconds on the document
+/// date; one without the other is refused, as Holded does).
+fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
+    let seconds = |name: &str| req.param(name).map(|v| v.parse::<i64>());
+    let (from, to) = match (seconds("starttmp"), seconds("endtmp")) {
+        (None, None) => (None, None),
+        (Some(Ok(from)), Some(Ok(to))) => (Some(from), Some(to)),
+        _ => return Err(status0(400, "Query params starttmp & endtmp are mandatory")),
+    };
+    Ok(ops::DocumentFilter {
+        contact_id: req.param("contactid").map(str::to_owned),
+        from,
+        to,
+    })
 }
 
 fn same(filter: Option<&str>, field: &Option<String>) -> bool {
@@ -410,7 +433,7 @@ fn create_document(
         lines,
         draft: true,
     };
-    let (id, number) = ops::insert_document(state, account_id, document);
+    let (id, number) = ops::insert_document(state, account_id, document, true);
     Reply::json(
         201,
         json!({"status": 1, "id": id, "invoiceNum": number, "contactId": contact.0}),

@@ -128,13 +128,16 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         }
         ("GET", ["usage"]) => usage(state, &account_id),
         ("GET", [kind]) => match SimDocType::from_v2(kind) {
-            Some(t) => paginate(
-                req,
-                &account.documents,
-                |d| d.doc_type == t,
-                |d| &d.id,
-                document_json,
-            ),
+            Some(t) => match document_filter(req) {
+                Ok(filter) => paginate(
+                    req,
+                    &account.documents,
+                    |d| d.doc_type == t && filter.keeps(d),
+                    |d| &d.id,
+                    document_json,
+                ),
+                Err(reply) => reply,
+            },
             None => Reply::problem(404, "No route found."),
         },
         ("GET", [kind, id]) => match SimDocType::from_v2(kind)
@@ -200,6 +203,25 @@ struct PageWire<'a, R> {
 /// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
 /// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
 /// (empty) is an empty last page; a malformed cursor is a 400.
+/// `contact_id`, `start_date` and `end_date` (ISO date-times on the issue date).
+fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
+    let time = |name: &str| -> Result<Option<i64>, Reply> {
+        match req.param(name) {
+            None => Ok(None),
+            Some(value) => DateTime::parse_from_rfc3339(value)
+                .map(|t| Some(t.timestamp()))
+                .map_err(|_| {
+                    Reply::problem(400, &format!("{name}: This value is not a valid datetime."))
+                }),
+        }
+    };
+    Ok(ops::DocumentFilter {
+        contact_id: req.param("contact_id").map(str::to_owned),
+        from: time("start_date")?,
+        to: time("end_date")?,
+    })
+}
+
 fn paginate<'a, T, R: Serialize>(
     req: &SimRequest,
     items: &'a [T],
@@ -486,7 +508,7 @@ pub fn document_json(d: &SimDocument) -> Value {
         })
         .collect();
     json!({
-        "id": d.id, "document_number": d.number, "contact_id": d.contact_id,
+        "id": d.id, "document_number": Some(&d.number).filter(|n| !n.is_empty()), "contact_id": d.contact_id,
         "contact_name": d.contact_name, "description": d.description,
         "date": d.day().format("%Y-%m-%d").to_string(), "due_date": null,
         "subtotal": money(totals.subtotal), "discount": "0", "tax": money(totals.tax),
@@ -577,7 +599,7 @@ fn create_document(
         lines,
         draft: true,
     };
-    let (id, _) = ops::insert_document(state, account_id, document);
+    let (id, _) = ops::insert_document(state, account_id, document, false);
     Reply::json(201, json!({"id": id}))
 }
 

@@ -1,0 +1,214 @@
+//! What the flow reads from HubSpot about a deal: its properties, the company
+//! or contact the document is for, and its line items with their products.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use super::error::DealError;
+use crate::{
+    holded::DocumentType,
+    hubspot::{CrmObject, HubspotError, ObjectType, PortalClient, associations::types},
+};
+
+/// Deal properties the flow reads.
+pub const DEAL_PROPERTIES: [&str; 10] = [
+    "dealname",
+    "pipeline",
+    "dealstage",
+    "amount",
+    "deal_currency_code",
+    "closedate",
+    "holded_tipo_documento",
+    "holded_asociar_documento_a",
+    "holded_id",
+    "holded_numero_documento",
+];
+
+/// Who the Holded document is for ("Asociar documento a").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssociateTo {
+    /// "Empresa": the deal's company.
+    Company,
+    /// "Contacto": the deal's contact.
+    Contact,
+}
+
+impl AssociateTo {
+    /// The property value (`company`, `contact`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Company => "company",
+            Self::Contact => "contact",
+        }
+    }
+
+    /// The value of a property value.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "company" => Some(Self::Company),
+            "contact" => Some(Self::Contact),
+            _ => None,
+        }
+    }
+
+    /// The HubSpot object it reads.
+    pub fn object(self) -> ObjectType {
+        match self {
+            Self::Company => ObjectType::Companies,
+            Self::Contact => ObjectType::Contacts,
+        }
+    }
+}
+
+/// A deal as the flow sees it.
+#[derive(Clone, Debug)]
+pub struct Deal {
+    /// Deal id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Pipeline id.
+    pub pipeline: Option<String>,
+    /// Stage id.
+    pub stage: Option<String>,
+    /// "Tipo de documento (Holded)".
+    pub document_type: Option<DocumentType>,
+    /// "Asociar documento a".
+    pub associate_to: Option<AssociateTo>,
+    /// Amount (net), if set.
+    pub amount: Option<Decimal>,
+    /// Currency (ISO 4217, upper case), if set.
+    pub currency: Option<String>,
+}
+
+impl Deal {
+    fn from_object(object: &CrmObject) -> Self {
+        Self {
+            id: object.id.clone(),
+            name: object
+                .get("dealname")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Negocio {}", object.id)),
+            pipeline: object.get("pipeline").map(str::to_owned),
+            stage: object.get("dealstage").map(str::to_owned),
+            document_type: object
+                .get("holded_tipo_documento")
+                .and_then(DocumentType::from_v1_name),
+            associate_to: object
+                .get("holded_asociar_documento_a")
+                .and_then(AssociateTo::parse),
+            amount: object
+                .get("amount")
+                .and_then(|a| Decimal::from_str(a.trim()).ok()),
+            currency: object
+                .get("deal_currency_code")
+                .map(|c| c.trim().to_uppercase()),
+        }
+    }
+}
+
+/// Reads a deal of this portal (`NotFound` when it is not one of its deals).
+pub async fn read_deal(client: &PortalClient, deal_id: &str) -> Result<Deal, DealError> {
+    if deal_id.is_empty() || !deal_id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(DealError::Permanent(format!(
+            "«{deal_id}» no es un id de negocio de HubSpot."
+        )));
+    }
+    match client
+        .get_object(ObjectType::Deals, deal_id, &DEAL_PROPERTIES)
+        .await
+    {
+        Ok(object) => Ok(Deal::from_object(&object)),
+        Err(HubspotError::NotFound { .. }) => Err(DealError::DealNotFound(format!(
+            "El negocio {deal_id} no existe en este portal de HubSpot."
+        ))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The id of the deal's primary company (association type 5), else of the
+/// first associated company; or of its first contact.
+pub async fn associated_record(
+    client: &PortalClient,
+    deal_id: &str,
+    to: AssociateTo,
+) -> Result<Option<String>, DealError> {
+    let found = client
+        .associations(ObjectType::Deals, to.object(), &[deal_id.to_owned()])
+        .await?;
+    let records = found.get(deal_id).map(Vec::as_slice).unwrap_or_default();
+    let primary = records.iter().find(|r| {
+        r.type_ids.contains(&types::DEAL_TO_COMPANY_PRIMARY) && to == AssociateTo::Company
+    });
+    Ok(primary.or(records.first()).map(|r| r.to_id.clone()))
+}
+
+/// Whether the deal has any associated company.
+pub async fn has_company(client: &PortalClient, deal_id: &str) -> Result<bool, DealError> {
+    Ok(associated_record(client, deal_id, AssociateTo::Company)
+        .await?
+        .is_some())
+}
+
+/// Line-item properties the flow reads.
+pub const LINE_ITEM_PROPERTIES: [&str; 9] = [
+    "name",
+    "description",
+    "hs_sku",
+    "hs_product_id",
+    "quantity",
+    "price",
+    "discount",
+    "hs_discount_percentage",
+    "hs_tax_rate_group_id",
+];
+
+/// Product properties the flow reads.
+pub const PRODUCT_PROPERTIES: [&str; 3] = ["name", "holded_id", "holded_impuesto"];
+
+/// The deal's line items, in HubSpot's order, and the products they come from.
+pub async fn line_items(
+    client: &PortalClient,
+    deal_id: &str,
+) -> Result<(Vec<CrmObject>, Vec<CrmObject>), DealError> {
+    let found = client
+        .associations(
+            ObjectType::Deals,
+            ObjectType::LineItems,
+            &[deal_id.to_owned()],
+        )
+        .await?;
+    let ids: Vec<String> = found
+        .get(deal_id)
+        .map(|items| items.iter().map(|a| a.to_id.clone()).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut items = client
+        .batch_read(ObjectType::LineItems, &ids, &LINE_ITEM_PROPERTIES, None)
+        .await?
+        .results;
+    items.sort_by_key(|item| ids.iter().position(|id| *id == item.id));
+    let mut product_ids: Vec<String> = items
+        .iter()
+        .filter_map(|item| item.get("hs_product_id").map(str::to_owned))
+        .collect();
+    product_ids.sort();
+    product_ids.dedup();
+    let products = if product_ids.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .batch_read(
+                ObjectType::Products,
+                &product_ids,
+                &PRODUCT_PROPERTIES,
+                None,
+            )
+            .await?
+            .results
+    };
+    Ok((items, products))
+}

@@ -1,0 +1,589 @@
+//! The deal → document flow for one request: claim it, make sure the Holded
+//! contact exists, make sure the document exists (looking before creating
+//! again), write the result back to the deal, and tell the story on its
+//! timeline. Every state change is saved before the next step, so a crash at
+//! any point resumes without a second document.
+
+use std::{str::FromStr, time::Duration};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+
+use super::{
+    ORIGIN_KIND,
+    deal::{AssociateTo, Deal, associated_record, has_company, line_items, read_deal},
+    document::{self, Draft, find_created, reference},
+    error::DealError,
+    lines::{TaxCatalogue, amount_line, document_lines},
+    money::format_amount,
+    party::{PartyContext, ensure_party},
+    timeline::{Step, Timeline},
+};
+use crate::{
+    config::TimelineMode,
+    crypto::Cipher,
+    holded::{ClientOptions, DocumentType, HoldedApi, HoldedClient},
+    hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
+    schedule::portal_time_zone,
+    settings::{DEFAULT_TAX, DocumentMapping},
+    store::{
+        PortalStatus, RequestState, RequestTrigger, Store,
+        entities::{document_request, portal},
+        links::LinkWrite,
+        portal_tokens::portal_client,
+    },
+    sync::mapping::document_link,
+};
+
+/// Transient failures are tried again this many times (over about a day)
+/// before the request is marked failed.
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// How long to wait before attempt `attempts + 1` after a transient failure.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let seconds = match attempts {
+        ..=1 => 5,
+        2 => 15,
+        3 => 30,
+        4 => 60,
+        5 => 300,
+        6 => 900,
+        7 => 1_800,
+        _ => 3_600,
+    };
+    chrono::Duration::seconds(seconds)
+}
+
+/// How a request's turn ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Another worker holds it, or it needs nothing.
+    Skipped,
+    /// The document exists and the deal says so.
+    Created,
+    /// Waits for another attempt at the given time.
+    Retrying(DateTime<Utc>),
+    /// Waits for the rep, with this message.
+    Failed(String),
+}
+
+/// Runs the flow; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DealFlow {
+    store: Store,
+    cipher: Cipher,
+    hubspot: Hubspot,
+    holded_base: url::Url,
+    holded_options: ClientOptions,
+    timeline: TimelineMode,
+}
+
+impl DealFlow {
+    /// A flow over the app's HubSpot client, Holded at `holded_base`, writing
+    /// the timeline as `timeline` says.
+    pub fn new(
+        store: Store,
+        cipher: Cipher,
+        hubspot: Hubspot,
+        holded_base: url::Url,
+        holded_options: ClientOptions,
+        timeline: TimelineMode,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            hubspot,
+            holded_base,
+            holded_options,
+            timeline,
+        }
+    }
+
+    /// A stored deal-stage change (webhook event `event_id`): if the deal is
+    /// now in the stage mapped to its document type, opens that request and
+    /// works on it. Anything else finishes quietly. The event is marked
+    /// handled once the request is stored (or nothing is to be done); a
+    /// transient HubSpot failure leaves it for the sweeper.
+    pub async fn on_stage_change(
+        &self,
+        portal_id: i64,
+        deal_id: &str,
+        event_id: i64,
+    ) -> Result<Outcome, sea_orm::DbErr> {
+        let Some(portal) = self.connected_portal(portal_id).await? else {
+            self.store.mark_webhook_processed(event_id).await?;
+            return Ok(Outcome::Skipped);
+        };
+        let client = self.portal_client(portal.id);
+        let deal = match read_deal(&client, deal_id).await {
+            Ok(deal) => deal,
+            Err(DealError::Database(err)) => return Err(err),
+            Err(DealError::Transient(why)) => {
+                tracing::warn!(portal_id, deal_id, reason = %why, "deal unreadable for now; the event will be retried");
+                return Ok(Outcome::Skipped);
+            }
+            Err(other) => {
+                tracing::info!(portal_id, deal_id, reason = %other, "stage change of a deal that cannot be read; ignored");
+                self.store.mark_webhook_processed(event_id).await?;
+                return Ok(Outcome::Skipped);
+            }
+        };
+        let Some(doc_type) = self.triggered_type(&portal, &deal).await? else {
+            self.store.mark_webhook_processed(event_id).await?;
+            return Ok(Outcome::Skipped);
+        };
+        let request = self
+            .store
+            .open_document_request(
+                portal.id,
+                &deal.id,
+                doc_type.v1_name(),
+                RequestTrigger::Stage,
+            )
+            .await?;
+        self.store.mark_webhook_processed(event_id).await?;
+        self.run_request(request.id).await
+    }
+
+    /// The document type whose trigger stage the deal is in now, if any.
+    async fn triggered_type(
+        &self,
+        portal: &portal::Model,
+        deal: &Deal,
+    ) -> Result<Option<DocumentType>, sea_orm::DbErr> {
+        let Some(doc_type) = deal.document_type else {
+            return Ok(None);
+        };
+        let settings = self
+            .store
+            .portal_settings(portal.id, &portal.time_zone)
+            .await?;
+        let mapping = DocumentMapping::from_json(&settings.document_mapping);
+        let in_stage = mapping.stage(doc_type).is_some_and(|stage| {
+            deal.pipeline.as_deref() == Some(stage.pipeline_id.as_str())
+                && deal.stage.as_deref() == Some(stage.stage_id.as_str())
+        });
+        Ok(in_stage.then_some(doc_type))
+    }
+
+    async fn connected_portal(
+        &self,
+        portal_id: i64,
+    ) -> Result<Option<portal::Model>, sea_orm::DbErr> {
+        Ok(self
+            .store
+            .portal(portal_id)
+            .await?
+            .filter(|p| p.status == PortalStatus::Connected.as_str()))
+    }
+
+    fn portal_client(&self, portal_id: i64) -> PortalClient {
+        portal_client(&self.hubspot, &self.store, &self.cipher, portal_id)
+    }
+
+    /// Works on request `id` if no other worker does: to `created`, to a
+    /// later attempt, or to `failed` with a Spanish message for the rep.
+    pub async fn run_request(&self, id: i64) -> Result<Outcome, sea_orm::DbErr> {
+        let Some(request) = self.store.claim_document_request(id, Utc::now()).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let heartbeat = Heartbeat::start(self.store.clone(), request.id, request.attempts);
+        let portal = self.connected_portal(request.portal_id).await?;
+        let mut work = request;
+        let result = match &portal {
+            Some(portal) => self.advance(portal, &mut work).await,
+            None => Err(DealError::Permanent(
+                "La app está desconectada de este portal de HubSpot: vuelve a instalarla."
+                    .to_owned(),
+            )),
+        };
+        heartbeat.stop();
+        match result {
+            Ok(()) => Ok(Outcome::Created),
+            Err(DealError::LeaseLost) => Ok(Outcome::Skipped),
+            Err(DealError::Database(err)) => Err(err),
+            Err(DealError::Transient(why)) if work.attempts < MAX_ATTEMPTS => {
+                let at = Utc::now() + backoff(work.attempts);
+                tracing::warn!(request = work.id, attempts = work.attempts, reason = %why, retry_at = %at, "document request will be retried");
+                work.error = Some(why);
+                work.next_attempt_at = Some(at);
+                work.lease_until = None;
+                self.store.save_document_request(work).await?;
+                Ok(Outcome::Retrying(at))
+            }
+            Err(
+                DealError::Transient(why)
+                | DealError::Permanent(why)
+                | DealError::DealNotFound(why),
+            ) => {
+                let message = if work.attempts >= MAX_ATTEMPTS {
+                    format!("{why} (tras {} intentos; pulsa Reintentar)", work.attempts)
+                } else {
+                    why
+                };
+                self.fail(portal.as_ref(), work, &message).await?;
+                Ok(Outcome::Failed(message))
+            }
+        }
+    }
+
+    /// Marks the request failed and tells the rep on the deal (best effort:
+    /// HubSpot may be what failed).
+    async fn fail(
+        &self,
+        portal: Option<&portal::Model>,
+        mut work: document_request::Model,
+        message: &str,
+    ) -> Result<(), sea_orm::DbErr> {
+        tracing::info!(request = work.id, deal = %work.deal_id, reason = message, "document request failed");
+        work.state = RequestState::Failed.as_str().to_owned();
+        work.error = Some(message.to_owned());
+        work.next_attempt_at = None;
+        work.lease_until = None;
+        let deal_id = work.deal_id.clone();
+        let request_id = work.id;
+        if !self.store.save_document_request(work).await? {
+            return Ok(());
+        }
+        let Some(portal) = portal else {
+            return Ok(());
+        };
+        let client = self.portal_client(portal.id);
+        let mut properties = Properties::new();
+        properties.insert("holded_estado_sync".to_owned(), "error".to_owned());
+        properties.insert("holded_error".to_owned(), truncate(message, 1_000));
+        if let Err(err) = client
+            .update_object(ObjectType::Deals, &deal_id, &properties)
+            .await
+        {
+            tracing::warn!(deal = %deal_id, error = %err, "could not mark the deal with the error");
+        }
+        let step = Step {
+            deal_id,
+            title: format!("Error: {message}"),
+            detail: None,
+            link: None,
+            ok: false,
+        };
+        self.tell(&client, &step, request_id).await;
+        Ok(())
+    }
+
+    async fn tell(&self, client: &PortalClient, step: &Step, request_id: i64) {
+        let timeline = Timeline {
+            mode: self.timeline,
+            client,
+            store: &self.store,
+        };
+        if let Err(err) = timeline.write(step, Some(request_id)).await {
+            tracing::warn!(deal = %step.deal_id, error = %err, "could not write the timeline step");
+        }
+    }
+
+    async fn save(&self, work: &document_request::Model) -> Result<(), DealError> {
+        if self.store.save_document_request(work.clone()).await? {
+            Ok(())
+        } else {
+            Err(DealError::LeaseLost)
+        }
+    }
+
+    async fn holded_client(
+        &self,
+        portal: &portal::Model,
+    ) -> Result<(HoldedClient, String), DealError> {
+        let settings = self
+            .store
+            .portal_settings(portal.id, &portal.time_zone)
+            .await?;
+        let sealed = settings.holded_key_enc.as_deref().ok_or_else(|| {
+            DealError::Permanent(
+                "Falta la clave de API de Holded en la configuración de la app.".to_owned(),
+            )
+        })?;
+        let key: SecretString = self.cipher.open(sealed).map_err(|_| {
+            DealError::Permanent(
+                "No se puede leer la clave de Holded guardada: vuelve a guardarla en la configuración."
+                    .to_owned(),
+            )
+        })?;
+        let client = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
+        let default_tax = settings
+            .default_tax
+            .unwrap_or_else(|| DEFAULT_TAX.to_owned());
+        Ok((client, default_tax))
+    }
+
+    /// The steps, from wherever the request is.
+    async fn advance(
+        &self,
+        portal: &portal::Model,
+        work: &mut document_request::Model,
+    ) -> Result<(), DealError> {
+        let doc_type = DocumentType::from_v1_name(&work.document_type).ok_or_else(|| {
+            DealError::Permanent(format!(
+                "Tipo de documento desconocido: {}",
+                work.document_type
+            ))
+        })?;
+        let hubspot = self.portal_client(portal.id);
+        let (holded, default_tax) = self.holded_client(portal).await?;
+        let deal = read_deal(&hubspot, &work.deal_id).await?;
+        let settings = self
+            .store
+            .portal_settings(portal.id, &portal.time_zone)
+            .await?;
+        let mut previous_contact = None;
+        if work.state == RequestState::Pending.as_str() {
+            previous_contact = work.holded_contact_id.clone();
+            let to = match deal.associate_to {
+                Some(to) => to,
+                None if has_company(&hubspot, &deal.id).await? => AssociateTo::Company,
+                None => AssociateTo::Contact,
+            };
+            let record = associated_record(&hubspot, &deal.id, to)
+                .await?
+                .ok_or_else(|| DealError::Permanent(missing_association(to)))?;
+            let context = PartyContext {
+                portal_id: portal.id,
+                hubspot: &hubspot,
+                holded: &holded,
+                store: &self.store,
+                sensitive: settings.sensitive_data,
+            };
+            let party = ensure_party(&context, to, &record).await?;
+            work.associate_to = Some(to.as_str().to_owned());
+            work.holded_contact_id = Some(party.holded_id.clone());
+            work.state = RequestState::ContactReady.as_str().to_owned();
+            work.error = None;
+            self.save(work).await?;
+            let step = Step {
+                deal_id: deal.id.clone(),
+                title: party.step_title(to),
+                detail: party.write_back_problem.clone(),
+                link: None,
+                ok: true,
+            };
+            self.tell(&hubspot, &step, work.id).await;
+        }
+        let mut adopted = false;
+        if work.holded_document_id.is_none() {
+            let contact_id = work.holded_contact_id.clone().ok_or_else(|| {
+                DealError::Permanent("Falta el contacto de Holded de la solicitud.".to_owned())
+            })?;
+            let tz = portal_time_zone(&portal.time_zone);
+            let date = work
+                .document_date
+                .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+            let marker = reference(work);
+            let mut found = None;
+            if work.reference.is_some() {
+                // A create was sent before: it may have landed.
+                let contacts = [Some(contact_id.clone()), previous_contact]
+                    .into_iter()
+                    .flatten()
+                    .collect::<std::collections::BTreeSet<_>>();
+                for contact in contacts {
+                    if let Some(document) =
+                        find_created(&holded, doc_type, &contact, date, &marker).await?
+                    {
+                        found = Some(document.id);
+                        break;
+                    }
+                }
+            }
+            let document_id = match found {
+                Some(id) => {
+                    adopted = true;
+                    id
+                }
+                None => {
+                    let (lines, total) = self.lines(&hubspot, &holded, &deal, &default_tax).await?;
+                    work.expected_total = Some(total.to_string());
+                    work.state = RequestState::Creating.as_str().to_owned();
+                    work.document_date = Some(date);
+                    work.reference = Some(marker.clone());
+                    self.save(work).await?;
+                    document::create(
+                        &holded,
+                        Draft {
+                            doc_type,
+                            contact_id: &contact_id,
+                            date,
+                            deal_name: &deal.name,
+                            reference: &marker,
+                            currency: deal.currency.as_deref(),
+                            lines,
+                        },
+                    )
+                    .await?
+                }
+            };
+            work.holded_document_id = Some(document_id);
+            work.state = RequestState::Creating.as_str().to_owned();
+            self.save(work).await?;
+        }
+        self.finish(&hubspot, &holded, doc_type, work, adopted)
+            .await
+    }
+
+    /// The document's lines (the deal's line items, or one line for its
+    /// amount) and the total they come to.
+    async fn lines(
+        &self,
+        hubspot: &PortalClient,
+        holded: &HoldedClient,
+        deal: &Deal,
+        default_tax: &str,
+    ) -> Result<(Vec<crate::holded::DocumentLine>, Decimal), DealError> {
+        let (items, products) = line_items(hubspot, &deal.id).await?;
+        let uses_hubspot_rates = items
+            .iter()
+            .any(|i| i.get("hs_tax_rate_group_id").is_some());
+        let rates = if uses_hubspot_rates {
+            match hubspot.tax_rates().await {
+                Ok(rates) => rates,
+                Err(HubspotError::MissingScopes { .. } | HubspotError::Auth { .. }) => Vec::new(),
+                Err(other) => return Err(other.into()),
+            }
+        } else {
+            Vec::new()
+        };
+        let catalogue = TaxCatalogue::new(holded.taxes().await?, rates, default_tax);
+        let lines = if items.is_empty() {
+            vec![amount_line(&deal.name, deal.amount, &catalogue)?]
+        } else {
+            document_lines(&items, &products, &catalogue)?
+        };
+        let total = catalogue.total(&lines);
+        Ok((lines, total))
+    }
+
+    /// Reads the document back, compares its total, writes the deal, links
+    /// the document to it (the nightly sync leaves it alone) and ends the request.
+    async fn finish(
+        &self,
+        hubspot: &PortalClient,
+        holded: &HoldedClient,
+        doc_type: DocumentType,
+        work: &mut document_request::Model,
+        adopted: bool,
+    ) -> Result<(), DealError> {
+        let id = work
+            .holded_document_id
+            .clone()
+            .expect("finish runs once the document id is known");
+        let document = holded.document(doc_type, &id).await?;
+        let currency = document
+            .currency
+            .clone()
+            .unwrap_or_else(|| "EUR".to_owned());
+        let mismatch = work
+            .expected_total
+            .as_deref()
+            .and_then(|t| Decimal::from_str(t).ok())
+            .filter(|expected| *expected != document.total)
+            .map(|expected| {
+                format!(
+                    "Atención: Holded calcula un total de {} y las líneas del negocio suman {}. Revisa el documento en Holded.",
+                    format_amount(document.total, &currency),
+                    format_amount(expected, &currency)
+                )
+            });
+        let link = document_link(doc_type, &id);
+        let mut properties = Properties::new();
+        properties.insert("holded_id".to_owned(), id.clone());
+        properties.insert(
+            "holded_numero_documento".to_owned(),
+            document.number.clone().unwrap_or_default(),
+        );
+        properties.insert("holded_enlace".to_owned(), link.clone());
+        properties.insert("holded_estado_sync".to_owned(), "creado".to_owned());
+        properties.insert(
+            "holded_error".to_owned(),
+            mismatch.clone().unwrap_or_default(),
+        );
+        hubspot
+            .update_object(ObjectType::Deals, &work.deal_id, &properties)
+            .await?;
+        self.store
+            .save_links(
+                work.portal_id,
+                ORIGIN_KIND,
+                &[LinkWrite {
+                    holded_id: id.clone(),
+                    hubspot_id: work.deal_id.clone(),
+                    content_hash: String::new(),
+                    holded_updated_at: None,
+                }],
+            )
+            .await?;
+        work.state = RequestState::Created.as_str().to_owned();
+        work.holded_document_number = document.number.clone();
+        work.holded_link = Some(link.clone());
+        work.holded_total = Some(document.total.to_string());
+        work.error = mismatch.clone();
+        work.next_attempt_at = None;
+        work.lease_until = None;
+        self.save(work).await?;
+        tracing::info!(request = work.id, deal = %work.deal_id, document = %id, adopted, "Holded document ready");
+        let step = Step {
+            deal_id: work.deal_id.clone(),
+            title: document::step_title(&document, adopted),
+            detail: mismatch,
+            link: Some(link),
+            ok: true,
+        };
+        self.tell(hubspot, &step, work.id).await;
+        Ok(())
+    }
+}
+
+fn missing_association(to: AssociateTo) -> String {
+    match to {
+        AssociateTo::Company => "El negocio no tiene ninguna empresa asociada: asocia una empresa o elige «Contacto» en «Asociar documento a» y reintenta.".to_owned(),
+        AssociateTo::Contact => "El negocio no tiene ningún contacto asociado: asocia un contacto o elige «Empresa» en «Asociar documento a» y reintenta.".to_owned(),
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+/// Renews a request's lease while its worker works on it.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(store: Store, id: i64, attempts: i32) -> Self {
+        let every = Duration::from_secs(15);
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store.renew_document_request_lease(id, attempts).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(err) => tracing::warn!(request = id, error = %err, "lease renewal failed"),
+                }
+            }
+        }))
+    }
+
+    fn stop(self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_an_hour() {
+        assert_eq!(backoff(1), chrono::Duration::seconds(5));
+        assert!(backoff(4) > backoff(3));
+        assert_eq!(backoff(20), chrono::Duration::hours(1));
+        let total: i64 = (1..MAX_ATTEMPTS).map(|a| backoff(a).num_seconds()).sum();
+        assert!(total > 4 * 3_600, "gives Holded hours to recover: {total}");
+    }
+}

@@ -1,0 +1,399 @@
+//! A deal's line items as Holded document lines, with their taxes, and the
+//! total the document should come to. Money is exact decimal throughout.
+//!
+//! A line's taxes are the line item's HubSpot tax rate (mapped to the Holded
+//! account's tax of the same kind and rate), else its product's Holded taxes
+//! (`holded_impuesto`, written by the nightly sync), else the portal's
+//! default tax. Holded keys travel as they are: Holded itself refuses one
+//! its account lacks, and says which. A deal without line items becomes one
+//! line with its name and amount.
+
+use std::{collections::HashMap, str::FromStr};
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::error::DealError;
+use crate::{
+    holded::{DocumentLine, Tax},
+    hubspot::{CrmObject, account::TaxRate},
+};
+
+/// What a tax does to a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TaxKind {
+    /// IVA or IGIC: added.
+    Vat,
+    /// Recargo de equivalencia: added.
+    Surcharge,
+    /// Retención (IRPF): withheld.
+    Withholding,
+}
+
+fn kind_of_key(key: &str, group: Option<&str>) -> TaxKind {
+    let group = group.unwrap_or_default().to_lowercase();
+    if key.starts_with("s_ret") || group.contains("ret") {
+        TaxKind::Withholding
+    } else if key.starts_with("s_rec") || group.contains("rec") {
+        TaxKind::Surcharge
+    } else {
+        TaxKind::Vat
+    }
+}
+
+fn kind_of_label(label: &str) -> TaxKind {
+    let label = label.to_lowercase();
+    if label.contains("irpf") || label.contains("reten") {
+        TaxKind::Withholding
+    } else if label.contains("recargo") {
+        TaxKind::Surcharge
+    } else {
+        TaxKind::Vat
+    }
+}
+
+/// The taxes lines can use: the Holded account's sales taxes and the HubSpot
+/// portal's tax-rate library (empty when the portal did not grant it).
+pub struct TaxCatalogue {
+    holded: Vec<Tax>,
+    hubspot: HashMap<String, TaxRate>,
+    default_tax: String,
+}
+
+impl TaxCatalogue {
+    /// A catalogue over the account's taxes, the portal's rates and the
+    /// portal's default tax key.
+    pub fn new(holded: Vec<Tax>, hubspot: Vec<TaxRate>, default_tax: &str) -> Self {
+        Self {
+            holded: holded
+                .into_iter()
+                .filter(|t| t.key.starts_with("s_") || t.scope.as_deref() == Some("sales"))
+                .collect(),
+            hubspot: hubspot.into_iter().map(|r| (r.id.clone(), r)).collect(),
+            default_tax: default_tax.to_owned(),
+        }
+    }
+
+    fn holded_tax(&self, key: &str) -> Option<&Tax> {
+        self.holded.iter().find(|t| t.key == key)
+    }
+
+    /// The Holded tax of the same kind and rate as a HubSpot tax rate.
+    fn holded_equivalent(&self, rate_id: &str) -> Result<Vec<String>, DealError> {
+        let Some(rate) = self.hubspot.get(rate_id) else {
+            return Err(DealError::Permanent(format!(
+                "La línea usa el impuesto {rate_id} de HubSpot, que no se puede leer (¿la app tiene el permiso de impuestos?)."
+            )));
+        };
+        let kind = kind_of_label(&format!("{} {}", rate.name, rate.label));
+        self.holded
+            .iter()
+            .find(|t| kind_of_key(&t.key, t.group.as_deref()) == kind && t.rate == rate.percentage_rate)
+            .map(|t| vec![t.key.clone()])
+            .ok_or_else(|| {
+                DealError::Permanent(format!(
+                    "El impuesto «{}» de HubSpot ({} %) no tiene equivalente en tu cuenta de Holded.",
+                    rate.label,
+                    rate.percentage_rate.normalize()
+                ))
+            })
+    }
+
+    /// Total of the document the lines make: bases rounded to cents after
+    /// summing, taxes likewise, withholding subtracted.
+    pub fn total(&self, lines: &[DocumentLine]) -> Decimal {
+        let base = |l: &DocumentLine| {
+            l.units * l.unit_price * (Decimal::ONE_HUNDRED - l.discount) / Decimal::ONE_HUNDRED
+        };
+        let rate = |l: &DocumentLine, wanted: &[TaxKind]| -> Decimal {
+            l.taxes
+                .iter()
+                .filter_map(|k| self.holded_tax(k))
+                .filter(|t| wanted.contains(&kind_of_key(&t.key, t.group.as_deref())))
+                .map(|t| t.rate)
+                .sum()
+        };
+        let subtotal = cents(lines.iter().map(base).sum());
+        let added = cents(
+            lines
+                .iter()
+                .map(|l| {
+                    base(l) * rate(l, &[TaxKind::Vat, TaxKind::Surcharge]) / Decimal::ONE_HUNDRED
+                })
+                .sum(),
+        );
+        let withheld = cents(
+            lines
+                .iter()
+                .map(|l| base(l) * rate(l, &[TaxKind::Withholding]) / Decimal::ONE_HUNDRED)
+                .sum(),
+        );
+        subtotal + added - withheld
+    }
+}
+
+/// Rounds to cents, half away from zero.
+pub fn cents(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn decimal(object: &CrmObject, name: &str) -> Result<Option<Decimal>, DealError> {
+    match object.get(name) {
+        None => Ok(None),
+        Some(text) => Decimal::from_str(text.trim())
+            .or_else(|_| Decimal::from_scientific(text.trim()))
+            .map(Some)
+            .map_err(|_| {
+                DealError::Permanent(format!(
+                    "La línea «{}» tiene un valor no numérico en {name}: «{text}».",
+                    object.get("name").unwrap_or(&object.id)
+                ))
+            }),
+    }
+}
+
+/// The Holded lines of a deal's line items (`products` are the line items'
+/// HubSpot products). Discounts per unit are taken off the unit price so the
+/// line stays exact; percentage discounts travel as such.
+pub fn document_lines(
+    items: &[CrmObject],
+    products: &[CrmObject],
+    catalogue: &TaxCatalogue,
+) -> Result<Vec<DocumentLine>, DealError> {
+    items
+        .iter()
+        .map(|item| {
+            let product = item
+                .get("hs_product_id")
+                .and_then(|id| products.iter().find(|p| p.id == id));
+            let name = item
+                .get("name")
+                .or_else(|| product.and_then(|p| p.get("name")))
+                .unwrap_or("Línea")
+                .to_owned();
+            let units = decimal(item, "quantity")?.unwrap_or(Decimal::ONE);
+            let unit_discount = decimal(item, "discount")?.unwrap_or_default();
+            let unit_price = decimal(item, "price")?.unwrap_or_default() - unit_discount;
+            if unit_price.is_sign_negative() {
+                return Err(DealError::Permanent(format!(
+                    "La línea «{name}» tiene un descuento mayor que su precio."
+                )));
+            }
+            let discount = decimal(item, "hs_discount_percentage")?.unwrap_or_default();
+            if discount < Decimal::ZERO || discount > Decimal::ONE_HUNDRED {
+                return Err(DealError::Permanent(format!(
+                    "La línea «{name}» tiene un descuento de {discount} %, fuera de 0–100 %."
+                )));
+            }
+            let product_taxes = product
+                .and_then(|p| p.get("holded_impuesto"))
+                .map(|t| {
+                    t.split(',')
+                        .map(|k| k.trim().to_owned())
+                        .filter(|k| !k.is_empty())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|t| !t.is_empty());
+            let taxes = match (item.get("hs_tax_rate_group_id"), product_taxes) {
+                (Some(rate), _) => catalogue.holded_equivalent(rate)?,
+                (None, Some(keys)) => keys,
+                (None, None) => vec![catalogue.default_tax.clone()],
+            };
+            Ok(DocumentLine {
+                name,
+                description: item.get("description").map(str::to_owned),
+                units,
+                unit_price,
+                discount,
+                taxes,
+                product_id: product.and_then(|p| p.get("holded_id")).map(str::to_owned),
+                sku: item.get("hs_sku").map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// The one line of a deal without line items: its name and amount, with the
+/// portal's default tax.
+pub fn amount_line(
+    name: &str,
+    amount: Option<Decimal>,
+    catalogue: &TaxCatalogue,
+) -> Result<DocumentLine, DealError> {
+    let amount = amount.filter(|a| !a.is_zero()).ok_or_else(|| {
+        DealError::Permanent(
+            "El negocio no tiene productos ni importe: añade líneas de producto o un importe y reintenta."
+                .to_owned(),
+        )
+    })?;
+    if amount.is_sign_negative() {
+        return Err(DealError::Permanent(
+            "El importe del negocio es negativo.".to_owned(),
+        ));
+    }
+    Ok(DocumentLine {
+        name: name.to_owned(),
+        units: Decimal::ONE,
+        unit_price: amount,
+        taxes: vec![catalogue.default_tax.clone()],
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn tax(key: &str, rate: Decimal, group: &str) -> Tax {
+        Tax {
+            key: key.into(),
+            name: None,
+            rate,
+            scope: Some("sales".into()),
+            group: Some(group.into()),
+        }
+    }
+
+    fn catalogue() -> TaxCatalogue {
+        TaxCatalogue::new(
+            vec![
+                tax("s_iva_21", dec!(21), "iva"),
+                tax("s_iva_10", dec!(10), "iva"),
+                tax("s_rec_52", dec!(5.2), "recargo"),
+                tax("s_ret_15", dec!(15), "retencion"),
+            ],
+            vec![
+                TaxRate {
+                    id: "901".into(),
+                    name: "IVA reducido".into(),
+                    label: "IVA 10%".into(),
+                    percentage_rate: dec!(10),
+                    active: true,
+                },
+                TaxRate {
+                    id: "902".into(),
+                    name: "IGIC".into(),
+                    label: "IGIC 7%".into(),
+                    percentage_rate: dec!(7),
+                    active: true,
+                },
+            ],
+            "s_iva_21",
+        )
+    }
+
+    fn object(id: &str, pairs: &[(&str, &str)]) -> CrmObject {
+        CrmObject {
+            id: id.into(),
+            properties: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                .collect(),
+            created_at: None,
+            updated_at: None,
+            archived: false,
+            object_write_trace_id: None,
+            new: None,
+        }
+    }
+
+    #[test]
+    fn taxes_come_from_the_line_then_the_product_then_the_default() {
+        let items = [
+            object(
+                "1",
+                &[
+                    ("name", "Diseño"),
+                    ("quantity", "2"),
+                    ("price", "100.50"),
+                    ("hs_tax_rate_group_id", "901"),
+                ],
+            ),
+            object(
+                "2",
+                &[
+                    ("name", "Consultoría"),
+                    ("quantity", "1"),
+                    ("price", "1000"),
+                    ("hs_product_id", "55"),
+                ],
+            ),
+            object(
+                "3",
+                &[("name", "Portes"), ("price", "12.40"), ("discount", "2.40")],
+            ),
+        ];
+        let products = [object(
+            "55",
+            &[
+                ("holded_id", "hp1"),
+                ("holded_impuesto", "s_iva_21, s_ret_15"),
+            ],
+        )];
+        let lines = document_lines(&items, &products, &catalogue()).unwrap();
+        assert_eq!(lines[0].taxes, ["s_iva_10"]);
+        assert_eq!(lines[0].units, dec!(2));
+        assert_eq!(lines[1].taxes, ["s_iva_21", "s_ret_15"]);
+        assert_eq!(lines[1].product_id.as_deref(), Some("hp1"));
+        assert_eq!(lines[2].taxes, ["s_iva_21"]);
+        assert_eq!(lines[2].unit_price, dec!(10.00));
+        assert_eq!(lines[2].units, Decimal::ONE);
+        // 201 + 1000 + 10 = 1211 base; IVA 20.10 + 210 + 2.10; IRPF 150.
+        assert_eq!(catalogue().total(&lines), dec!(1293.20));
+    }
+
+    #[test]
+    fn unmapped_hubspot_taxes_and_bad_values_are_refused_in_spanish() {
+        let igic = [object(
+            "1",
+            &[
+                ("name", "Diseño"),
+                ("price", "10"),
+                ("hs_tax_rate_group_id", "902"),
+            ],
+        )];
+        let err = document_lines(&igic, &[], &catalogue()).unwrap_err();
+        assert!(err.to_string().contains("IGIC 7%"), "{err}");
+        let unknown_rate = [object(
+            "1",
+            &[
+                ("name", "Diseño"),
+                ("price", "10"),
+                ("hs_tax_rate_group_id", "999"),
+            ],
+        )];
+        assert!(document_lines(&unknown_rate, &[], &catalogue()).is_err());
+        let negative = [object(
+            "1",
+            &[("name", "Portes"), ("price", "5"), ("discount", "6")],
+        )];
+        assert!(document_lines(&negative, &[], &catalogue()).is_err());
+        let odd = [object("1", &[("name", "X"), ("price", "diez")])];
+        assert!(matches!(
+            document_lines(&odd, &[], &catalogue()),
+            Err(DealError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn a_deal_without_lines_is_one_line_for_its_amount() {
+        let line = amount_line("Reforma oficina", Some(dec!(1000)), &catalogue()).unwrap();
+        assert_eq!(line.taxes, ["s_iva_21"]);
+        assert_eq!(catalogue().total(&[line]), dec!(1210.00));
+        assert!(amount_line("Sin importe", None, &catalogue()).is_err());
+    }
+
+    #[test]
+    fn totals_round_once_per_kind() {
+        let line = |price: Decimal| DocumentLine {
+            name: "x".into(),
+            units: dec!(3),
+            unit_price: price,
+            discount: dec!(10),
+            taxes: vec!["s_iva_10".into(), "s_rec_52".into()],
+            ..Default::default()
+        };
+        // base 3 × 10.33 × 0.9 = 27.891 → 27.89; taxes 27.891 × 15.2 % = 4.239… → 4.24
+        assert_eq!(catalogue().total(&[line(dec!(10.33))]), dec!(32.13));
+    }
+}

@@ -1,0 +1,400 @@
+//! The Holded contact a document is for: the deal's company (Empresa) or
+//! contact (Contacto), found in Holded or created there once, and its Holded
+//! id written back to HubSpot and to the link table (so the nightly sync and
+//! later documents reuse it).
+
+use super::{deal::AssociateTo, error::DealError};
+use crate::{
+    holded::{
+        Address, ContactChanges, ContactLookup, HoldedApi, HoldedClient, HoldedError, normalise_nif,
+    },
+    hubspot::{CrmObject, PortalClient, Properties},
+    store::{Store, links::LinkWrite},
+    sync::mapping::{SENSITIVE_PROPERTIES, normalise_email},
+};
+
+/// Properties read from the company or contact.
+const PARTY_PROPERTIES: [&str; 15] = [
+    "name",
+    "firstname",
+    "lastname",
+    "email",
+    "phone",
+    "mobilephone",
+    "website",
+    "domain",
+    "address",
+    "city",
+    "zip",
+    "state",
+    "country",
+    "holded_id",
+    "holded_nombre_comercial",
+];
+
+/// How the Holded contact was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartySource {
+    /// The HubSpot record already carried (or was linked to) it.
+    Linked,
+    /// Found in Holded by NIF/CIF.
+    FoundByNif,
+    /// Found in Holded by email.
+    FoundByEmail,
+    /// Created in Holded now.
+    Created,
+}
+
+/// The Holded contact a document is for.
+#[derive(Clone, Debug)]
+pub struct Party {
+    /// Holded contact id.
+    pub holded_id: String,
+    /// Its name, for the timeline.
+    pub name: String,
+    /// How it was obtained.
+    pub source: PartySource,
+    /// Why the Holded id could not be written back to HubSpot, if it could not.
+    pub write_back_problem: Option<String>,
+}
+
+impl Party {
+    /// The timeline line: "Empresa «Acme SL» creada en Holded".
+    pub fn step_title(&self, to: AssociateTo) -> String {
+        let (noun, created, found, linked) = match to {
+            AssociateTo::Company => ("Empresa", "creada", "encontrada", "vinculada"),
+            AssociateTo::Contact => ("Contacto", "creado", "encontrado", "vinculado"),
+        };
+        let how = match self.source {
+            PartySource::Linked => format!("ya {linked} con Holded"),
+            PartySource::FoundByNif => format!("{found} en Holded por su NIF/CIF"),
+            PartySource::FoundByEmail => format!("{found} en Holded por su email"),
+            PartySource::Created => format!("{created} en Holded"),
+        };
+        format!("{noun} «{}» {how}", self.name)
+    }
+}
+
+/// What finding the party needs.
+pub struct PartyContext<'a> {
+    /// Portal.
+    pub portal_id: i64,
+    /// HubSpot as the portal.
+    pub hubspot: &'a PortalClient,
+    /// Holded with the portal's key.
+    pub holded: &'a HoldedClient,
+    /// Database.
+    pub store: &'a Store,
+    /// Whether NIF, VAT number, IBAN and SWIFT may travel.
+    pub sensitive: bool,
+}
+
+/// The link-table kind of a HubSpot record of `to`.
+fn link_kind(to: AssociateTo) -> &'static str {
+    match to {
+        AssociateTo::Company => "companies",
+        AssociateTo::Contact => "contacts",
+    }
+}
+
+/// Makes sure the HubSpot `record_id` (a company or contact) exists in Holded:
+/// by its `holded_id` (or link) if that contact still exists there, else by
+/// NIF (when sensitive data may travel) or email, else created from its
+/// mapped fields. Writes the Holded id back.
+pub async fn ensure_party(
+    ctx: &PartyContext<'_>,
+    to: AssociateTo,
+    record_id: &str,
+) -> Result<Party, DealError> {
+    let mut properties: Vec<&str> = PARTY_PROPERTIES.to_vec();
+    if ctx.sensitive {
+        properties.extend(SENSITIVE_PROPERTIES);
+    }
+    let record = ctx
+        .hubspot
+        .get_object(to.object(), record_id, &properties)
+        .await?;
+    let changes = holded_changes(&record, to, ctx.sensitive);
+    let name = changes.name.clone().unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(DealError::Permanent(match to {
+            AssociateTo::Company => "La empresa del negocio no tiene nombre: ponle uno en HubSpot y reintenta.".to_owned(),
+            AssociateTo::Contact => "El contacto del negocio no tiene nombre: ponle nombre o apellidos en HubSpot y reintenta.".to_owned(),
+        }));
+    }
+    let (holded_id, source) = match linked_contact(ctx, to, &record).await? {
+        Some(id) => (id, PartySource::Linked),
+        None => match found_contact(ctx, &changes).await? {
+            Some(found) => found,
+            None => (
+                ctx.holded.create_contact(&changes).await?,
+                PartySource::Created,
+            ),
+        },
+    };
+    let write_back_problem = if record.get("holded_id") == Some(holded_id.as_str()) {
+        None
+    } else {
+        write_back(ctx, to, record_id, &holded_id, source).await?
+    };
+    Ok(Party {
+        holded_id,
+        name,
+        source,
+        write_back_problem,
+    })
+}
+
+/// The Holded contact the record is already linked to, if it still exists.
+async fn linked_contact(
+    ctx: &PartyContext<'_>,
+    to: AssociateTo,
+    record: &CrmObject,
+) -> Result<Option<String>, DealError> {
+    let link = ctx
+        .store
+        .link_by_hubspot_id(ctx.portal_id, link_kind(to), &record.id)
+        .await?
+        .map(|l| l.holded_id);
+    let mut candidates: Vec<String> = record
+        .get("holded_id")
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    candidates.extend(link);
+    candidates.dedup();
+    for id in candidates {
+        match ctx.holded.contact(&id).await {
+            Ok(contact) => return Ok(Some(contact.id)),
+            Err(HoldedError::NotFound { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// A Holded contact with the same NIF (when sensitive data may travel) or
+/// email, preferring one of the same kind (person or company).
+async fn found_contact(
+    ctx: &PartyContext<'_>,
+    changes: &ContactChanges,
+) -> Result<Option<(String, PartySource)>, DealError> {
+    let lookups = [
+        (changes.nif.as_deref(), PartySource::FoundByNif),
+        (changes.email.as_deref(), PartySource::FoundByEmail),
+    ];
+    for (value, source) in lookups {
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let lookup = match source {
+            PartySource::FoundByNif => ContactLookup::Nif(value),
+            _ => ContactLookup::Email(value),
+        };
+        let found = ctx.holded.find_contacts(lookup).await?;
+        let same_kind = found
+            .iter()
+            .find(|c| Some(c.is_person) == changes.is_person)
+            .or(found.first());
+        if let Some(contact) = same_kind {
+            return Ok(Some((contact.id.clone(), source)));
+        }
+    }
+    Ok(None)
+}
+
+/// Writes the Holded id on the HubSpot record and links them. HubSpot may
+/// refuse (another record already holds that Holded id): the document still
+/// goes ahead, and the reason is returned for the timeline.
+async fn write_back(
+    ctx: &PartyContext<'_>,
+    to: AssociateTo,
+    record_id: &str,
+    holded_id: &str,
+    source: PartySource,
+) -> Result<Option<String>, DealError> {
+    let mut properties = Properties::new();
+    properties.insert("holded_id".to_owned(), holded_id.to_owned());
+    properties.insert(
+        "holded_estado_sync".to_owned(),
+        if source == PartySource::Created {
+            "creado"
+        } else {
+            "sincronizado"
+        }
+        .to_owned(),
+    );
+    match ctx
+        .hubspot
+        .update_object(to.object(), record_id, &properties)
+        .await
+    {
+        Ok(_) => {}
+        Err(
+            err @ (crate::hubspot::HubspotError::Validation { .. }
+            | crate::hubspot::HubspotError::Conflict { .. }),
+        ) => {
+            return Ok(Some(format!(
+                "No se pudo guardar el id de Holded en HubSpot: {}",
+                crate::i18n::spanish_part(&err.to_string())
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    ctx.store
+        .save_links(
+            ctx.portal_id,
+            link_kind(to),
+            &[LinkWrite {
+                holded_id: holded_id.to_owned(),
+                hubspot_id: record_id.to_owned(),
+                content_hash: String::new(),
+                holded_updated_at: None,
+            }],
+        )
+        .await?;
+    Ok(None)
+}
+
+fn value(record: &CrmObject, name: &str) -> Option<String> {
+    record
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A HubSpot company or contact as the Holded contact to create (DESIGN §8,
+/// read the other way): NIF, VAT number, IBAN and SWIFT only when they may travel.
+pub fn holded_changes(record: &CrmObject, to: AssociateTo, sensitive: bool) -> ContactChanges {
+    let country = value(record, "country");
+    let (country_code, country_name) = match country {
+        Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
+            (Some(c.to_uppercase()), None)
+        }
+        other => (None, other),
+    };
+    let address = Address {
+        address: value(record, "address"),
+        city: value(record, "city"),
+        postal_code: value(record, "zip"),
+        province: value(record, "state"),
+        country: country_name,
+        country_code,
+    };
+    let has_address = address != Address::default();
+    let mut changes = ContactChanges {
+        phone: value(record, "phone"),
+        kind: Some("client".to_owned()),
+        bill_address: has_address.then_some(address),
+        ..Default::default()
+    };
+    match to {
+        AssociateTo::Company => {
+            changes.name = value(record, "name");
+            changes.trade_name = value(record, "holded_nombre_comercial");
+            changes.is_person = Some(false);
+            changes.website = value(record, "website")
+                .or_else(|| value(record, "domain").map(|d| format!("https://{d}")));
+        }
+        AssociateTo::Contact => {
+            let full = [value(record, "firstname"), value(record, "lastname")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            changes.name = Some(full).filter(|n| !n.is_empty());
+            changes.email = value(record, "email").map(|e| normalise_email(&e));
+            changes.mobile = value(record, "mobilephone");
+            changes.is_person = Some(true);
+            changes.website = value(record, "website");
+        }
+    }
+    if sensitive {
+        changes.nif = value(record, "holded_nif").map(|n| normalise_nif(&n));
+        changes.vat_number = value(record, "holded_vat");
+        changes.iban = value(record, "holded_iban");
+        changes.swift = value(record, "holded_swift");
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pairs: &[(&str, &str)]) -> CrmObject {
+        CrmObject {
+            id: "77".into(),
+            properties: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                .collect(),
+            created_at: None,
+            updated_at: None,
+            archived: false,
+            object_write_trace_id: None,
+            new: None,
+        }
+    }
+
+    #[test]
+    fn a_company_becomes_a_holded_company_without_sensitive_values_unless_allowed() {
+        let company = record(&[
+            ("name", "Talleres Ruiz SL"),
+            ("domain", "talleresruiz.es"),
+            ("city", "Zaragoza"),
+            ("country", "es"),
+            ("holded_nif", "B12345678"),
+        ]);
+        let off = holded_changes(&company, AssociateTo::Company, false);
+        assert_eq!(off.name.as_deref(), Some("Talleres Ruiz SL"));
+        assert_eq!(off.is_person, Some(false));
+        assert_eq!(off.website.as_deref(), Some("https://talleresruiz.es"));
+        let address = off.bill_address.unwrap();
+        assert_eq!(address.country_code.as_deref(), Some("ES"));
+        assert_eq!(address.city.as_deref(), Some("Zaragoza"));
+        assert_eq!(off.nif, None);
+        let on = holded_changes(&company, AssociateTo::Company, true);
+        assert_eq!(on.nif.as_deref(), Some("B12345678"));
+    }
+
+    #[test]
+    fn a_contact_becomes_a_holded_person() {
+        let contact = record(&[
+            ("firstname", "Marta"),
+            ("lastname", "Ruiz Soler"),
+            ("email", " Marta@Ruiz.ES"),
+            ("country", "Portugal"),
+        ]);
+        let changes = holded_changes(&contact, AssociateTo::Contact, false);
+        assert_eq!(changes.name.as_deref(), Some("Marta Ruiz Soler"));
+        assert_eq!(changes.email.as_deref(), Some("marta@ruiz.es"));
+        assert_eq!(changes.is_person, Some(true));
+        assert_eq!(
+            changes.bill_address.unwrap().country.as_deref(),
+            Some("Portugal")
+        );
+    }
+
+    #[test]
+    fn timeline_titles_are_spanish_and_agree_in_gender() {
+        let party = Party {
+            holded_id: "h1".into(),
+            name: "Acme SL".into(),
+            source: PartySource::Created,
+            write_back_problem: None,
+        };
+        assert_eq!(
+            party.step_title(AssociateTo::Company),
+            "Empresa «Acme SL» creada en Holded"
+        );
+        let found = Party {
+            source: PartySource::FoundByNif,
+            ..party
+        };
+        assert_eq!(
+            found.step_title(AssociateTo::Contact),
+            "Contacto «Acme SL» encontrado en Holded por su NIF/CIF"
+        );
+    }
+}
