@@ -11,5 +11,8 @@ mod service;
 mod update;
 
 pub use model::{DocumentMapping, StageRef, SyncObjects};
-pub use service::{SettingsService, SettingsView, UpdateError};
+pub use service::{
+    HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,
+    UpdateError,
+};
 pub use update::{FieldErrors, SensitiveDataUpdate, SettingsUpdate};
