@@ -8,12 +8,14 @@ pub mod audit;
 pub mod entities;
 pub mod links;
 pub mod oauth_states;
+pub mod overview;
 pub mod portal_tokens;
 pub mod portals;
 pub mod runs;
 pub mod settings;
 pub mod webhooks;
 
+pub use overview::PortalOverview;
 pub use portals::PortalStatus;
 pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};
 
