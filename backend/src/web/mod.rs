@@ -1,5 +1,6 @@
 //! HTTP surface (actix-web): thin handlers that call into the domain modules.
 
+mod console;
 mod error;
 mod health;
 mod oauth;
@@ -50,7 +51,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(settings_api::put_settings)
         .service(sync_api::sync_now)
         .service(sync_api::runs)
-        .service(webhooks::hubspot_webhook);
+        .service(webhooks::hubspot_webhook)
+        .configure(console::routes);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).
