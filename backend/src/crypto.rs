@@ -4,8 +4,15 @@
 //! The key id (the first four bytes of SHA-256 of the key, in hex) lets a value
 //! sealed under another `HH_SECRET_KEY` fail with a message that says so, while a
 //! value whose ciphertext was altered fails AES-GCM's authentication check.
+//!
+//! Also here: expiring signed tokens (HMAC-SHA256), for the OAuth `state` and
+//! the console's session cookie.
 
 use std::{fmt, path::Path};
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use subtle::ConstantTimeEq;
 
 use aes_gcm::{
     Aes256Gcm, Key, KeyInit, Nonce,
@@ -118,6 +125,66 @@ impl SecretKey {
     }
 }
 
+/// HMAC-SHA256 of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key)
+        .expect("HMAC accepts keys of any length");
+    mac.update(message);
+    let mut out = [0; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+/// Why a token made by [`sign_expiring`] was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not `{nonce}.{expiry}.{mac}`.
+    #[error("malformed token")]
+    Malformed,
+    /// Not signed with this key, or altered.
+    #[error("token signature mismatch")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("token expired")]
+    Expired,
+}
+
+fn token_mac(key: &[u8], payload: &str) -> String {
+    URL_SAFE_NO_PAD.encode(hmac_sha256(key, payload.as_bytes()))
+}
+
+/// An unguessable token `{nonce}.{expiry}.{mac}` valid until `expires_at`:
+/// a random nonce, the expiry in Unix seconds, and HMAC-SHA256 under `key`.
+pub fn sign_expiring(key: &[u8], expires_at: DateTime<Utc>) -> String {
+    let payload = format!(
+        "{}.{}",
+        uuid::Uuid::new_v4().simple(),
+        expires_at.timestamp()
+    );
+    let mac = token_mac(key, &payload);
+    format!("{payload}.{mac}")
+}
+
+/// Checks a token made by [`sign_expiring`] under the same `key` (the
+/// signature in constant time, then the expiry) and returns its nonce.
+pub fn verify_expiring<'t>(
+    key: &[u8],
+    token: &'t str,
+    now: DateTime<Utc>,
+) -> Result<&'t str, TokenError> {
+    let (payload, mac) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let expected = token_mac(key, payload);
+    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+        return Err(TokenError::BadSignature);
+    }
+    let (nonce, expiry) = payload.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let expiry: i64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
+    if now.timestamp() > expiry {
+        return Err(TokenError::Expired);
+    }
+    Ok(nonce)
+}
+
 /// Lower-case hexadecimal of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -211,6 +278,35 @@ impl Cipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiring_tokens_hold_until_their_expiry_under_their_key_only() {
+        let now = Utc::now();
+        let hour = chrono::Duration::hours(1);
+        let token = sign_expiring(b"key", now + hour);
+        let nonce = verify_expiring(b"key", &token, now).unwrap();
+        assert!(token.starts_with(nonce) && nonce.len() == 32);
+        assert_eq!(
+            verify_expiring(b"key", &token, now + hour + chrono::Duration::seconds(1)),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify_expiring(b"other", &token, now),
+            Err(TokenError::BadSignature)
+        );
+        let (payload, mac) = token.rsplit_once('.').unwrap();
+        let (nonce, _) = payload.rsplit_once('.').unwrap();
+        let extended = format!("{nonce}.{}.{mac}", (now + hour * 100).timestamp());
+        assert_eq!(
+            verify_expiring(b"key", &extended, now),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            verify_expiring(b"key", "nothing", now),
+            Err(TokenError::Malformed)
+        );
+        assert_ne!(token, sign_expiring(b"key", now + hour), "fresh nonce");
+    }
 
     fn secret(text: &str) -> SecretString {
         SecretString::from(text.to_owned())

@@ -4,9 +4,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
     EndpointSet, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
@@ -14,10 +12,9 @@ use oauth2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use super::{error::HubspotError, tokens::Tokens};
+use crate::crypto::{TokenError, sign_expiring, verify_expiring};
 
 /// How long an install link's `state` stays valid.
 pub const STATE_TTL: chrono::Duration = chrono::Duration::minutes(15);
@@ -286,22 +283,9 @@ fn tokens_from(
     }
 }
 
-fn state_mac(secret: &SecretString, payload: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(payload.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-}
-
 /// A `state` value `{nonce}.{expiry}.{hmac}` signed with the client secret.
 pub fn sign_state(secret: &SecretString, expires_at: DateTime<Utc>) -> String {
-    let payload = format!(
-        "{}.{}",
-        uuid::Uuid::new_v4().simple(),
-        expires_at.timestamp()
-    );
-    let mac = state_mac(secret, &payload);
-    format!("{payload}.{mac}")
+    sign_expiring(secret.expose_secret().as_bytes(), expires_at)
 }
 
 /// Verifies a `state` made by [`sign_state`].
@@ -310,25 +294,16 @@ pub fn verify_state(
     state: &str,
     now: DateTime<Utc>,
 ) -> Result<(), HubspotError> {
-    let (payload, mac) = state
-        .rsplit_once('.')
-        .ok_or_else(|| oauth_error("state mal formado / malformed state"))?;
-    let expected = state_mac(secret, payload);
-    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
-        return Err(oauth_error(
+    match verify_expiring(secret.expose_secret().as_bytes(), state, now) {
+        Ok(_) => Ok(()),
+        Err(TokenError::Malformed) => Err(oauth_error("state mal formado / malformed state")),
+        Err(TokenError::BadSignature) => Err(oauth_error(
             "state con firma no válida / state signature mismatch",
-        ));
-    }
-    let expiry: i64 = payload
-        .rsplit_once('.')
-        .and_then(|(_, exp)| exp.parse().ok())
-        .ok_or_else(|| oauth_error("state mal formado / malformed state"))?;
-    if now.timestamp() > expiry {
-        return Err(oauth_error(
+        )),
+        Err(TokenError::Expired) => Err(oauth_error(
             "el enlace de instalación caducó / state expired",
-        ));
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ mod model;
 mod service;
 mod update;
 
-pub use model::{DEFAULT_TAX, DocumentMapping, StageRef, SyncObjects};
-pub use service::{SettingsService, SettingsView, UpdateError};
+pub use model::{DEFAULT_TAX, DocumentMapping, OFFERED_DEFAULT_TAXES, StageRef, SyncObjects};
+pub use service::{
+    HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,
+    UpdateError,
+};
 pub use update::{FieldErrors, SensitiveDataUpdate, SettingsUpdate};

@@ -10,6 +10,15 @@ use crate::holded::DocumentType;
 /// IVA general (21 %).
 pub const DEFAULT_TAX: &str = "s_iva_21";
 
+/// The default taxes the settings offer (Holded's standard Spanish sales
+/// taxes), with their Spanish labels. Any sales tax of the account is accepted.
+pub const OFFERED_DEFAULT_TAXES: [(&str, &str); 4] = [
+    ("s_iva_21", "IVA 21 % (general)"),
+    ("s_iva_10", "IVA 10 % (reducido)"),
+    ("s_iva_4", "IVA 4 % (superreducido)"),
+    ("s_iva_0", "IVA 0 % (exento)"),
+];
+
 /// Which Holded objects the nightly sync brings into HubSpot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncObjects {

@@ -32,49 +32,75 @@ pub enum UpdateError {
     Database(#[from] sea_orm::DbErr),
 }
 
-/// What the settings page draws (`GET /api/settings`).
+/// What the settings page and the console draw (`GET /api/settings`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
-    portal_id: i64,
-    time_zone: String,
-    holded: HoldedKeyView,
-    next_sync_date: String,
-    objects: SyncObjects,
-    document_mapping: DocumentMapping,
-    sensitive_data: SensitiveView,
-    default_tax: String,
-    pipelines: Vec<PipelineView>,
-    last_runs: Vec<RunSummary>,
+    /// HubSpot hub id.
+    pub portal_id: i64,
+    /// The portal's IANA time zone (nightly runs at 01:00 there).
+    pub time_zone: String,
+    /// The Holded key, as far as it may be shown.
+    pub holded: HoldedKeyView,
+    /// First day of the nightly sync, `YYYY-MM-DD` (empty when unset).
+    pub next_sync_date: String,
+    /// Objects to sync.
+    pub objects: SyncObjects,
+    /// Document type → pipeline stage.
+    pub document_mapping: DocumentMapping,
+    /// The sensitive data switch and whether the portal allows it.
+    pub sensitive_data: SensitiveView,
+    /// Holded tax key of deal lines that carry none.
+    pub default_tax: String,
+    /// The portal's deal pipelines (not archived) and their stages.
+    pub pipelines: Vec<PipelineView>,
+    /// The portal's latest runs.
+    pub last_runs: Vec<RunSummary>,
 }
 
+/// The Holded key: never the key itself, only whether there is one, its API
+/// generation and its last four characters.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HoldedKeyView {
-    configured: bool,
-    generation: Option<String>,
-    key_last4: Option<String>,
+pub struct HoldedKeyView {
+    /// Whether a key is stored.
+    pub configured: bool,
+    /// `v1` or `v2`.
+    pub generation: Option<String>,
+    /// The key's last four characters.
+    pub key_last4: Option<String>,
 }
 
+/// The sensitive data section.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SensitiveView {
-    enabled: bool,
-    available: bool,
-    reason: Option<&'static str>,
+pub struct SensitiveView {
+    /// Whether NIF, VAT number, IBAN and SWIFT travel.
+    pub enabled: bool,
+    /// Whether the portal can turn it on (Enterprise with the scopes).
+    pub available: bool,
+    /// Why it cannot, in Spanish.
+    pub reason: Option<&'static str>,
 }
 
+/// A deal pipeline to choose a stage from.
 #[derive(Debug, Serialize)]
-struct PipelineView {
-    id: String,
-    label: String,
-    stages: Vec<StageView>,
+pub struct PipelineView {
+    /// Pipeline id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Stages not archived, in order.
+    pub stages: Vec<StageView>,
 }
 
+/// A pipeline stage.
 #[derive(Debug, Serialize)]
-struct StageView {
-    id: String,
-    label: String,
+pub struct StageView {
+    /// Stage id.
+    pub id: String,
+    /// Label.
+    pub label: String,
 }
 
 const SENSITIVE_UNAVAILABLE: &str = "Solo disponible en portales de HubSpot Enterprise que hayan concedido los permisos de datos sensibles.";
@@ -211,8 +237,9 @@ impl SettingsService {
         };
 
         let before = self.row(portal).await?;
-        if let Some(tax) = &checked.default_tax
-            && Some(tax) != before.default_tax.as_ref()
+        let current_tax = before.default_tax.as_deref().unwrap_or(DEFAULT_TAX);
+        if let Some(tax) = checked.default_tax.as_deref()
+            && tax != current_tax
         {
             self.check_default_tax(&before, checked.new_key.as_ref(), tax)
                 .await
@@ -276,7 +303,9 @@ impl SettingsService {
             row.erase_sensitive_pending || (row.sensitive_data && checked.erase_existing)
         };
         row.sensitive_data = checked.sensitive;
-        if let Some(tax) = &checked.default_tax {
+        if let Some(tax) = &checked.default_tax
+            && tax != row.default_tax.as_deref().unwrap_or(DEFAULT_TAX)
+        {
             row.default_tax = Some(tax.clone());
         }
         row

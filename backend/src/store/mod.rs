@@ -9,6 +9,7 @@ pub mod document_requests;
 pub mod entities;
 pub mod links;
 pub mod oauth_states;
+pub mod overview;
 pub mod portal_tokens;
 pub mod portals;
 pub mod runs;
@@ -16,6 +17,7 @@ pub mod settings;
 pub mod webhooks;
 
 pub use document_requests::{RequestState, RequestTrigger};
+pub use overview::PortalOverview;
 pub use portals::PortalStatus;
 pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};
 

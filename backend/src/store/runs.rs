@@ -341,3 +341,24 @@ impl Store {
         Ok(details)
     }
 }
+
+impl Store {
+    /// The failed record `item_id` of one of `portal_id`'s runs, if it is one.
+    pub async fn failed_item(
+        &self,
+        portal_id: i64,
+        item_id: i64,
+    ) -> Result<Option<sync_run_item::Model>, DbErr> {
+        let Some(item) = sync_run_item::Entity::find_by_id(item_id)
+            .filter(sync_run_item::Column::Outcome.eq("failed"))
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let run = sync_run::Entity::find_by_id(item.run_id)
+            .one(self.db())
+            .await?;
+        Ok(run.filter(|run| run.portal_id == portal_id).map(|_| item))
+    }
+}

@@ -43,6 +43,12 @@ impl ApiError {
             fields: Some(fields),
         }
     }
+
+    /// The refused fields and their Spanish messages, for a 422 from
+    /// [`ApiError::invalid_fields`].
+    pub fn fields(&self) -> Option<&BTreeMap<String, String>> {
+        self.fields.as_ref()
+    }
 }
 
 impl ResponseError for ApiError {

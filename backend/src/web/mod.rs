@@ -1,5 +1,6 @@
 //! HTTP surface (actix-web): thin handlers that call into the domain modules.
 
+mod console;
 mod deals_api;
 mod error;
 mod health;
@@ -54,7 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::hubspot_webhook)
         .service(deals_api::get_deal)
         .service(deals_api::put_deal)
-        .service(deals_api::create_document);
+        .service(deals_api::create_document)
+        .configure(console::routes);
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).

@@ -1,5 +1,6 @@
-//! The HTML frame of the pages we serve (install result; later the console):
-//! Spanish, accessible, readable without JavaScript.
+//! The HTML frame of the pages we serve (the install result, and the operator
+//! console's, which add their own layout): Spanish, accessible, readable
+//! without JavaScript.
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -7,8 +8,9 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-se
 h1{font-size:1.6rem}main{margin-top:1rem}.ok{color:#0b6e4f}.error{color:#b42318}\
 ul{padding-left:1.2rem}a{color:#0b5cad}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #d9dee3}";
 
-/// A complete page with `title` and `body`.
-pub fn page(title: &str, body: Markup) -> Markup {
+/// A complete document titled `title` (the product's name appended), with
+/// `head` (styles) and `body`.
+pub fn document(title: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="es" {
@@ -16,12 +18,21 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Holded ⇄ HubSpot" }
-                style { (maud::PreEscaped(STYLE)) }
+                (head)
             }
-            body {
-                header { strong { "Holded ⇄ HubSpot" } }
-                main { h1 { (title) } (body) }
-            }
+            body { (body) }
         }
     }
+}
+
+/// A complete page with `title` and `body`.
+pub fn page(title: &str, body: Markup) -> Markup {
+    document(
+        title,
+        html! { style { (maud::PreEscaped(STYLE)) } },
+        html! {
+            header { strong { "Holded ⇄ HubSpot" } }
+            main { h1 { (title) } (body) }
+        },
+    )
 }

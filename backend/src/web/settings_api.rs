@@ -8,10 +8,12 @@ use super::{
     signed::{internal, signed_portal},
     sync_api::queue_sync,
 };
+use serde_json::json;
+
 use crate::{
-    hubspot::HubspotError,
-    settings::{SettingsUpdate, UpdateError},
-    store::PortalStatus,
+    hubspot::{HubspotError, PortalClient},
+    settings::{SettingsUpdate, SettingsView, UpdateError},
+    store::{PortalStatus, entities::portal},
 };
 
 /// A refused token means the app was uninstalled or its access revoked: the
@@ -60,11 +62,19 @@ pub async fn get_settings(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (_, portal, client) = signed_portal(&state, &req, b"").await?;
-    let view = match state.settings.view(&portal, &client).await {
-        Ok(view) => view,
-        Err(err) => return Err(disconnect_on_auth(&state, portal.id, err).await),
-    };
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(settings_view(&state, &portal, &client).await?))
+}
+
+/// The settings of `portal` as the settings page and the console draw them.
+pub async fn settings_view(
+    state: &AppState,
+    portal: &portal::Model,
+    client: &PortalClient,
+) -> Result<SettingsView, ApiError> {
+    match state.settings.view(portal, client).await {
+        Ok(view) => Ok(view),
+        Err(err) => Err(disconnect_on_auth(state, portal.id, err).await),
+    }
 }
 
 /// Validates everything, then saves; 422 with a Spanish message per field.
@@ -82,14 +92,24 @@ pub async fn put_settings(
             format!("El cuerpo no es una configuración válida: {e}"),
         )
     })?;
+    let view = save_settings(&state, &portal, &client, update, &caller.actor).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Validates and saves `update` as `actor` (settings API and console); a
+/// refusal is a 422 whose [`ApiError::fields`] name each refused field. Turning
+/// sensitive data off with "erase" queues the erasing sync at once.
+pub async fn save_settings(
+    state: &AppState,
+    portal: &portal::Model,
+    client: &PortalClient,
+    update: SettingsUpdate,
+    actor: &str,
+) -> Result<SettingsView, ApiError> {
     let erase = update.sensitive_data.erase_existing && !update.sensitive_data.enabled;
-    let view = match state
-        .settings
-        .update(&portal, &client, update, &caller.actor)
-        .await
-    {
+    let view = match state.settings.update(portal, client, update, actor).await {
         Ok(view) => view,
-        Err(err) => return Err(disconnect_on_auth(&state, portal.id, err).await),
+        Err(err) => return Err(disconnect_on_auth(state, portal.id, err).await),
     };
     if erase
         && let Some(row) = state
@@ -100,7 +120,7 @@ pub async fn put_settings(
         && row.erase_sensitive_pending
     {
         // Erase now rather than at the next nightly run.
-        queue_sync(&state, portal.id, &caller.actor).await?;
+        queue_sync(state, portal.id, actor, json!({})).await?;
     }
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }

@@ -103,13 +103,6 @@ pub async fn signed_portal(
     body: &[u8],
 ) -> Result<(SignedCaller, portal::Model, PortalClient), ApiError> {
     let caller = verify(state, req, body)?;
-    let installer = state.installer.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_configured",
-            "El servidor no tiene configurada la app de HubSpot.",
-        )
-    })?;
     let portal = state
         .store
         .portal(caller.portal_id)
@@ -122,6 +115,24 @@ pub async fn signed_portal(
                 "La app no está instalada en este portal de HubSpot.",
             )
         })?;
+    let client = connected_client(state, &portal)?;
+    Ok((caller, portal, client))
+}
+
+/// A HubSpot client for `portal`, refused when the HubSpot app is not
+/// configured on this server or the portal is disconnected (settings API and
+/// console).
+pub fn connected_client(
+    state: &AppState,
+    portal: &portal::Model,
+) -> Result<PortalClient, ApiError> {
+    let installer = state.installer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "El servidor no tiene configurada la app de HubSpot.",
+        )
+    })?;
     if portal.status == PortalStatus::Disconnected.as_str() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -129,8 +140,7 @@ pub async fn signed_portal(
             "La app está desconectada de este portal: vuelve a instalarla desde HubSpot.",
         ));
     }
-    let client = installer.portal_client(portal.id);
-    Ok((caller, portal, client))
+    Ok(installer.portal_client(portal.id))
 }
 
 /// A 500 for an unexpected failure (logged; the caller sees a generic Spanish message).

@@ -18,7 +18,7 @@ pub async fn sync_now(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (caller, portal, _) = signed_portal(&state, &req, &body).await?;
-    queue_sync(&state, portal.id, &caller.actor).await?;
+    queue_sync(&state, portal.id, &caller.actor, json!({})).await?;
     Ok(HttpResponse::Accepted().json(json!({
         "status": "queued",
         "message": "Sincronización en cola: empezará en unos segundos.",
@@ -26,8 +26,14 @@ pub async fn sync_now(
 }
 
 /// Queues a manual run of `portal_id` (settings page and console), refusing
-/// when there is no Holded key to sync with.
-pub async fn queue_sync(state: &AppState, portal_id: i64, actor: &str) -> Result<(), ApiError> {
+/// when there is no Holded key to sync with; audited as `sync.requested` by
+/// `actor` with `details` (why, when it is more than "sync now").
+pub async fn queue_sync(
+    state: &AppState,
+    portal_id: i64,
+    actor: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
     let settings = state
         .store
         .settings_row(portal_id)
@@ -50,7 +56,7 @@ pub async fn queue_sync(state: &AppState, portal_id: i64, actor: &str) -> Result
         .map_err(internal)?;
     state
         .store
-        .audit(Some(portal_id), actor, "sync.requested", json!({}))
+        .audit(Some(portal_id), actor, "sync.requested", details)
         .await
         .map_err(internal)?;
     Ok(())

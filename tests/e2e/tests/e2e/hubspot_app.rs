@@ -184,11 +184,7 @@ fn ui_extension_suites_pass() {
                 .current_dir(&dir)
                 .output()
                 .unwrap_or_else(|e| panic!("npm is needed for {package}: {e}"));
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let text = crate::support::output_text(&out);
             assert!(
                 out.status.success(),
                 "npm {args:?} in {package} failed:\n{text}"

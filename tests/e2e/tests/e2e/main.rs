@@ -10,6 +10,7 @@ mod support;
 
 mod foundation;
 
+mod console;
 mod deals;
 mod holded_contract;
 mod hubspot_app;

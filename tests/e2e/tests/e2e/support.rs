@@ -271,6 +271,15 @@ impl ServiceProcess {
     }
 }
 
+/// A finished command's standard output followed by its standard error, as text.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// An HTTP client for tests.
 pub fn http() -> reqwest::Client {
     holded_hubspot::http::client_builder()
@@ -293,7 +302,11 @@ pub const CLIENT_SECRET: &str = "hh-e2e-client-secret-0123456789";
 /// Its app id.
 pub const APP_ID: u64 = 424242;
 
-/// The service wired to both simulators, on a fresh database.
+/// The operator console's token every [`Stack`] configures (`HH_ADMIN_TOKEN`).
+pub const ADMIN_TOKEN: &str = "hh-e2e-admin-token-0123456789";
+
+/// The service wired to both simulators, on a fresh database, with the
+/// operator console enabled ([`ADMIN_TOKEN`]).
 pub struct Stack {
     /// Simulators.
     pub sims: holded_hubspot_sim::RunningSims,
@@ -322,6 +335,7 @@ impl Stack {
             ("HUBSPOT_API_BASE", sims.hubspot_url.as_str()),
             ("HUBSPOT_AUTH_URL", auth_url.as_str()),
             ("HOLDED_API_BASE", sims.holded_url.as_str()),
+            ("HH_ADMIN_TOKEN", ADMIN_TOKEN),
         ];
         env.extend_from_slice(extra_env);
         let service = ServiceProcess::serve(cwd.path(), Some(&db), &env).await;

@@ -19,11 +19,11 @@ use serde_json::{Value, json};
 use crate::support::{Engine, Stack};
 
 /// A portal installed, a Holded account seeded and the settings saved.
-struct Scenario {
-    stack: Stack,
-    portal: i64,
+pub(crate) struct Scenario {
+    pub(crate) stack: Stack,
+    pub(crate) portal: i64,
     token: String,
-    account: SimAccount,
+    pub(crate) account: SimAccount,
 }
 
 const MAPPED: [(&str, &str); 4] = [
@@ -33,7 +33,9 @@ const MAPPED: [(&str, &str); 4] = [
     ("invoice", "closedwon"),
 ];
 
-async fn scenario(
+/// A [`Scenario`]: every object synced from 2020-01-01, the document types of
+/// [`MAPPED`] mapped, sensitive data as asked, with the v1 key or the v2 token.
+pub(crate) async fn scenario(
     engine: Engine,
     tier: Tier,
     seed: SeedSpec,
@@ -97,7 +99,8 @@ async fn scenario(
 }
 
 impl Scenario {
-    async fn sync(&self, extra: &[&str]) -> String {
+    /// Runs `holded-hubspot sync` for the portal (with `extra` flags); its output.
+    pub(crate) async fn sync(&self, extra: &[&str]) -> String {
         let portal = self.portal.to_string();
         let mut args = vec!["sync", "--portal", portal.as_str()];
         args.extend_from_slice(extra);
@@ -140,7 +143,36 @@ impl Scenario {
             .sum()
     }
 
-    fn holded(&self) -> HoldedClient {
+    /// Adds a person with `email` to the Holded account (HubSpot refuses a
+    /// malformed email); returns its Holded id.
+    pub(crate) async fn add_person(&self, name: &str, email: &str) -> String {
+        self.holded()
+            .create_contact(&ContactChanges {
+                name: Some(name.into()),
+                email: Some(email.into()),
+                is_person: Some(true),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Changes the email of the Holded contact `holded_id`.
+    pub(crate) async fn set_email(&self, holded_id: &str, email: &str) {
+        self.holded()
+            .update_contact(
+                holded_id,
+                &ContactChanges {
+                    email: Some(email.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A Holded client on the seeded account (v2 token).
+    pub(crate) fn holded(&self) -> HoldedClient {
         HoldedClient::new(
             &url::Url::parse(&self.stack.sims.holded_url).unwrap(),
             SecretString::from(self.account.v2_token.clone()),
@@ -337,7 +369,8 @@ async fn first_sync_lands_everything_and_later_runs_write_only_changes_postgres_
     first_sync_second_sync_and_changes(Engine::Postgres, true).await;
 }
 
-fn small_seed(contacts: usize) -> SeedSpec {
+/// A small seeded account: `contacts` contacts, 5 products, 2 documents per type.
+pub(crate) fn small_seed(contacts: usize) -> SeedSpec {
     SeedSpec {
         account_id: String::new(),
         seed: 11,
@@ -373,15 +406,9 @@ async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
 async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
     let holded = s.holded();
-    let bad_email = holded
-        .create_contact(&ContactChanges {
-            name: Some("Pedro Mal Correo".into()),
-            email: Some("esto-no-es-un-email".into()),
-            is_person: Some(true),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let bad_email = s
+        .add_person("Pedro Mal Correo", "esto-no-es-un-email")
+        .await;
     let too_long = holded
         .create_contact(&ContactChanges {
             name: Some("Lola Dirección Larga".into()),
@@ -435,16 +462,7 @@ async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
     );
 
     // Fixed in Holded, the record lands on the next run and its failure is resolved.
-    holded
-        .update_contact(
-            &bad_email,
-            &ContactChanges {
-                email: Some("pedro@ejemplo.es".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.set_email(&bad_email, "pedro@ejemplo.es").await;
     let output = s.sync(&[]).await;
     assert!(
         summary_line(&output, "contacts").contains("con error     1"),
@@ -789,16 +807,7 @@ async fn a_dry_run_plans_and_writes_nothing() {
 #[tokio::test]
 async fn sync_now_runs_in_the_service_workers_and_shows_in_the_run_history() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(15), false, false).await;
-    let holded = s.holded();
-    let bad = holded
-        .create_contact(&ContactChanges {
-            name: Some("Correo Roto".into()),
-            email: Some("roto@".into()),
-            is_person: Some(true),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let bad = s.add_person("Correo Roto", "roto@").await;
     let portal = s.portal;
     let res = s
         .stack
