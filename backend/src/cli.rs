@@ -75,7 +75,7 @@ pub async fn run() -> i32 {
             return 2;
         }
     };
-    telemetry::init_logging(config.log_format);
+    telemetry::init_logging(config.log_format, "info");
     let result = execute(cli.command, config).await;
     match result {
         Ok(()) => 0,
