@@ -11,12 +11,14 @@
 //! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
-//! - [`schedule`]: when nightly runs happen.
+//! - [`schedule`]: when nightly runs happen;
+//! - [`demo`]: `holded-hubspot demo`, the whole product against the simulators.
 
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod deals;
+pub mod demo;
 pub mod holded;
 pub mod http;
 pub mod hubspot;

@@ -10,6 +10,7 @@ mod support;
 
 mod foundation;
 
+mod demo;
 mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
