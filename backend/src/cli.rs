@@ -4,7 +4,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSour
 
 use crate::{
     config::{Config, ConfigArgs},
-    demo,
+    demo, healthcheck,
     runtime::Runtime,
     settings::SyncObjects,
     store::RunTrigger,
@@ -31,15 +31,25 @@ pub struct Cli {
 enum Command {
     #[command(flatten)]
     Service(ServiceCommand),
-    /// Show the whole product working, with nothing configured: both simulators,
-    /// a fresh database in ./data/demo/, the service, an OAuth install, signed
-    /// settings, a seeded Holded company and the nightly sync with a summary;
-    /// then keep serving (console included) until Ctrl-C. Listens on a free
-    /// port unless HH_BIND is given.
+    /// Show the whole product working with nothing configured, against the simulators.
+    ///
+    /// In one process: both simulators, a fresh database in ./data/demo/, the
+    /// service, an OAuth install, signed settings, a seeded Holded company and
+    /// the nightly sync with a summary; then the service keeps serving
+    /// (console included) until Ctrl-C. Listens on a free port unless HH_BIND
+    /// is given. The demo brings its own database, HubSpot app and simulators:
+    /// DATABASE_URL, HH_DATA_DIR, HH_PUBLIC_URL, HH_SECRET_KEY, HH_ADMIN_TOKEN,
+    /// HUBSPOT_* and HOLDED_API_BASE are not used.
     Demo {
         /// End right after the summary (exit code 0) instead of serving until Ctrl-C.
         #[arg(long)]
         exit: bool,
+    },
+    /// Exit 0 when the service answers /healthz (for container health checks).
+    Healthcheck {
+        /// URL to check instead of /healthz of HH_BIND's port on this machine.
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -93,7 +103,29 @@ pub async fn run() -> i32 {
             let bind = bind_given.then(|| cli.config.bind.clone());
             demo::run(cli.config, bind, exit).await
         }
+        Command::Healthcheck { url } => check_health(url, &cli.config).await,
         Command::Service(command) => run_service(command, &cli.config).await,
+    }
+}
+
+/// `healthcheck`: 0 when healthy, 1 with the reason on standard error.
+async fn check_health(url: Option<String>, args: &ConfigArgs) -> i32 {
+    let url = match url {
+        Some(url) => url,
+        None => match Config::from_args(args) {
+            Ok(config) => healthcheck::local_healthz(config.bind),
+            Err(err) => {
+                eprintln!("error: {err}");
+                return 2;
+            }
+        },
+    };
+    match healthcheck::check(&url).await {
+        Ok(()) => 0,
+        Err(reason) => {
+            eprintln!("unhealthy: {reason}");
+            1
+        }
     }
 }
 

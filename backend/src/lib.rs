@@ -3,6 +3,7 @@
 //!
 //! Layout (see the README's architecture section):
 //! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
+//!   [`healthcheck`]: the container health check;
 //! - [`store`]: database, migrations, entities and queries;
 //! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients;
 //! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
@@ -19,6 +20,7 @@ pub mod config;
 pub mod crypto;
 pub mod deals;
 pub mod demo;
+pub mod healthcheck;
 pub mod holded;
 pub mod http;
 pub mod hubspot;
