@@ -50,8 +50,9 @@ ENV HH_BIND=0.0.0.0:8080 \
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=6s --start-period=20s --retries=3 \
   CMD ["holded-hubspot", "healthcheck"]
-# SIGTERM (docker stop) is a graceful stop: allow it more than its 30 seconds
-# (compose sets stop_grace_period; with docker run use --stop-timeout 40).
-STOPSIGNAL SIGTERM
+# `docker stop` (SIGTERM) is a graceful stop of up to 30 seconds: allow more
+# than Docker's default 10 (compose sets stop_grace_period; with docker run use
+# --stop-timeout 40). Worker containers serve no HTTP: run them with
+# --no-healthcheck (compose disables it).
 ENTRYPOINT ["holded-hubspot"]
 CMD ["serve"]
