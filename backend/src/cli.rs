@@ -1,9 +1,10 @@
 //! The `holded-hubspot` command line.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSource};
 
 use crate::{
     config::{Config, ConfigArgs},
+    demo, healthcheck,
     runtime::Runtime,
     settings::SyncObjects,
     store::RunTrigger,
@@ -28,6 +29,33 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    #[command(flatten)]
+    Service(ServiceCommand),
+    /// Show the whole product working with nothing configured, against the simulators.
+    ///
+    /// In one process: both simulators, a fresh database in ./data/demo/, the
+    /// service, an OAuth install, signed settings, a seeded Holded company and
+    /// the nightly sync with a summary; then the service keeps serving
+    /// (console included) until Ctrl-C. Listens on a free port unless HH_BIND
+    /// is given. The demo brings its own database, HubSpot app and simulators:
+    /// DATABASE_URL, HH_DATA_DIR, HH_PUBLIC_URL, HH_SECRET_KEY, HH_ADMIN_TOKEN,
+    /// HUBSPOT_* and HOLDED_API_BASE are not used.
+    Demo {
+        /// End right after the summary (exit code 0) instead of serving until Ctrl-C.
+        #[arg(long)]
+        exit: bool,
+    },
+    /// Exit 0 when the service answers /healthz (for container health checks).
+    Healthcheck {
+        /// URL to check instead of /healthz of HH_BIND's port on this machine.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// The commands that run the configured service.
+#[derive(Subcommand, Debug)]
+enum ServiceCommand {
     /// Serve HTTP and, unless --no-workers, run the scheduler and job workers.
     Serve {
         /// Serve HTTP only; scheduler and jobs run in `worker` processes.
@@ -67,16 +95,51 @@ enum SyncObject {
 
 /// Parses the command line and runs the command; returns the exit code.
 pub async fn run() -> i32 {
-    let cli = Cli::parse();
-    let config = match Config::from_args(&cli.config) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    match cli.command {
+        Command::Demo { exit } => {
+            let bind_given = matches.value_source("bind") != Some(ValueSource::DefaultValue);
+            let bind = bind_given.then(|| cli.config.bind.clone());
+            demo::run(cli.config, bind, exit).await
+        }
+        Command::Healthcheck { url } => check_health(url, &cli.config).await,
+        Command::Service(command) => run_service(command, &cli.config).await,
+    }
+}
+
+/// `healthcheck`: 0 when healthy, 1 with the reason on standard error.
+async fn check_health(url: Option<String>, args: &ConfigArgs) -> i32 {
+    let url = match url {
+        Some(url) => url,
+        None => match Config::from_args(args) {
+            Ok(config) => healthcheck::local_healthz(config.bind),
+            Err(err) => {
+                eprintln!("error: {err}");
+                return 2;
+            }
+        },
+    };
+    match healthcheck::check(&url).await {
+        Ok(()) => 0,
+        Err(reason) => {
+            eprintln!("unhealthy: {reason}");
+            1
+        }
+    }
+}
+
+/// Validates the configuration, then runs a service command.
+async fn run_service(command: ServiceCommand, args: &ConfigArgs) -> i32 {
+    let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("error: {err}");
             return 2;
         }
     };
-    telemetry::init_logging(config.log_format);
-    let result = execute(cli.command, config).await;
+    telemetry::init_logging(config.log_format, "info");
+    let result = execute(command, config).await;
     match result {
         Ok(()) => 0,
         Err(err) => {
@@ -86,16 +149,16 @@ pub async fn run() -> i32 {
     }
 }
 
-async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
+async fn execute(command: ServiceCommand, config: Config) -> anyhow::Result<()> {
     let runtime = Runtime::start(config).await?;
     match command {
-        Command::Serve { no_workers } => runtime.serve(!no_workers).await,
-        Command::Worker => runtime.work().await,
-        Command::Migrate => {
+        ServiceCommand::Serve { no_workers } => runtime.serve(!no_workers).await,
+        ServiceCommand::Worker => runtime.work().await,
+        ServiceCommand::Migrate => {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Sync {
+        ServiceCommand::Sync {
             portal,
             objects,
             since,

@@ -3,6 +3,7 @@
 //!
 //! Layout (see the README's architecture section):
 //! - [`config`], [`cli`], [`runtime`]: configuration and process wiring;
+//!   [`healthcheck`]: the container health check;
 //! - [`store`]: database, migrations, entities and queries;
 //! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients; [`i18n`]: bilingual messages;
 //! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
@@ -11,12 +12,15 @@
 //! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
-//! - [`schedule`]: when nightly runs happen.
+//! - [`schedule`]: when nightly runs happen;
+//! - [`demo`]: `holded-hubspot demo`, the whole product against the simulators.
 
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod deals;
+pub mod demo;
+pub mod healthcheck;
 pub mod holded;
 pub mod http;
 pub mod hubspot;

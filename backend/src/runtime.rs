@@ -1,5 +1,5 @@
 //! Putting the service together: database, secrets, queue, HTTP and workers,
-//! for the `serve`, `worker` and `migrate` commands.
+//! for the `serve`, `worker`, `migrate` and `demo` commands.
 
 use std::net::TcpListener;
 
@@ -150,11 +150,24 @@ impl Runtime {
         })
     }
 
-    /// Serves HTTP (and, unless `with_workers` is false, runs the scheduler and
-    /// workers) until SIGINT/SIGTERM, then shuts down gracefully.
+    /// Serves HTTP on `HH_BIND` (and, unless `with_workers` is false, runs the
+    /// scheduler and workers) until SIGINT/SIGTERM, then shuts down gracefully.
     pub async fn serve(self, with_workers: bool) -> anyhow::Result<()> {
         let listener = TcpListener::bind(self.config.bind)
             .with_context(|| format!("HH_BIND: cannot listen on {}", self.config.bind))?;
+        let shutdown = shutdown_signal()?;
+        self.serve_on(listener, with_workers, shutdown).await
+    }
+
+    /// Serves HTTP on `listener` (and, with `with_workers`, runs the scheduler
+    /// and workers) until `shutdown` resolves, then stops gracefully: requests
+    /// in flight and running jobs get up to 30 seconds to finish.
+    pub async fn serve_on(
+        self,
+        listener: TcpListener,
+        with_workers: bool,
+        shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
         let state = AppState {
             store: self.store.clone(),
@@ -174,39 +187,59 @@ impl Runtime {
         };
         let server = web::server(state, listener)?;
         tracing::info!(%address, public_url = %self.config.public_url, workers = with_workers, "listening");
-        if !with_workers {
-            return Ok(server.await?);
-        }
         let handle = server.handle();
-        let workers = tokio::spawn(run_workers(self.job_context(), shutdown_signal()));
-        server.await?;
+        let server = tokio::spawn(server);
+        let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
+        let workers = with_workers.then(|| {
+            tokio::spawn(run_workers(self.job_context(), async move {
+                let _ = workers_stopped.await;
+                Ok(())
+            }))
+        });
+        let requested = shutdown.await;
+        let _ = stop_workers.send(());
         handle.stop(true).await;
-        workers
-            .await?
-            .map_err(|e| anyhow::anyhow!("workers stopped with an error: {e}"))
+        server.await??;
+        if let Some(workers) = workers {
+            workers
+                .await?
+                .map_err(|e| anyhow::anyhow!("workers stopped with an error: {e}"))?;
+        }
+        Ok(requested?)
     }
 
     /// Runs the scheduler and workers only, until SIGINT/SIGTERM.
     pub async fn work(self) -> anyhow::Result<()> {
         tracing::info!("workers started");
-        run_workers(self.job_context(), shutdown_signal())
+        run_workers(self.job_context(), shutdown_signal()?)
             .await
             .map_err(|e| anyhow::anyhow!("workers stopped with an error: {e}"))
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() -> std::io::Result<()> {
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from this call on; the returned
+/// future resolves on the first of them. Listening starts before the future is
+/// polled, so a signal sent right after this returns is not lost.
+pub fn shutdown_signal()
+-> std::io::Result<impl Future<Output = std::io::Result<()>> + Send + 'static> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutdown requested; finishing running work");
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("shutdown requested; finishing running work");
-    Ok(())
+    Ok(async {
+        tokio::signal::ctrl_c().await?;
+        tracing::info!("shutdown requested; finishing running work");
+        Ok(())
+    })
 }

@@ -7,10 +7,12 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 
-/// Installs the global log subscriber. Levels come from `RUST_LOG`
-/// (default `info`). Safe to call more than once; later calls do nothing.
-pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global log subscriber. Levels come from `RUST_LOG`, or
+/// `default_level` (e.g. `info`) when it is unset. Safe to call more than
+/// once; later calls do nothing.
+pub fn init_logging(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),

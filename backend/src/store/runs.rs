@@ -19,7 +19,7 @@ pub enum RunTrigger {
     Scheduled,
     /// "Sincronizar ahora" in the settings page or the console.
     Manual,
-    /// `holded-hubspot sync`.
+    /// `holded-hubspot sync` (or the sync step of `holded-hubspot demo`).
     Cli,
 }
 

@@ -60,7 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).
-/// It stops gracefully on SIGTERM/SIGINT, finishing requests in flight.
+/// It handles no signals itself: its owner stops it through its handle
+/// (gracefully, finishing requests in flight for up to 30 seconds).
 pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -80,6 +81,7 @@ pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Resu
     })
     .listen(listener)?
     .shutdown_timeout(30)
+    .disable_signals()
     .run();
     Ok(server)
 }

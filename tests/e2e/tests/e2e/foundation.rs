@@ -132,6 +132,38 @@ async fn serve_on_postgres_answers() {
     serve_embedded_default(Engine::Postgres).await;
 }
 
+async fn healthcheck(cwd: &std::path::Path, bind: &str) -> std::process::Output {
+    service_command(cwd)
+        .arg("healthcheck")
+        .env("HH_BIND", bind)
+        .output()
+        .await
+        .expect("run healthcheck")
+}
+
+/// `healthcheck` (the container health check) passes while the service on
+/// HH_BIND answers and fails, naming the URL, once it has stopped.
+#[tokio::test]
+async fn healthcheck_passes_while_the_service_answers_and_fails_after() {
+    let cwd = TempDir::new("healthcheck");
+    let service = ServiceProcess::serve(cwd.path(), None, &[]).await;
+    let bind = service.url.trim_start_matches("http://").to_owned();
+    let healthy = healthcheck(cwd.path(), &bind).await;
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    assert!(service.terminate().await.success());
+    let unhealthy = healthcheck(cwd.path(), &bind).await;
+    let stderr = String::from_utf8_lossy(&unhealthy.stderr);
+    assert_eq!(unhealthy.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("unhealthy: http://{bind}/healthz")),
+        "{stderr}"
+    );
+}
+
 async fn migrations_apply_and_are_idempotent(engine: Engine) {
     let db = TestDb::new(engine).await;
     let store = Store::connect(&db.target()).await.unwrap();

@@ -12,6 +12,7 @@ mod foundation;
 
 mod console;
 mod deals;
+mod demo;
 mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
