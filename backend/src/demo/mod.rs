@@ -4,14 +4,17 @@
 //! SQLite database in `./data/demo/`, and the scenario drives it the way
 //! HubSpot and an admin would: OAuth install over HTTP, settings saved with
 //! `hubspot.fetch`-signed requests, a seeded Spanish company in Holded, the
-//! nightly sync with progress and a summary. Then the service keeps serving
+//! nightly sync with progress, deals moved into their trigger stages so that
+//! an estimate, a proforma, a delivery note and an invoice are created in
+//! Holded, and a summary. Then the service keeps serving
 //! until Ctrl-C, or, with `--exit`, the demo ends.
 //!
 //! Module map: [`environment`] starts the simulators and the service,
 //! [`scenario`] lists the steps, [`install`], [`seed`], [`settings`],
-//! [`nightly`] and [`deals`] are the steps, [`progress`] and [`summary`] print.
+//! [`nightly`], [`deals`] and [`documents`] are the steps, [`progress`] and [`summary`] print.
 
 pub mod deals;
+pub mod documents;
 pub mod environment;
 pub mod install;
 pub mod nightly;

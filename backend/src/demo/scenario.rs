@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::{
     deals::{self, DemoDeal},
+    documents::{self, DemoDocument},
     environment::{self, Environment},
     install, nightly,
     seed::{self, SeededHolded},
@@ -30,6 +31,8 @@ pub enum Step {
     NightlySync,
     /// Seed deals in HubSpot, ready to become Holded documents.
     SeedDeals,
+    /// Move the deals into their trigger stages: the documents are created in Holded.
+    CreateDocuments,
 }
 
 impl Step {
@@ -60,6 +63,10 @@ impl Step {
             Self::SeedDeals => (
                 "crear negocios en HubSpot para convertirlos en documentos de Holded",
                 "seed HubSpot deals to become Holded documents",
+            ),
+            Self::CreateDocuments => (
+                "mover los negocios a su etapa: Holded crea presupuesto, proforma, albarán y factura",
+                "move the deals to their stages: Holded creates estimate, proforma, delivery note and invoice",
             ),
         }
     }
@@ -95,6 +102,8 @@ pub struct Outcome {
     pub sync: SyncReport,
     /// The deals seeded in HubSpot.
     pub deals: Vec<DemoDeal>,
+    /// Their Holded documents.
+    pub documents: Vec<DemoDocument>,
 }
 
 /// Announces `step`, runs `work`, and names the step if it fails.
@@ -143,11 +152,17 @@ pub async fn run(
         deals::seed_deals(&env, portal_id)
     })
     .await?;
+    let documents = step(
+        Step::CreateDocuments,
+        documents::create_documents(&env, portal_id, &deals),
+    )
+    .await?;
     let outcome = Outcome {
         portal_id,
         holded,
         sync,
         deals,
+        documents,
     };
     Ok((env, outcome))
 }

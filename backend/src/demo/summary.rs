@@ -109,6 +109,22 @@ pub fn print(env: &Environment, outcome: &Outcome, elapsed: Duration) {
         );
     }
     println!(
+        "Documentos creados en Holded desde esos negocios (documents created from those deals): {}",
+        outcome.documents.len()
+    );
+    for document in &outcome.documents {
+        println!(
+            "  · {} {} · {} · {}",
+            document.kind,
+            document.number.as_deref().unwrap_or("(borrador)"),
+            document
+                .total
+                .map(|t| crate::deals::money::format_amount(t, "EUR"))
+                .unwrap_or_default(),
+            document.link.as_deref().unwrap_or_default()
+        );
+    }
+    println!(
         "Holded: {} documentos (documents) en la cuenta (in account) {}",
         env.sims
             .holded

@@ -21,6 +21,7 @@ const loaded: Settings = {
   objects: { contacts: true, companies: true, products: false, documents: true },
   documentMapping: { invoice: { pipelineId: 'default', stageId: 'closedwon' } },
   sensitiveData: { enabled: false, available: false, reason: 'Solo disponible en portales HubSpot Enterprise.' },
+  defaultTax: 's_iva_21',
   pipelines: [
     {
       id: 'default',
@@ -83,6 +84,8 @@ describe('SettingsPage', () => {
     find(Select, { name: 'documentMapping.estimate.pipelineId' }).trigger('onChange', 'default' as never);
     await waitFor(() => expect(find(Select, { name: 'documentMapping.estimate.stageId' }).props.readOnly).toBe(false));
     find(Select, { name: 'documentMapping.estimate.stageId' }).trigger('onChange', 'contractsent' as never);
+    expect(find(Select, { name: 'defaultTax' }).props.value).toBe('s_iva_21');
+    find(Select, { name: 'defaultTax' }).trigger('onChange', 's_iva_10' as never);
 
     const saved = { ...loaded, holded: { configured: true, generation: 'v2', keyLast4: '1234' } };
     fetchMock.mockResolvedValueOnce(reply(200, saved));
@@ -100,6 +103,7 @@ describe('SettingsPage', () => {
           invoice: { pipelineId: 'default', stageId: 'closedwon' },
           estimate: { pipelineId: 'default', stageId: 'contractsent' },
         },
+        defaultTax: 's_iva_10',
         sensitiveData: { enabled: false, eraseExisting: false },
       },
     });

@@ -20,6 +20,7 @@ import {
   useExtensionContext,
 } from '@hubspot/ui-extensions';
 import {
+  DEFAULT_TAXES,
   DOCUMENT_TYPES,
   type DocumentType,
   type FetchLike,
@@ -59,6 +60,7 @@ export const SettingsPage = () => {
   const [objects, setObjects] = useState<SyncObjects | null>(null);
   const [mapping, setMapping] = useState<Partial<Record<DocumentType, StageRef>>>({});
   const [sensitive, setSensitive] = useState(false);
+  const [defaultTax, setDefaultTax] = useState('');
   const [eraseExisting, setEraseExisting] = useState(true);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [saving, setSaving] = useState(false);
@@ -70,6 +72,7 @@ export const SettingsPage = () => {
     setObjects(loaded.objects);
     setMapping(loaded.documentMapping);
     setSensitive(loaded.sensitiveData.enabled);
+    setDefaultTax(loaded.defaultTax);
     setApiKey('');
   };
 
@@ -117,6 +120,7 @@ export const SettingsPage = () => {
         nextSyncDate,
         objects,
         documentMapping: mapping,
+        defaultTax,
         sensitiveData: {
           enabled: sensitive,
           eraseExisting: settings.sensitiveData.enabled && !sensitive && eraseExisting,
@@ -234,6 +238,19 @@ export const SettingsPage = () => {
           </Flex>
         );
       })}
+
+      <Select
+        name="defaultTax"
+        label="Impuesto por defecto de los documentos"
+        description="Para las líneas de un negocio sin impuesto propio ni de su producto."
+        value={defaultTax}
+        options={[
+          ...(DEFAULT_TAXES.some((t) => t.value === defaultTax) ? [] : [{ label: defaultTax, value: defaultTax }]),
+          ...DEFAULT_TAXES.map((t) => ({ label: t.label, value: t.value })),
+        ]}
+        onChange={(value) => setDefaultTax(String(value))}
+        {...errorProps('defaultTax')}
+      />
 
       <Divider />
       <Heading>Datos sensibles</Heading>

@@ -1,16 +1,20 @@
 // The backend's settings API (GET/PUT /api/settings?portalId=…), as the page uses it.
 // Requests go through hubspot.fetch, which signs them (X-HubSpot-Signature-v3).
+import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../shared/backendFetch.ts';
 
-/** Holded document types, with the Spanish names shown to users. */
-export const DOCUMENT_TYPES = [
-  { value: 'estimate', label: 'Presupuesto' },
-  { value: 'proform', label: 'Proforma' },
-  { value: 'waybill', label: 'Albarán' },
-  { value: 'invoice', label: 'Factura' },
-  { value: 'salesorder', label: 'Pedido' },
+import { DOCUMENT_TYPES, type DocumentType } from '../shared/documentTypes.ts';
+
+export { BackendError, DOCUMENT_TYPES, type DocumentType, type FetchLike };
+
+/** The default taxes offered (Holded's standard Spanish sales taxes); as the backend's OFFERED_DEFAULT_TAXES. */
+export const DEFAULT_TAXES = [
+  { value: 's_iva_21', label: 'IVA 21 % (general)' },
+  { value: 's_iva_10', label: 'IVA 10 % (reducido)' },
+  { value: 's_iva_4', label: 'IVA 4 % (superreducido)' },
+  { value: 's_iva_0', label: 'IVA 0 % (exento)' },
 ] as const;
 
-export type DocumentType = (typeof DOCUMENT_TYPES)[number]['value'];
+
 
 /** What to sync from Holded into HubSpot. */
 export interface SyncObjects {
@@ -51,6 +55,8 @@ export interface Settings {
   objects: SyncObjects;
   documentMapping: Partial<Record<DocumentType, StageRef>>;
   sensitiveData: { enabled: boolean; available: boolean; reason: string | null };
+  /** Holded tax key of deal lines that carry none (`s_iva_21`). */
+  defaultTax: string;
   pipelines: Pipeline[];
   lastRuns: RunSummary[];
 }
@@ -62,6 +68,7 @@ export interface SettingsUpdate {
   objects: SyncObjects;
   documentMapping: Partial<Record<DocumentType, StageRef>>;
   sensitiveData: { enabled: boolean; eraseExisting: boolean };
+  defaultTax?: string;
 }
 
 /** A refused save: one Spanish message per field. */
@@ -70,44 +77,15 @@ export interface ValidationFailure {
   fields: Record<string, string>;
 }
 
-export type FetchLike = (
-  url: string,
-  options: { method: 'GET' | 'PUT' | 'POST'; body?: Record<string, unknown>; timeout?: number },
-) => Promise<{ ok: boolean; status: number; json: () => Promise<unknown> }>;
-
-export class SettingsApiError extends Error {}
-
-const TIMEOUT_MS = 15_000;
-
 function settingsUrl(apiOrigin: string, portalId: number): string {
   return `${apiOrigin}/api/settings?portalId=${encodeURIComponent(String(portalId))}`;
-}
-
-/** The error body, unwrapped when HubSpot's proxy reports it as BAD_GATEWAY with the original inside. */
-function unwrapErrorBody(body: unknown): Record<string, unknown> {
-  if (body && typeof body === 'object') {
-    const record = body as Record<string, unknown>;
-    if (typeof record.responseBody === 'string') {
-      try {
-        return unwrapErrorBody(JSON.parse(record.responseBody));
-      } catch {
-        return record;
-      }
-    }
-    return record;
-  }
-  return {};
-}
-
-function messageOf(body: Record<string, unknown>, fallback: string): string {
-  return typeof body.message === 'string' && body.message ? body.message : fallback;
 }
 
 export async function loadSettings(fetch: FetchLike, apiOrigin: string, portalId: number): Promise<Settings> {
   const res = await fetch(settingsUrl(apiOrigin, portalId), { method: 'GET', timeout: TIMEOUT_MS });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
-    throw new SettingsApiError(messageOf(unwrapErrorBody(body), 'No se pudo cargar la configuración.'));
+    throw new BackendError(messageOf(unwrapErrorBody(body), 'No se pudo cargar la configuración.'));
   }
   return body as Settings;
 }
@@ -135,7 +113,7 @@ export async function saveSettings(
       fields: body.fields as Record<string, string>,
     };
   }
-  throw new SettingsApiError(messageOf(body, 'No se pudo guardar la configuración.'));
+  throw new BackendError(messageOf(body, 'No se pudo guardar la configuración.'));
 }
 
 /** Asks the backend to sync now; resolves to the message to show. */
@@ -146,7 +124,7 @@ export async function requestSync(fetch: FetchLike, apiOrigin: string, portalId:
   });
   const body = unwrapErrorBody(await res.json().catch(() => ({})));
   if (!res.ok) {
-    throw new SettingsApiError(messageOf(body, 'No se pudo iniciar la sincronización.'));
+    throw new BackendError(messageOf(body, 'No se pudo iniciar la sincronización.'));
   }
   return messageOf(body, 'Sincronización en cola.');
 }

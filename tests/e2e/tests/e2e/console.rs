@@ -28,20 +28,42 @@ fn artifacts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("artifacts")
 }
 
+/// Installs `tests/browser`'s npm packages from the lock file when they are
+/// missing (as the UI extensions' suites do), once per test binary.
+fn install_browser_packages() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if browser_dir().join("node_modules/playwright-core").is_dir() {
+            return;
+        }
+        let out = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(browser_dir())
+            .output()
+            .expect("npm is needed for the console's browser tests");
+        assert!(
+            out.status.success(),
+            "npm ci in tests/browser failed:\n{}",
+            crate::support::output_text(&out)
+        );
+    });
+    assert!(
+        browser_dir().join("node_modules/playwright-core").is_dir(),
+        "the console's browser tests need their npm packages: run `npm ci` in tests/browser"
+    );
+}
+
 /// Runs `tests/browser/<script>` against the scenario's service with `env`
 /// (besides the service URL, the admin token, the portal and where
 /// screenshots go) and returns its output; panics with that output when the
-/// script fails. Chromium and the npm packages must be installed: this fails,
-/// saying what to install, rather than skip.
+/// script fails. Chromium must be installed (the npm packages are installed
+/// here when missing): this fails, saying what to install, rather than skip.
 async fn run_browser(s: &Scenario, script: &str, env: &[(&str, String)]) -> String {
     assert!(
         std::path::Path::new(CHROMIUM).is_file(),
         "the console's browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium"
     );
-    assert!(
-        browser_dir().join("node_modules/playwright-core").is_dir(),
-        "the console's browser tests need their npm packages: run `npm ci` in tests/browser"
-    );
+    install_browser_packages();
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(script)
         .current_dir(browser_dir())

@@ -5,7 +5,10 @@ use std::{path::Path, process::Stdio, time::Duration};
 
 use holded_hubspot::{
     config::DatabaseTarget,
-    store::{Store, entities::sync_run},
+    store::{
+        Store,
+        entities::{document_request, sync_run},
+    },
 };
 use sea_orm::EntityTrait;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -106,6 +109,28 @@ async fn demo_exit_runs_the_whole_scenario_on_a_fresh_demo_database() {
     let runs = sync_run::Entity::find().all(store.db()).await.unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].status, "completed");
+    // Moving the deals made an estimate, a proforma, a delivery note and an invoice in Holded.
+    let requests = document_request::Entity::find()
+        .all(store.db())
+        .await
+        .unwrap();
+    let mut created: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.state == "created" && r.holded_document_id.is_some())
+        .map(|r| r.document_type.as_str())
+        .collect();
+    created.sort();
+    assert_eq!(
+        created,
+        ["estimate", "invoice", "proform", "waybill"],
+        "{requests:?}"
+    );
+    for kind in ["Presupuesto", "Proforma", "Albarán", "Factura"] {
+        assert!(
+            stdout.contains(&format!("  · {kind} ")),
+            "{kind} in the summary:\n{stdout}"
+        );
+    }
     assert!(!data.join("secret.key").exists() && !data.join("demo/secret.key").exists());
 }
 

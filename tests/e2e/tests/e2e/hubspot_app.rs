@@ -170,12 +170,29 @@ fn the_app_is_a_marketplace_oauth_app_calling_only_our_backend() {
     assert_eq!(subscription["active"], true);
 }
 
+#[test]
+fn the_deal_card_sits_on_deal_records_and_is_built_like_the_settings_page() {
+    let card = read_json(&project_root().join("src/app/cards/holded-deal-card-hsmeta.json"));
+    assert_eq!(card["type"], "card");
+    assert_eq!(card["config"]["location"], "crm.record.tab");
+    assert_eq!(card["config"]["objectTypes"], serde_json::json!(["deals"]));
+    assert_eq!(
+        card["config"]["entrypoint"],
+        "/app/cards/HoldedDealCard.tsx"
+    );
+    let cards = read_json(&project_root().join("src/app/cards/package.json"));
+    let settings = read_json(&project_root().join("src/app/settings/package.json"));
+    // Both extensions use the same pinned UI library (React 18 only at 0.17.0).
+    assert_eq!(cards["dependencies"], settings["dependencies"]);
+    assert_eq!(cards["devDependencies"], settings["devDependencies"]);
+}
+
 /// The UI extensions' own suites (Vitest with `@hubspot/ui-extensions/testing`)
 /// and their strict type checks, run through npm so that `cargo test` is the
 /// whole test suite. Dependencies are installed from the lock file when missing.
 #[test]
 fn ui_extension_suites_pass() {
-    let packages = ["src/app/settings"];
+    let packages = ["src/app/settings", "src/app/cards"];
     for package in packages {
         let dir = project_root().join(package);
         let npm = |args: &[&str]| {

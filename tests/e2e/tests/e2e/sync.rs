@@ -913,7 +913,7 @@ async fn turning_sensitive_data_off_erases_the_values_already_in_hubspot() {
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     // The service queues a sync that clears them.
-    for _ in 0..100 {
+    for _ in 0..300 {
         if with_nif(&s) == 0 {
             break;
         }
