@@ -1,5 +1,5 @@
 //! The operator console's overview of every portal: connection, latest run
-//! and records still failing, in a fixed number of queries however many
+//! and records and documents still failing, in a fixed number of queries however many
 //! portals there are.
 
 use std::collections::{HashMap, HashSet};
@@ -10,8 +10,8 @@ use sea_orm::{
 };
 
 use super::{
-    Store,
-    entities::{portal, settings, sync_run, sync_run_item},
+    RequestState, Store,
+    entities::{document_request, portal, settings, sync_run, sync_run_item},
 };
 
 /// One portal as the console's list shows it.
@@ -27,6 +27,8 @@ pub struct PortalOverview {
     pub last_run: Option<sync_run::Model>,
     /// Records (object kind + Holded id) with a failure no later run resolved.
     pub unresolved_failures: usize,
+    /// Deal → document requests that failed and wait for a retry.
+    pub failed_documents: usize,
 }
 
 impl Store {
@@ -77,6 +79,17 @@ impl Store {
                 .or_default()
                 .insert((kind, holded_id));
         }
+        let failed_documents: HashMap<i64, i64> = document_request::Entity::find()
+            .select_only()
+            .column(document_request::Column::PortalId)
+            .column_as(document_request::Column::Id.count(), "failed")
+            .filter(document_request::Column::State.eq(RequestState::Failed.as_str()))
+            .group_by(document_request::Column::PortalId)
+            .into_tuple::<(i64, i64)>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .collect();
         Ok(portals
             .into_iter()
             .map(|portal| PortalOverview {
@@ -84,6 +97,9 @@ impl Store {
                 holded_generation: generations.get(&portal.id).cloned().flatten(),
                 last_run: last_runs.remove(&portal.id),
                 unresolved_failures: failing_per_portal.get(&portal.id).map_or(0, HashSet::len),
+                failed_documents: failed_documents
+                    .get(&portal.id)
+                    .map_or(0, |n| usize::try_from(*n).unwrap_or(0)),
                 portal,
             })
             .collect())

@@ -62,19 +62,21 @@ pub enum PortalTab {
     Settings,
     /// Its sync runs and failed records.
     Runs,
+    /// Its document requests (HubSpot deal → Holded document).
+    Documents,
     /// Its audit log.
     Audit,
 }
 
 impl PortalTab {
-    /// The tab bar. The document requests page ("Documentos": HubSpot deal →
-    /// Holded document) takes its place after `Runs`.
-    const ALL: [Self; 3] = [Self::Settings, Self::Runs, Self::Audit];
+    /// The tab bar.
+    const ALL: [Self; 4] = [Self::Settings, Self::Runs, Self::Documents, Self::Audit];
 
     fn label(self) -> &'static str {
         match self {
             Self::Settings => "Configuración",
             Self::Runs => "Ejecuciones",
+            Self::Documents => "Documentos",
             Self::Audit => "Auditoría",
         }
     }
@@ -84,6 +86,7 @@ impl PortalTab {
         let page = match self {
             Self::Settings => "settings",
             Self::Runs => "runs",
+            Self::Documents => "documents",
             Self::Audit => "audit",
         };
         format!("{CONSOLE_PATH}/portals/{portal_id}/{page}")
@@ -184,10 +187,17 @@ pub enum Done {
     SyncQueued,
     /// "Reintentar".
     RetryQueued,
+    /// "Reintentar" on a document request.
+    DocumentQueued,
 }
 
 impl Done {
-    const ALL: [Self; 3] = [Self::Saved, Self::SyncQueued, Self::RetryQueued];
+    const ALL: [Self; 4] = [
+        Self::Saved,
+        Self::SyncQueued,
+        Self::RetryQueued,
+        Self::DocumentQueued,
+    ];
 
     /// The `?hecho=` value.
     fn key(self) -> &'static str {
@@ -195,6 +205,7 @@ impl Done {
             Self::Saved => "guardado",
             Self::SyncQueued => "sincronizacion",
             Self::RetryQueued => "reintento",
+            Self::DocumentQueued => "documento",
         }
     }
 
@@ -206,6 +217,9 @@ impl Done {
             }
             Self::RetryQueued => {
                 "Reintento en cola: la ejecución que empieza en unos segundos vuelve a enviar los registros con error. Recarga la página para ver el resultado."
+            }
+            Self::DocumentQueued => {
+                "Documento en cola: se vuelve a intentar en Holded en unos segundos. Recarga la página para ver el resultado."
             }
         }
     }

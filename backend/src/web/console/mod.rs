@@ -1,6 +1,7 @@
 //! The operator console (`/console`): Spanish, server-rendered pages for the
 //! operator who runs the service for many portals — every portal at a glance,
-//! a portal's settings, its sync runs and failed records, and the audit log.
+//! a portal's settings, its sync runs and failed records, its document
+//! requests (HubSpot deal → Holded document), and the audit log.
 //!
 //! It is open only when `HH_ADMIN_TOKEN` is set (otherwise every page answers
 //! 404 saying so). The operator trades the token for a signed session cookie
@@ -10,6 +11,7 @@
 
 mod audit;
 mod csrf;
+mod documents;
 mod error;
 mod layout;
 mod login;
@@ -64,6 +66,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(runs::sync_now)
             .service(runs::list)
             .service(runs::retry)
+            .service(documents::list)
+            .service(documents::retry)
             .service(audit::global)
             .service(audit::of_portal)
             .default_service(web::to(not_found)),

@@ -30,6 +30,7 @@ fn needs_attention(row: &PortalOverview) -> bool {
     row.portal.status != PortalStatus::Connected.as_str()
         || !row.holded_connected
         || row.unresolved_failures > 0
+        || row.failed_documents > 0
         || row
             .last_run
             .as_ref()
@@ -66,6 +67,13 @@ fn portal_row(row: &PortalOverview) -> Markup {
             }
             td { (layout::when_or_dash(portal.next_run_at)) }
             td.number {
+                @if row.failed_documents > 0 {
+                    a.badge.bad href=(PortalTab::Documents.href(portal.id)) { (row.failed_documents) }
+                } @else {
+                    "0"
+                }
+            }
+            td.number {
                 @if row.unresolved_failures > 0 {
                     a.badge.bad href=(PortalTab::Runs.href(portal.id)) { (row.unresolved_failures) }
                 } @else {
@@ -99,7 +107,7 @@ pub async fn list(
             div.scroll {
                 table {
                     caption { "Portales instalados" }
-                    (layout::column_headers(&["Portal (hub id)", "Estado", "Zona horaria", "Holded conectado", "Última ejecución", "Próxima ejecución", "Registros con error sin resolver"]))
+                    (layout::column_headers(&["Portal (hub id)", "Estado", "Zona horaria", "Holded conectado", "Última ejecución", "Próxima ejecución", "Documentos con error", "Registros con error sin resolver"]))
                     tbody {
                         @for row in &rows { (portal_row(row)) }
                     }

@@ -199,6 +199,106 @@ async fn console_retry_resolves_a_failed_record_fixed_in_holded() {
     assert_eq!(details["reintento"]["holdedId"], bad.as_str());
 }
 
+#[tokio::test]
+async fn console_shows_document_requests_and_retries_a_failed_one() {
+    use holded_hubspot::hubspot::{
+        Hubspot, HubspotConfig, MemoryTokenStore, ObjectType, Properties, Tokens,
+    };
+    use holded_hubspot_sim::hubspot::{SeedDeal, model::ObjType};
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(2), false, false).await;
+    let hubspot = &s.stack.sims.hubspot;
+    let props = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    // A product whose Holded tax the account lacks: Holded refuses the invoice.
+    let product = hubspot
+        .seed_records(
+            s.portal as u64,
+            ObjType::Products,
+            vec![props(&[("name", "Libro"), ("holded_impuesto", "s_iva_7")])],
+        )
+        .unwrap()[0]
+        .to_string();
+    let deal = hubspot
+        .seed_deal(
+            s.portal as u64,
+            SeedDeal {
+                properties: props(&[
+                    ("dealname", "Biblioteca municipal"),
+                    ("pipeline", "default"),
+                    ("dealstage", "contractsent"),
+                    ("holded_tipo_documento", "invoice"),
+                    ("holded_asociar_documento_a", "company"),
+                ]),
+                line_items: vec![props(&[
+                    ("name", "Libro"),
+                    ("quantity", "3"),
+                    ("price", "20"),
+                    ("hs_product_id", &product),
+                ])],
+                company: Some(props(&[("name", "Librería Central SL")])),
+                contact: None,
+            },
+        )
+        .unwrap()
+        .deal_id;
+    hubspot
+        .move_deal(s.portal as u64, deal, "closedwon")
+        .unwrap();
+    let store = s.stack.db.store().await;
+    let request = || async {
+        store
+            .deal_document_requests(s.portal, &deal.to_string())
+            .await
+            .unwrap()
+            .pop()
+    };
+    for _ in 0..300 {
+        if request().await.is_some_and(|r| r.state == "failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(request().await.map(|r| r.state).as_deref(), Some("failed"));
+    let page = |phase: &str| {
+        [
+            ("HH_DEAL_ID", deal.to_string()),
+            ("HH_DOCUMENTS_STEP", phase.to_owned()),
+        ]
+    };
+    run_browser(&s, "documents.mjs", &page("failed")).await;
+
+    // The rep fixes the product's tax in HubSpot; the operator retries.
+    let user = Hubspot::new(HubspotConfig::new(&s.stack.sims.hubspot_url), None)
+        .unwrap()
+        .portal(
+            s.portal as u64,
+            std::sync::Arc::new(MemoryTokenStore::new(Tokens::fixed(
+                secrecy::SecretString::from(s.token.clone()),
+            ))),
+        );
+    user.update_object(
+        ObjectType::Products,
+        &product,
+        &Properties::from([("holded_impuesto".to_owned(), "s_iva_21".to_owned())]),
+    )
+    .await
+    .unwrap();
+    run_browser(&s, "documents.mjs", &page("retry")).await;
+    let created = request().await.unwrap();
+    assert_eq!(created.state, "created");
+    assert_eq!(created.attempts, 2);
+    assert!(
+        audit_entries(&s)
+            .await
+            .iter()
+            .any(|e| e.action == "document.retry" && e.actor == "console")
+    );
+}
+
 /// The value of the hidden CSRF field in `html`.
 fn csrf_token(html: &str) -> String {
     let (_, rest) = html

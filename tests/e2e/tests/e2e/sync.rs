@@ -22,7 +22,8 @@ use crate::support::{Engine, Stack};
 pub(crate) struct Scenario {
     pub(crate) stack: Stack,
     pub(crate) portal: i64,
-    token: String,
+    /// The simulator's direct token for the portal (acting as a HubSpot user).
+    pub(crate) token: String,
     pub(crate) account: SimAccount,
 }
 
