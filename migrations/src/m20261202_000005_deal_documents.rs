@@ -17,7 +17,6 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite adds one column per ALTER TABLE statement.
         let request_columns = [
             date_null(DocumentRequests::DocumentDate),
             string_null(DocumentRequests::Reference),
@@ -28,16 +27,7 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(DocumentRequests::NextAttemptAt),
             timestamp_with_time_zone_null(DocumentRequests::LeaseUntil),
         ];
-        for column in request_columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(DocumentRequests::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(manager, DocumentRequests::Table, request_columns).await?;
         manager
             .create_index(
                 Index::create()
@@ -49,19 +39,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [
-            timestamp_with_time_zone_null(WebhookEvents::ProcessedAt),
-            timestamp_with_time_zone_null(WebhookEvents::EnqueuedAt),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(WebhookEvents::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            WebhookEvents::Table,
+            [
+                timestamp_with_time_zone_null(WebhookEvents::ProcessedAt),
+                timestamp_with_time_zone_null(WebhookEvents::EnqueuedAt),
+            ],
+        )
+        .await?;
         manager
             .create_index(
                 Index::create()
@@ -73,25 +59,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Settings::Table)
-                    .add_column(string_null(Settings::DefaultTax))
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            Settings::Table,
+            [string_null(Settings::DefaultTax)],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Settings::Table)
-                    .drop_column(Settings::DefaultTax)
-                    .to_owned(),
-            )
-            .await?;
+        drop_columns(manager, Settings::Table, [Settings::DefaultTax]).await?;
         manager
             .drop_index(
                 Index::drop()
@@ -100,16 +77,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [WebhookEvents::ProcessedAt, WebhookEvents::EnqueuedAt] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(WebhookEvents::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        drop_columns(
+            manager,
+            WebhookEvents::Table,
+            [WebhookEvents::ProcessedAt, WebhookEvents::EnqueuedAt],
+        )
+        .await?;
         manager
             .drop_index(
                 Index::drop()
@@ -118,30 +91,53 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [
-            DocumentRequests::DocumentDate,
-            DocumentRequests::Reference,
-            DocumentRequests::HoldedLink,
-            DocumentRequests::ExpectedTotal,
-            DocumentRequests::HoldedTotal,
-            DocumentRequests::Trigger,
-            DocumentRequests::NextAttemptAt,
-            DocumentRequests::LeaseUntil,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(DocumentRequests::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            DocumentRequests::Table,
+            [
+                DocumentRequests::DocumentDate,
+                DocumentRequests::Reference,
+                DocumentRequests::HoldedLink,
+                DocumentRequests::ExpectedTotal,
+                DocumentRequests::HoldedTotal,
+                DocumentRequests::Trigger,
+                DocumentRequests::NextAttemptAt,
+                DocumentRequests::LeaseUntil,
+            ],
+        )
+        .await
     }
 }
 
-#[derive(DeriveIden)]
+/// Adds `columns` to `table`, one ALTER TABLE each (SQLite takes one column per statement).
+async fn add_columns<const N: usize>(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Copy,
+    columns: [ColumnDef; N],
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(Table::alter().table(table).add_column(column).to_owned())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops `columns` from `table`, one ALTER TABLE each.
+async fn drop_columns<const N: usize>(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Copy,
+    columns: [impl IntoIden; N],
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, DeriveIden)]
 enum DocumentRequests {
     Table,
     State,
@@ -155,7 +151,7 @@ enum DocumentRequests {
     LeaseUntil,
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum WebhookEvents {
     Table,
     ReceivedAt,
@@ -163,7 +159,7 @@ enum WebhookEvents {
     EnqueuedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Settings {
     Table,
     DefaultTax,

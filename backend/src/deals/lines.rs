@@ -282,25 +282,10 @@ mod tests {
         )
     }
 
-    fn object(id: &str, pairs: &[(&str, &str)]) -> CrmObject {
-        CrmObject {
-            id: id.into(),
-            properties: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
-                .collect(),
-            created_at: None,
-            updated_at: None,
-            archived: false,
-            object_write_trace_id: None,
-            new: None,
-        }
-    }
-
     #[test]
     fn taxes_come_from_the_line_then_the_product_then_the_default() {
         let items = [
-            object(
+            CrmObject::with_properties(
                 "1",
                 &[
                     ("name", "Diseño"),
@@ -309,7 +294,7 @@ mod tests {
                     ("hs_tax_rate_group_id", "901"),
                 ],
             ),
-            object(
+            CrmObject::with_properties(
                 "2",
                 &[
                     ("name", "Consultoría"),
@@ -318,12 +303,12 @@ mod tests {
                     ("hs_product_id", "55"),
                 ],
             ),
-            object(
+            CrmObject::with_properties(
                 "3",
                 &[("name", "Portes"), ("price", "12.40"), ("discount", "2.40")],
             ),
         ];
-        let products = [object(
+        let products = [CrmObject::with_properties(
             "55",
             &[
                 ("holded_id", "hp1"),
@@ -344,7 +329,7 @@ mod tests {
 
     #[test]
     fn unmapped_hubspot_taxes_and_bad_values_are_refused_in_spanish() {
-        let igic = [object(
+        let igic = [CrmObject::with_properties(
             "1",
             &[
                 ("name", "Diseño"),
@@ -354,7 +339,7 @@ mod tests {
         )];
         let err = document_lines(&igic, &[], &catalogue()).unwrap_err();
         assert!(err.to_string().contains("IGIC 7%"), "{err}");
-        let unknown_rate = [object(
+        let unknown_rate = [CrmObject::with_properties(
             "1",
             &[
                 ("name", "Diseño"),
@@ -363,12 +348,15 @@ mod tests {
             ],
         )];
         assert!(document_lines(&unknown_rate, &[], &catalogue()).is_err());
-        let negative = [object(
+        let negative = [CrmObject::with_properties(
             "1",
             &[("name", "Portes"), ("price", "5"), ("discount", "6")],
         )];
         assert!(document_lines(&negative, &[], &catalogue()).is_err());
-        let odd = [object("1", &[("name", "X"), ("price", "diez")])];
+        let odd = [CrmObject::with_properties(
+            "1",
+            &[("name", "X"), ("price", "diez")],
+        )];
         assert!(matches!(
             document_lines(&odd, &[], &catalogue()),
             Err(DealError::Permanent(_))

@@ -322,30 +322,18 @@ pub fn holded_changes(record: &CrmObject, to: AssociateTo, sensitive: bool) -> C
 mod tests {
     use super::*;
 
-    fn record(pairs: &[(&str, &str)]) -> CrmObject {
-        CrmObject {
-            id: "77".into(),
-            properties: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
-                .collect(),
-            created_at: None,
-            updated_at: None,
-            archived: false,
-            object_write_trace_id: None,
-            new: None,
-        }
-    }
-
     #[test]
     fn a_company_becomes_a_holded_company_without_sensitive_values_unless_allowed() {
-        let company = record(&[
-            ("name", "Talleres Ruiz SL"),
-            ("domain", "talleresruiz.es"),
-            ("city", "Zaragoza"),
-            ("country", "es"),
-            ("holded_nif", "B12345678"),
-        ]);
+        let company = CrmObject::with_properties(
+            "77",
+            &[
+                ("name", "Talleres Ruiz SL"),
+                ("domain", "talleresruiz.es"),
+                ("city", "Zaragoza"),
+                ("country", "es"),
+                ("holded_nif", "B12345678"),
+            ],
+        );
         let off = holded_changes(&company, AssociateTo::Company, false);
         assert_eq!(off.name.as_deref(), Some("Talleres Ruiz SL"));
         assert_eq!(off.is_person, Some(false));
@@ -360,12 +348,15 @@ mod tests {
 
     #[test]
     fn a_contact_becomes_a_holded_person() {
-        let contact = record(&[
-            ("firstname", "Marta"),
-            ("lastname", "Ruiz Soler"),
-            ("email", " Marta@Ruiz.ES"),
-            ("country", "Portugal"),
-        ]);
+        let contact = CrmObject::with_properties(
+            "77",
+            &[
+                ("firstname", "Marta"),
+                ("lastname", "Ruiz Soler"),
+                ("email", " Marta@Ruiz.ES"),
+                ("country", "Portugal"),
+            ],
+        );
         let changes = holded_changes(&contact, AssociateTo::Contact, false);
         assert_eq!(changes.name.as_deref(), Some("Marta Ruiz Soler"));
         assert_eq!(changes.email.as_deref(), Some("marta@ruiz.es"));

@@ -107,6 +107,25 @@ impl CrmObject {
     }
 }
 
+#[cfg(test)]
+impl CrmObject {
+    /// A record with these property values (for tests of what reads records).
+    pub(crate) fn with_properties(id: &str, pairs: &[(&str, &str)]) -> Self {
+        Self {
+            id: id.to_owned(),
+            properties: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                .collect(),
+            created_at: None,
+            updated_at: None,
+            archived: false,
+            object_write_trace_id: None,
+            new: None,
+        }
+    }
+}
+
 /// One association to create together with a record.
 #[derive(Debug, Clone)]
 pub struct NewAssociation {

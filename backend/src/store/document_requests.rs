@@ -85,6 +85,21 @@ impl RequestTrigger {
     }
 }
 
+/// No worker holds the request and its next attempt (if any) is due at `now`.
+fn free_and_due(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(document_request::Column::LeaseUntil.is_null())
+                .add(document_request::Column::LeaseUntil.lt(now)),
+        )
+        .add(
+            Condition::any()
+                .add(document_request::Column::NextAttemptAt.is_null())
+                .add(document_request::Column::NextAttemptAt.lte(now)),
+        )
+}
+
 fn open_states() -> Vec<&'static str> {
     RequestState::OPEN.iter().map(|s| s.as_str()).collect()
 }
@@ -195,16 +210,7 @@ impl Store {
             )
             .filter(document_request::Column::Id.eq(id))
             .filter(document_request::Column::State.is_in(open_states()))
-            .filter(
-                Condition::any()
-                    .add(document_request::Column::LeaseUntil.is_null())
-                    .add(document_request::Column::LeaseUntil.lt(now)),
-            )
-            .filter(
-                Condition::any()
-                    .add(document_request::Column::NextAttemptAt.is_null())
-                    .add(document_request::Column::NextAttemptAt.lte(now)),
-            )
+            .filter(free_and_due(now))
             .exec(self.db())
             .await?
             .rows_affected
@@ -309,16 +315,7 @@ impl Store {
     ) -> Result<Vec<document_request::Model>, DbErr> {
         document_request::Entity::find()
             .filter(document_request::Column::State.is_in(open_states()))
-            .filter(
-                Condition::any()
-                    .add(document_request::Column::LeaseUntil.is_null())
-                    .add(document_request::Column::LeaseUntil.lt(now)),
-            )
-            .filter(
-                Condition::any()
-                    .add(document_request::Column::NextAttemptAt.is_null())
-                    .add(document_request::Column::NextAttemptAt.lte(now)),
-            )
+            .filter(free_and_due(now))
             .filter(document_request::Column::UpdatedAt.lt(now - QUEUED_GRACE))
             .order_by_asc(document_request::Column::UpdatedAt)
             .limit(limit)

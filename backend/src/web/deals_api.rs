@@ -39,6 +39,17 @@ fn deal_error(err: DealError) -> ApiError {
     }
 }
 
+/// The request's JSON body, or a 400 saying what is wrong with it.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("El cuerpo no es válido: {e}"),
+        )
+    })
+}
+
 /// The card's view of the deal.
 #[get("/api/deals/{deal_id}")]
 pub async fn get_deal(
@@ -62,13 +73,7 @@ pub async fn put_deal(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (_, portal, client) = signed_portal(&state, &req, &body).await?;
-    let choices: DealChoices = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("El cuerpo no es válido: {e}"),
-        )
-    })?;
+    let choices: DealChoices = json_body(&body)?;
     save_choices(&client, &path, &choices)
         .await
         .map_err(deal_error)?;
@@ -99,13 +104,7 @@ pub async fn create_document(
     let ask: DocumentAsk = if body.is_empty() {
         DocumentAsk::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("El cuerpo no es válido: {e}"),
-            )
-        })?
+        json_body(&body)?
     };
     let request = request_document(
         &state.store,

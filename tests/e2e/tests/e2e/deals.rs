@@ -29,7 +29,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::support::{Engine, Stack};
+use crate::support::{Engine, Stack, settings_body};
 
 /// Document type → the stage that triggers it.
 const TRIGGERS: [(&str, &str); 5] = [
@@ -115,42 +115,16 @@ async fn env(setup: Setup) -> Env {
         portal,
         account,
     };
-    env.save_settings(&key, setup.sensitive).await;
+    env.stack
+        .save_settings(
+            portal,
+            &settings_body(Some(&key), &TRIGGERS, setup.sensitive, false),
+        )
+        .await;
     env
 }
 
 impl Env {
-    async fn save_settings(&self, key: &str, sensitive: bool) {
-        let mapping: serde_json::Map<String, Value> = TRIGGERS
-            .iter()
-            .map(|(t, s)| {
-                (
-                    (*t).to_owned(),
-                    json!({"pipelineId": "default", "stageId": s}),
-                )
-            })
-            .collect();
-        let body = json!({
-            "holdedApiKey": key,
-            "nextSyncDate": "2020-01-01",
-            "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
-            "documentMapping": mapping,
-            "sensitiveData": {"enabled": sensitive, "eraseExisting": false},
-        })
-        .to_string();
-        let res = self
-            .stack
-            .signed(
-                Method::PUT,
-                &format!("/api/settings?portalId={}", self.portal),
-                &body,
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    }
-
     fn hubspot(&self) -> &holded_hubspot_sim::hubspot::HubspotSim {
         &self.stack.sims.hubspot
     }
@@ -262,7 +236,25 @@ impl Env {
             .unwrap()
     }
 
-    /// Timeline texts of the deal, once `count` entries are written.
+    /// The texts of the deal's timeline entries.
+    async fn texts(&self, deal: u64) -> Vec<String> {
+        self.timeline(deal)
+            .await
+            .into_iter()
+            .map(|e| e.text)
+            .collect()
+    }
+
+    /// [`Self::texts`], once `count` entries are written.
+    async fn wait_texts(&self, deal: u64, count: usize) -> Vec<String> {
+        self.wait_timeline(deal, count)
+            .await
+            .into_iter()
+            .map(|e| e.text)
+            .collect()
+    }
+
+    /// Timeline entries of the deal, once `count` entries are written.
     async fn wait_timeline(&self, deal: u64, count: usize) -> Vec<timeline_entry::Model> {
         for _ in 0..100 {
             let entries = self.timeline(deal).await;
@@ -333,6 +325,17 @@ struct DealSpec<'a> {
     line_items: Vec<BTreeMap<String, String>>,
     company: Option<BTreeMap<String, String>>,
     contact: Option<BTreeMap<String, String>>,
+}
+
+/// One document type's state in the card's view.
+fn card_document(view: &Value, doc_type: &str) -> Value {
+    view["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["documentType"] == doc_type)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {doc_type} in {view}"))
 }
 
 fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -549,12 +552,7 @@ async fn every_document_type_lands_in_holded_with_its_contact_lines_taxes_and_to
     assert!(person.is_person);
     assert_eq!(person.name, "Marta Ruiz Soler");
     assert_eq!(person.email.as_deref(), Some("marta@ruizsoler.es"));
-    let texts: Vec<String> = env
-        .wait_timeline(proform, 2)
-        .await
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
+    let texts: Vec<String> = env.wait_texts(proform, 2).await;
     assert_eq!(
         texts[0],
         "Holded · Contacto «Marta Ruiz Soler» creado en Holded"
@@ -851,12 +849,7 @@ async fn the_same_stage_change_delivered_ten_times_in_parallel_and_out_of_order_
         env.record("deals", deal)["properties"]["holded_id"],
         json!(request.holded_document_id)
     );
-    let texts: Vec<String> = env
-        .timeline(deal)
-        .await
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
+    let texts: Vec<String> = env.texts(deal).await;
     assert_eq!(texts.len(), 2, "{texts:?}");
 
     // Moving the deal into the stage again does not make a second invoice.
@@ -908,12 +901,7 @@ async fn a_crash_after_holded_created_the_document_ends_with_that_document_adopt
         request.holded_document_id.as_deref(),
         Some(env.documents()[0].id.as_str())
     );
-    let texts: Vec<String> = env
-        .timeline(deal)
-        .await
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
+    let texts: Vec<String> = env.texts(deal).await;
     assert!(
         texts
             .iter()
@@ -958,12 +946,7 @@ async fn holded_outages_and_timeouts_are_retried_until_the_document_exists_once(
     assert_eq!(env.holded_contacts_named("Nerea Alonso"), 1);
     let props = &env.record("deals", deal)["properties"];
     assert_eq!(props["holded_estado_sync"], "creado");
-    let texts: Vec<String> = env
-        .timeline(deal)
-        .await
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
+    let texts: Vec<String> = env.texts(deal).await;
     assert!(
         texts
             .iter()
@@ -1001,12 +984,7 @@ async fn a_holded_validation_error_marks_the_deal_and_reintentar_works_after_the
     );
     assert!(env.documents().is_empty());
     // The deal is marked, then the step is told (the request fails first).
-    let texts: Vec<String> = env
-        .wait_timeline(deal, 2)
-        .await
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
+    let texts: Vec<String> = env.wait_texts(deal, 2).await;
     let props = env.record("deals", deal)["properties"].clone();
     assert_eq!(props["holded_estado_sync"], "error");
     assert_eq!(props["holded_error"], json!(error));
@@ -1017,13 +995,7 @@ async fn a_holded_validation_error_marks_the_deal_and_reintentar_works_after_the
         .card(Method::GET, &format!("/api/deals/{deal}"), "")
         .await;
     assert_eq!(status, 200, "{view}");
-    let invoice = view["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["documentType"] == "invoice")
-        .unwrap()
-        .clone();
+    let invoice = card_document(&view, "invoice");
     assert_eq!(invoice["state"], "failed");
     assert_eq!(invoice["error"], json!(error));
     env.user
@@ -1149,13 +1121,7 @@ async fn the_deal_card_api_reads_and_sets_the_choices_and_creates_now() {
     assert_eq!(status, 202, "{view}");
     let request = env.wait_created(deal, "invoice").await;
     let (_, view) = env.card(Method::GET, &path, "").await;
-    let invoice = view["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["documentType"] == "invoice")
-        .unwrap()
-        .clone();
+    let invoice = card_document(&view, "invoice");
     assert_eq!(invoice["state"], "created");
     assert_eq!(invoice["link"], json!(request.holded_link));
     let (status, body) = env

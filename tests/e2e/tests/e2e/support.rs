@@ -463,6 +463,52 @@ impl Stack {
     }
 }
 
+/// The body of a settings save syncing every object from 2020-01-01 with the
+/// default pipeline's `stages` (document type → stage id); `key` when given.
+pub fn settings_body(
+    key: Option<&str>,
+    stages: &[(&str, &str)],
+    sensitive: bool,
+    erase_existing: bool,
+) -> String {
+    let mapping: serde_json::Map<String, serde_json::Value> = stages
+        .iter()
+        .map(|(doc_type, stage)| {
+            (
+                (*doc_type).to_owned(),
+                serde_json::json!({"pipelineId": "default", "stageId": stage}),
+            )
+        })
+        .collect();
+    let mut body = serde_json::json!({
+        "nextSyncDate": "2020-01-01",
+        "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
+        "documentMapping": mapping,
+        "sensitiveData": {"enabled": sensitive, "eraseExisting": erase_existing},
+    });
+    if let Some(key) = key {
+        body["holdedApiKey"] = serde_json::json!(key);
+    }
+    body.to_string()
+}
+
+impl Stack {
+    /// Saves `body` through the signed settings API, as the settings page
+    /// does; panics unless HubSpot's request is accepted.
+    pub async fn save_settings(&self, portal: i64, body: &str) {
+        let res = self
+            .signed(
+                reqwest::Method::PUT,
+                &format!("/api/settings?portalId={portal}"),
+                body,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+}
+
 /// A request signed with `secret` at `at` (v3 signature over method, URL, body, timestamp).
 pub fn signed_request(
     base: &str,

@@ -16,7 +16,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::support::{Engine, Stack};
+use crate::support::{Engine, Stack, settings_body};
 
 /// A portal installed, a Holded account seeded and the settings saved.
 pub(crate) struct Scenario {
@@ -59,38 +59,14 @@ pub(crate) async fn scenario(
             ..seed
         })
         .expect("seeded");
-    let mapping: serde_json::Map<String, Value> = MAPPED
-        .iter()
-        .map(|(t, s)| {
-            (
-                (*t).to_owned(),
-                json!({"pipelineId": "default", "stageId": s}),
-            )
-        })
-        .collect();
     let key = if use_v1 {
         &account.v1_key
     } else {
         &account.v2_token
     };
-    let body = json!({
-        "holdedApiKey": key,
-        "nextSyncDate": "2020-01-01",
-        "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
-        "documentMapping": mapping,
-        "sensitiveData": {"enabled": sensitive, "eraseExisting": false},
-    })
-    .to_string();
-    let res = stack
-        .signed(
-            Method::PUT,
-            &format!("/api/settings?portalId={portal}"),
-            &body,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    stack
+        .save_settings(portal, &settings_body(Some(key), &MAPPED, sensitive, false))
+        .await;
     Scenario {
         stack,
         portal,
@@ -886,33 +862,9 @@ async fn turning_sensitive_data_off_erases_the_values_already_in_hubspot() {
             .count()
     };
     assert!(with_nif(&s) > 0, "sensitive values were written");
-    let mapping: serde_json::Map<String, Value> = MAPPED
-        .iter()
-        .map(|(t, st)| {
-            (
-                (*t).to_owned(),
-                json!({"pipelineId": "default", "stageId": st}),
-            )
-        })
-        .collect();
-    let body = json!({
-        "nextSyncDate": "2020-01-01",
-        "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
-        "documentMapping": mapping,
-        "sensitiveData": {"enabled": false, "eraseExisting": true},
-    })
-    .to_string();
-    let res = s
-        .stack
-        .signed(
-            Method::PUT,
-            &format!("/api/settings?portalId={}", s.portal),
-            &body,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    s.stack
+        .save_settings(s.portal, &settings_body(None, &MAPPED, false, true))
+        .await;
     // The service queues a sync that clears them.
     for _ in 0..300 {
         if with_nif(&s) == 0 {
