@@ -383,3 +383,73 @@ async fn every_rule_answers_422_in_spanish_and_saves_nothing() {
     );
     assert_eq!(view["nextSyncDate"], "2027-03-03");
 }
+
+#[tokio::test]
+async fn the_default_tax_is_checked_against_the_holded_account_and_audited() {
+    let stack = Stack::start(Engine::Sqlite, &[]).await;
+    let (portal, _) = stack.install(Tier::Pro).await;
+    let account = stack.sims.holded.create_account(None);
+    let (_, view) = get(&stack, portal).await;
+    assert_eq!(view["defaultTax"], "s_iva_21", "IVA general by default");
+    let with_tax = |key: Option<&str>, tax: &str| {
+        let mut value: Value =
+            serde_json::from_str(&body(key, "2027-01-01", json!({}), false)).unwrap();
+        value["defaultTax"] = json!(tax);
+        value.to_string()
+    };
+
+    // Without a Holded key the tax cannot be checked; a malformed key is refused as such.
+    let (status, refused) = put(&stack, portal, &with_tax(None, "s_iva_10")).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["fields"]["defaultTax"]
+            .as_str()
+            .unwrap()
+            .contains("clave de Holded")
+    );
+    let (status, refused) = put(&stack, portal, &with_tax(None, "IVA 10")).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["fields"]["defaultTax"]
+            .as_str()
+            .unwrap()
+            .contains("s_iva_21")
+    );
+
+    // A tax the account lacks is refused with Holded's word for it; nothing is saved.
+    let (status, refused) = put(
+        &stack,
+        portal,
+        &with_tax(Some(&account.v2_token), "s_iva_7"),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["fields"]["defaultTax"],
+        "Tu cuenta de Holded no tiene el impuesto «s_iva_7». Elige uno de los que aparecen en Holded › Configuración › Impuestos."
+    );
+    assert_eq!(get(&stack, portal).await.1["holded"]["configured"], false);
+
+    let (status, saved) = put(
+        &stack,
+        portal,
+        &with_tax(Some(&account.v2_token), "s_iva_10"),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["defaultTax"], "s_iva_10");
+    // The stored key checks a later change too.
+    let (status, saved) = put(&stack, portal, &with_tax(None, "s_iva_4")).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(get(&stack, portal).await.1["defaultTax"], "s_iva_4");
+    let store = stack.db.store().await;
+    let last = audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Id)
+        .one(store.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let details: Value = serde_json::from_str(&last.details).unwrap();
+    assert_eq!(details["defaultTax"]["antes"], "s_iva_10");
+    assert_eq!(details["defaultTax"]["después"], "s_iva_4");
+}
