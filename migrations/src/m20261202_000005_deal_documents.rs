@@ -1,6 +1,7 @@
 //! HubSpot deal → Holded document: what a document request needs to be
 //! exactly-once (the date and reference recorded before the create, a lease
-//! so that one worker at a time works on it, when to try again), what it
+//! so that one worker at a time works on it, when to try again, when the
+//! sweeper last queued it, the attempts counted before a rep re-opened it), what it
 //! produced (link, totals), webhook events marked when handled (so a lost job
 //! is found again), and the portal's default tax for lines without one.
 
@@ -26,6 +27,10 @@ impl MigrationTrait for Migration {
             string_null(DocumentRequests::Trigger),
             timestamp_with_time_zone_null(DocumentRequests::NextAttemptAt),
             timestamp_with_time_zone_null(DocumentRequests::LeaseUntil),
+            timestamp_with_time_zone_null(DocumentRequests::QueuedAt),
+            integer(DocumentRequests::AttemptsAtOpen)
+                .default(0)
+                .to_owned(),
         ];
         add_columns(manager, DocumentRequests::Table, request_columns).await?;
         manager
@@ -103,6 +108,8 @@ impl MigrationTrait for Migration {
                 DocumentRequests::Trigger,
                 DocumentRequests::NextAttemptAt,
                 DocumentRequests::LeaseUntil,
+                DocumentRequests::QueuedAt,
+                DocumentRequests::AttemptsAtOpen,
             ],
         )
         .await
@@ -149,6 +156,8 @@ enum DocumentRequests {
     Trigger,
     NextAttemptAt,
     LeaseUntil,
+    QueuedAt,
+    AttemptsAtOpen,
 }
 
 #[derive(Clone, Copy, DeriveIden)]

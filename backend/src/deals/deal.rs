@@ -80,6 +80,9 @@ pub struct Deal {
     pub amount: Option<Decimal>,
     /// Currency (ISO 4217, upper case), if set.
     pub currency: Option<String>,
+    /// The Holded document the deal stands for, if any (`holded_id`: written
+    /// by the nightly sync for deals that came from Holded, and by this flow).
+    pub holded_id: Option<String>,
 }
 
 impl Deal {
@@ -104,6 +107,7 @@ impl Deal {
             currency: object
                 .get("deal_currency_code")
                 .map(|c| c.trim().to_uppercase()),
+            holded_id: object.get("holded_id").map(str::to_owned),
         }
     }
 }

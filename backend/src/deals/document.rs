@@ -26,24 +26,33 @@ pub fn notes(deal_name: &str, reference: &str) -> String {
     format!("Creado desde el negocio de HubSpot «{deal_name}» (ref. {reference})")
 }
 
-/// A document of `doc_type` for `contact_id` around `date` whose notes carry
-/// `reference`: the one an earlier attempt created. Holded filters by date;
-/// a day either side absorbs time-zone edges.
+/// A document of `doc_type` for `contact_id` dated between `from` and `to`
+/// whose notes carry `reference`: the one an earlier attempt created. Holded
+/// filters by date; a day either side absorbs time-zone edges. A listed
+/// document without notes is read whole before it is ruled out.
 pub async fn find_created(
     holded: &HoldedClient,
     doc_type: DocumentType,
     contact_id: &str,
-    date: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     reference: &str,
 ) -> Result<Option<Document>, DealError> {
-    let from = date - Days::new(1);
-    let to = date + Days::new(1);
-    let found = holded
-        .contact_documents(doc_type, contact_id, from, to)
+    let carries = |d: &Document| d.notes.as_deref().is_some_and(|n| n.contains(reference));
+    let listed = holded
+        .contact_documents(doc_type, contact_id, from - Days::new(1), to + Days::new(1))
         .await?;
-    Ok(found
-        .into_iter()
-        .find(|d| d.notes.as_deref().is_some_and(|n| n.contains(reference))))
+    for document in listed {
+        if carries(&document) {
+            return Ok(Some(document));
+        }
+        if document.notes.is_none() {
+            let whole = holded.document(doc_type, &document.id).await?;
+            if carries(&whole) {
+                return Ok(Some(whole));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// What to create.

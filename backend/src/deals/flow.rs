@@ -6,7 +6,7 @@
 
 use std::{str::FromStr, time::Duration};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 
@@ -15,7 +15,7 @@ use super::{
     deal::{AssociateTo, Deal, associated_record, has_company, line_items, read_deal},
     document::{self, Draft, find_created, reference},
     error::DealError,
-    lines::{TaxCatalogue, amount_line, document_lines},
+    lines::{TaxCatalogue, amount_line, cents, document_lines},
     money::format_amount,
     party::{PartyContext, ensure_party},
     timeline::{Step, Timeline},
@@ -23,7 +23,7 @@ use super::{
 use crate::{
     config::TimelineMode,
     crypto::Cipher,
-    holded::{ClientOptions, DocumentType, HoldedApi, HoldedClient},
+    holded::{ClientOptions, DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
     schedule::portal_time_zone,
     settings::{DEFAULT_TAX, DocumentMapping},
@@ -39,6 +39,9 @@ use crate::{
 /// Transient failures are tried again this many times (over about a day)
 /// before the request is marked failed.
 pub const MAX_ATTEMPTS: i32 = 12;
+
+/// The least wait after a failure that left a create in doubt.
+pub const IN_DOUBT_WAIT: chrono::Duration = chrono::Duration::seconds(30);
 
 /// How long to wait before attempt `attempts + 1` after a transient failure.
 pub fn backoff(attempts: i32) -> chrono::Duration {
@@ -188,7 +191,8 @@ impl DealFlow {
         let Some(request) = self.store.claim_document_request(id, Utc::now()).await? else {
             return Ok(Outcome::Skipped);
         };
-        let heartbeat = Heartbeat::start(self.store.clone(), request.id, request.attempts);
+        // Renews the lease while this worker works; stops however the work ends.
+        let _heartbeat = Heartbeat::start(self.store.clone(), request.id, request.attempts);
         let portal = self.connected_portal(request.portal_id).await?;
         let mut work = request;
         let result = match &portal {
@@ -198,27 +202,30 @@ impl DealFlow {
                     .to_owned(),
             )),
         };
-        heartbeat.stop();
+        let attempts = work.attempts - work.attempts_at_open;
         match result {
             Ok(()) => Ok(Outcome::Created),
             Err(DealError::LeaseLost) => Ok(Outcome::Skipped),
             Err(DealError::Database(err)) => Err(err),
-            Err(DealError::Transient(why)) if work.attempts < MAX_ATTEMPTS => {
-                let at = Utc::now() + backoff(work.attempts);
-                tracing::warn!(request = work.id, attempts = work.attempts, reason = %why, retry_at = %at, "document request will be retried");
+            Err(DealError::Transient(why)) if attempts < MAX_ATTEMPTS => {
+                let at = Utc::now() + retry_wait(&work);
+                tracing::warn!(request = work.id, attempts, reason = %why, retry_at = %at, "document request will be retried");
                 work.error = Some(why);
                 work.next_attempt_at = Some(at);
                 work.lease_until = None;
-                self.store.save_document_request(work).await?;
-                Ok(Outcome::Retrying(at))
+                Ok(if self.store.save_document_request(work).await? {
+                    Outcome::Retrying(at)
+                } else {
+                    Outcome::Skipped
+                })
             }
             Err(
                 DealError::Transient(why)
                 | DealError::Permanent(why)
                 | DealError::DealNotFound(why),
             ) => {
-                let message = if work.attempts >= MAX_ATTEMPTS {
-                    format!("{why} (tras {} intentos; pulsa Reintentar)", work.attempts)
+                let message = if attempts >= MAX_ATTEMPTS {
+                    format!("{why} (tras {attempts} intentos; pulsa Reintentar)")
                 } else {
                     why
                 };
@@ -289,10 +296,9 @@ impl DealFlow {
         }
     }
 
-    async fn holded_client(
-        &self,
-        portal: &portal::Model,
-    ) -> Result<(HoldedClient, String), DealError> {
+    /// What a request's turn works with: the portal's settings, Holded with
+    /// its key, HubSpot as the portal, and the deal as it is now.
+    async fn context(&self, portal: &portal::Model, deal_id: &str) -> Result<Context, DealError> {
         let settings = self
             .store
             .portal_settings(portal.id, &portal.time_zone)
@@ -308,11 +314,22 @@ impl DealFlow {
                     .to_owned(),
             )
         })?;
-        let client = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
-        let default_tax = settings
-            .default_tax
-            .unwrap_or_else(|| DEFAULT_TAX.to_owned());
-        Ok((client, default_tax))
+        let holded = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
+        let hubspot = self.portal_client(portal.id);
+        let deal = read_deal(&hubspot, deal_id).await?;
+        Ok(Context {
+            today: Utc::now()
+                .with_timezone(&portal_time_zone(&portal.time_zone))
+                .date_naive(),
+            default_tax: settings
+                .default_tax
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TAX.to_owned()),
+            sensitive: settings.sensitive_data,
+            holded,
+            hubspot,
+            deal,
+        })
     }
 
     /// The steps, from wherever the request is.
@@ -327,122 +344,184 @@ impl DealFlow {
                 work.document_type
             ))
         })?;
-        let hubspot = self.portal_client(portal.id);
-        let (holded, default_tax) = self.holded_client(portal).await?;
-        let deal = read_deal(&hubspot, &work.deal_id).await?;
-        let settings = self
-            .store
-            .portal_settings(portal.id, &portal.time_zone)
-            .await?;
+        let ctx = self.context(portal, &work.deal_id).await?;
+        let mut adopted = false;
+        if work.holded_document_id.is_none()
+            && let Some(existing) = self.deal_document(&ctx, doc_type, portal.id).await?
+        {
+            // The deal already is this Holded document (it came from Holded).
+            work.holded_contact_id = existing.contact_id.clone();
+            work.holded_document_id = Some(existing.id);
+            work.state = RequestState::Creating.as_str().to_owned();
+            self.save(work).await?;
+            adopted = true;
+        }
         let mut previous_contact = None;
         if work.state == RequestState::Pending.as_str() {
             previous_contact = work.holded_contact_id.clone();
-            let to = match deal.associate_to {
-                Some(to) => to,
-                None if has_company(&hubspot, &deal.id).await? => AssociateTo::Company,
-                None => AssociateTo::Contact,
-            };
-            let record = associated_record(&hubspot, &deal.id, to)
-                .await?
-                .ok_or_else(|| DealError::Permanent(missing_association(to)))?;
-            let context = PartyContext {
-                portal_id: portal.id,
-                hubspot: &hubspot,
-                holded: &holded,
-                store: &self.store,
-                sensitive: settings.sensitive_data,
-            };
-            let party = ensure_party(&context, to, &record).await?;
-            work.associate_to = Some(to.as_str().to_owned());
-            work.holded_contact_id = Some(party.holded_id.clone());
-            work.state = RequestState::ContactReady.as_str().to_owned();
-            work.error = None;
-            self.save(work).await?;
-            let step = Step {
-                deal_id: deal.id.clone(),
-                title: party.step_title(to),
-                detail: party.write_back_problem.clone(),
-                link: None,
-                ok: true,
-            };
-            self.tell(&hubspot, &step, work.id).await;
+            self.party_step(&ctx, portal.id, work).await?;
         }
-        let mut adopted = false;
         if work.holded_document_id.is_none() {
-            let contact_id = work.holded_contact_id.clone().ok_or_else(|| {
-                DealError::Permanent("Falta el contacto de Holded de la solicitud.".to_owned())
-            })?;
-            let tz = portal_time_zone(&portal.time_zone);
-            let date = work
-                .document_date
-                .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
-            let marker = reference(work);
-            let mut found = None;
-            if work.reference.is_some() {
-                // A create was sent before: it may have landed.
-                let contacts = [Some(contact_id.clone()), previous_contact]
+            adopted = self
+                .document_step(&ctx, doc_type, work, previous_contact)
+                .await?;
+        }
+        self.finish(&ctx, doc_type, work, adopted).await
+    }
+
+    /// The Holded document of `doc_type` that the deal already stands for:
+    /// its `holded_id`, or the nightly sync's link to it, when Holded has a
+    /// document of that type with that id.
+    async fn deal_document(
+        &self,
+        ctx: &Context,
+        doc_type: DocumentType,
+        portal_id: i64,
+    ) -> Result<Option<crate::holded::Document>, DealError> {
+        let synced = self
+            .store
+            .link_by_hubspot_id(portal_id, "deals", &ctx.deal.id)
+            .await?
+            .map(|l| l.holded_id);
+        let mut candidates: Vec<String> = ctx.deal.holded_id.iter().cloned().collect();
+        candidates.extend(synced);
+        candidates.dedup();
+        for id in candidates {
+            match ctx.holded.document(doc_type, &id).await {
+                Ok(document) => return Ok(Some(document)),
+                Err(HoldedError::NotFound { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes sure the Holded contact exists; the request is then `contact_ready`.
+    async fn party_step(
+        &self,
+        ctx: &Context,
+        portal_id: i64,
+        work: &mut document_request::Model,
+    ) -> Result<(), DealError> {
+        let to = match ctx.deal.associate_to {
+            Some(to) => to,
+            None if has_company(&ctx.hubspot, &ctx.deal.id).await? => AssociateTo::Company,
+            None => AssociateTo::Contact,
+        };
+        let record = associated_record(&ctx.hubspot, &ctx.deal.id, to)
+            .await?
+            .ok_or_else(|| DealError::Permanent(missing_association(to)))?;
+        let context = PartyContext {
+            portal_id,
+            hubspot: &ctx.hubspot,
+            holded: &ctx.holded,
+            store: &self.store,
+            sensitive: ctx.sensitive,
+        };
+        let party = ensure_party(&context, to, &record).await?;
+        work.associate_to = Some(to.as_str().to_owned());
+        work.holded_contact_id = Some(party.holded_id.clone());
+        work.state = RequestState::ContactReady.as_str().to_owned();
+        work.error = None;
+        self.save(work).await?;
+        let step = Step {
+            deal_id: ctx.deal.id.clone(),
+            title: party.step_title(to),
+            detail: party.write_back_problem.clone(),
+            link: None,
+            ok: true,
+        };
+        self.tell(&ctx.hubspot, &step, work.id).await;
+        Ok(())
+    }
+
+    /// Makes sure the document exists: found by its reference when a create
+    /// may have been sent before (for this contact or the one before it, from
+    /// the first attempt's date to today), else created today. Its id is saved
+    /// and linked to the deal at once. Returns whether it was found.
+    async fn document_step(
+        &self,
+        ctx: &Context,
+        doc_type: DocumentType,
+        work: &mut document_request::Model,
+        previous_contact: Option<String>,
+    ) -> Result<bool, DealError> {
+        let contact_id = work.holded_contact_id.clone().ok_or_else(|| {
+            DealError::Permanent("Falta el contacto de Holded de la solicitud.".to_owned())
+        })?;
+        let marker = reference(work);
+        let mut found = None;
+        if work.reference.is_some() {
+            let since = work.document_date.unwrap_or(ctx.today).min(ctx.today);
+            let contacts: std::collections::BTreeSet<String> =
+                [Some(contact_id.clone()), previous_contact]
                     .into_iter()
                     .flatten()
-                    .collect::<std::collections::BTreeSet<_>>();
-                for contact in contacts {
-                    if let Some(document) =
-                        find_created(&holded, doc_type, &contact, date, &marker).await?
-                    {
-                        found = Some(document.id);
-                        break;
-                    }
+                    .collect();
+            for contact in contacts {
+                found = find_created(&ctx.holded, doc_type, &contact, (since, ctx.today), &marker)
+                    .await?;
+                if found.is_some() {
+                    break;
                 }
             }
-            let document_id = match found {
-                Some(id) => {
-                    adopted = true;
-                    id
-                }
-                None => {
-                    let (lines, total) = self.lines(&hubspot, &holded, &deal, &default_tax).await?;
-                    work.expected_total = Some(total.to_string());
-                    work.state = RequestState::Creating.as_str().to_owned();
-                    work.document_date = Some(date);
-                    work.reference = Some(marker.clone());
-                    self.save(work).await?;
-                    document::create(
-                        &holded,
-                        Draft {
-                            doc_type,
-                            contact_id: &contact_id,
-                            date,
-                            deal_name: &deal.name,
-                            reference: &marker,
-                            currency: deal.currency.as_deref(),
-                            lines,
-                        },
-                    )
-                    .await?
-                }
-            };
-            work.holded_document_id = Some(document_id);
-            work.state = RequestState::Creating.as_str().to_owned();
-            self.save(work).await?;
         }
-        self.finish(&hubspot, &holded, doc_type, work, adopted)
-            .await
+        let adopted = found.is_some();
+        let document_id = match found {
+            Some(document) => document.id,
+            None => {
+                let (lines, total) = self.lines(ctx, &ctx.default_tax).await?;
+                work.expected_total = Some(total.to_string());
+                work.state = RequestState::Creating.as_str().to_owned();
+                work.document_date = Some(work.document_date.unwrap_or(ctx.today));
+                work.reference = Some(marker.clone());
+                self.save(work).await?;
+                document::create(
+                    &ctx.holded,
+                    Draft {
+                        doc_type,
+                        contact_id: &contact_id,
+                        date: ctx.today,
+                        deal_name: &ctx.deal.name,
+                        reference: &marker,
+                        currency: ctx.deal.currency.as_deref(),
+                        lines,
+                    },
+                )
+                .await?
+            }
+        };
+        // Linked before anything else can fail: the nightly sync leaves it to this deal.
+        self.store
+            .save_links(
+                work.portal_id,
+                ORIGIN_KIND,
+                &[LinkWrite {
+                    holded_id: document_id.clone(),
+                    hubspot_id: work.deal_id.clone(),
+                    content_hash: String::new(),
+                    holded_updated_at: None,
+                }],
+            )
+            .await?;
+        work.holded_document_id = Some(document_id);
+        self.save(work).await?;
+        Ok(adopted)
     }
 
     /// The document's lines (the deal's line items, or one line for its
     /// amount) and the total they come to.
     async fn lines(
         &self,
-        hubspot: &PortalClient,
-        holded: &HoldedClient,
-        deal: &Deal,
+        ctx: &Context,
         default_tax: &str,
     ) -> Result<(Vec<crate::holded::DocumentLine>, Decimal), DealError> {
-        let (items, products) = line_items(hubspot, &deal.id).await?;
+        let (items, products) = line_items(&ctx.hubspot, &ctx.deal.id).await?;
         let uses_hubspot_rates = items
             .iter()
             .any(|i| i.get("hs_tax_rate_group_id").is_some());
         let rates = if uses_hubspot_rates {
-            match hubspot.tax_rates().await {
+            match ctx.hubspot.tax_rates().await {
                 Ok(rates) => rates,
                 Err(HubspotError::MissingScopes { .. } | HubspotError::Auth { .. }) => Vec::new(),
                 Err(other) => return Err(other.into()),
@@ -450,22 +529,22 @@ impl DealFlow {
         } else {
             Vec::new()
         };
-        let catalogue = TaxCatalogue::new(holded.taxes().await?, rates, default_tax);
+        let catalogue = TaxCatalogue::new(ctx.holded.taxes().await?, rates, default_tax);
         let lines = if items.is_empty() {
-            vec![amount_line(&deal.name, deal.amount, &catalogue)?]
+            vec![amount_line(&ctx.deal.name, ctx.deal.amount, &catalogue)?]
         } else {
             document_lines(&items, &products, &catalogue)?
         };
-        let total = catalogue.total(&lines);
+        let total = catalogue.total(&lines)?;
         Ok((lines, total))
     }
 
-    /// Reads the document back, compares its total, writes the deal, links
-    /// the document to it (the nightly sync leaves it alone) and ends the request.
+    /// Reads the document back, compares its total, writes the deal and ends
+    /// the request. A document deleted in Holded meanwhile is forgotten, so
+    /// that "Reintentar" creates it again.
     async fn finish(
         &self,
-        hubspot: &PortalClient,
-        holded: &HoldedClient,
+        ctx: &Context,
         doc_type: DocumentType,
         work: &mut document_request::Model,
         adopted: bool,
@@ -474,20 +553,31 @@ impl DealFlow {
             .holded_document_id
             .clone()
             .expect("finish runs once the document id is known");
-        let document = holded.document(doc_type, &id).await?;
+        let document = match ctx.holded.document(doc_type, &id).await {
+            Ok(document) => document,
+            Err(HoldedError::NotFound { .. }) => {
+                work.holded_document_id = None;
+                return Err(DealError::Permanent(format!(
+                    "{} {id} ya no existe en Holded (¿se borró?). Pulsa Reintentar para crearlo de nuevo.",
+                    doc_type.spanish_name()
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
         let currency = document
             .currency
             .clone()
             .unwrap_or_else(|| "EUR".to_owned());
+        let holded_total = cents(document.total);
         let mismatch = work
             .expected_total
             .as_deref()
             .and_then(|t| Decimal::from_str(t).ok())
-            .filter(|expected| *expected != document.total)
+            .filter(|expected| cents(*expected) != holded_total)
             .map(|expected| {
                 format!(
                     "Atención: Holded calcula un total de {} y las líneas del negocio suman {}. Revisa el documento en Holded.",
-                    format_amount(document.total, &currency),
+                    format_amount(holded_total, &currency),
                     format_amount(expected, &currency)
                 )
             });
@@ -504,25 +594,13 @@ impl DealFlow {
             "holded_error".to_owned(),
             mismatch.clone().unwrap_or_default(),
         );
-        hubspot
+        ctx.hubspot
             .update_object(ObjectType::Deals, &work.deal_id, &properties)
-            .await?;
-        self.store
-            .save_links(
-                work.portal_id,
-                ORIGIN_KIND,
-                &[LinkWrite {
-                    holded_id: id.clone(),
-                    hubspot_id: work.deal_id.clone(),
-                    content_hash: String::new(),
-                    holded_updated_at: None,
-                }],
-            )
             .await?;
         work.state = RequestState::Created.as_str().to_owned();
         work.holded_document_number = document.number.clone();
         work.holded_link = Some(link.clone());
-        work.holded_total = Some(document.total.to_string());
+        work.holded_total = Some(holded_total.to_string());
         work.error = mismatch.clone();
         work.next_attempt_at = None;
         work.lease_until = None;
@@ -535,8 +613,34 @@ impl DealFlow {
             link: Some(link),
             ok: true,
         };
-        self.tell(hubspot, &step, work.id).await;
+        self.tell(&ctx.hubspot, &step, work.id).await;
         Ok(())
+    }
+}
+
+/// What one turn of a request works with.
+struct Context {
+    /// Today in the portal's time zone (a new document's date).
+    today: NaiveDate,
+    /// Holded tax key of lines without a tax.
+    default_tax: String,
+    /// Whether NIF, VAT number, IBAN and SWIFT may travel.
+    sensitive: bool,
+    holded: HoldedClient,
+    hubspot: PortalClient,
+    deal: Deal,
+}
+
+/// How long to wait after a transient failure: the backoff, but at least
+/// [`IN_DOUBT_WAIT`] when a create may have been sent (Holded may still be
+/// working on it, and its lists may lag behind).
+fn retry_wait(work: &document_request::Model) -> chrono::Duration {
+    let in_doubt = work.reference.is_some() && work.holded_document_id.is_none();
+    let wait = backoff(work.attempts - work.attempts_at_open);
+    if in_doubt {
+        wait.max(IN_DOUBT_WAIT)
+    } else {
+        wait
     }
 }
 
@@ -551,7 +655,8 @@ fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
-/// Renews a request's lease while its worker works on it.
+/// Renews a request's lease while its worker works on it; stops when
+/// dropped, however the work ends (an early return, an error, a panic).
 struct Heartbeat(tokio::task::JoinHandle<()>);
 
 impl Heartbeat {
@@ -568,8 +673,10 @@ impl Heartbeat {
             }
         }))
     }
+}
 
-    fn stop(self) {
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
         self.0.abort();
     }
 }

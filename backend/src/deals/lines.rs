@@ -18,37 +18,69 @@ use crate::{
     hubspot::{CrmObject, account::TaxRate},
 };
 
-/// What a tax does to a line.
+/// What a tax is, for matching HubSpot's rates to Holded's taxes: IVA and
+/// IGIC are both added but are different taxes (and so is each exemption).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TaxKind {
-    /// IVA or IGIC: added.
-    Vat,
+    /// IVA: added.
+    Iva,
+    /// IGIC (Canarias): added.
+    Igic,
     /// Recargo de equivalencia: added.
     Surcharge,
     /// Retención (IRPF): withheld.
     Withholding,
 }
 
-fn kind_of_key(key: &str, group: Option<&str>) -> TaxKind {
-    let group = group.unwrap_or_default().to_lowercase();
-    if key.starts_with("s_ret") || group.contains("ret") {
-        TaxKind::Withholding
-    } else if key.starts_with("s_rec") || group.contains("rec") {
-        TaxKind::Surcharge
-    } else {
-        TaxKind::Vat
+impl TaxKind {
+    fn withheld(self) -> bool {
+        self == Self::Withholding
+    }
+
+    /// The kind of a Holded tax, by its key (`s_iva_21`, `s_igic_7`,
+    /// `s_rec_52`, `s_ret_15`) or, failing that, its group.
+    fn of_holded(tax: &Tax) -> Option<Self> {
+        let part = tax.key.split('_').nth(1).unwrap_or_default();
+        let group = tax.group.as_deref().unwrap_or_default().to_lowercase();
+        match (part, group.as_str()) {
+            ("ret", _) | (_, "retencion" | "retención") => Some(Self::Withholding),
+            ("rec", _) | (_, "recargo") => Some(Self::Surcharge),
+            ("igic", _) | (_, "igic") => Some(Self::Igic),
+            ("iva", _) | (_, "iva") => Some(Self::Iva),
+            _ => None,
+        }
+    }
+
+    /// The kind a HubSpot tax rate's name and label say.
+    fn of_label(label: &str) -> Self {
+        let label = label.to_lowercase();
+        if label.contains("irpf") || label.contains("reten") {
+            Self::Withholding
+        } else if label.contains("recargo") {
+            Self::Surcharge
+        } else if label.contains("igic") {
+            Self::Igic
+        } else {
+            Self::Iva
+        }
+    }
+
+    /// Holded's standard key for this kind at `rate` (`s_iva_21`).
+    fn standard_key(self, rate: Decimal) -> String {
+        let part = match self {
+            Self::Iva => "iva",
+            Self::Igic => "igic",
+            Self::Surcharge => "rec",
+            Self::Withholding => "ret",
+        };
+        let digits = rate.normalize().to_string().replace('.', "");
+        format!("s_{part}_{digits}")
     }
 }
 
-fn kind_of_label(label: &str) -> TaxKind {
-    let label = label.to_lowercase();
-    if label.contains("irpf") || label.contains("reten") {
-        TaxKind::Withholding
-    } else if label.contains("recargo") {
-        TaxKind::Surcharge
-    } else {
-        TaxKind::Vat
-    }
+/// A percentage as Spanish readers write it (`5,2`).
+fn percent(rate: Decimal) -> String {
+    rate.normalize().to_string().replace('.', ",")
 }
 
 /// The taxes lines can use: the Holded account's sales taxes and the HubSpot
@@ -77,57 +109,78 @@ impl TaxCatalogue {
         self.holded.iter().find(|t| t.key == key)
     }
 
-    /// The Holded tax of the same kind and rate as a HubSpot tax rate.
+    /// The Holded tax of the same kind and rate as a HubSpot tax rate: the
+    /// only one, or Holded's standard key among several; several others are
+    /// ambiguous and refused (an exemption must not pass for another).
     fn holded_equivalent(&self, rate_id: &str) -> Result<Vec<String>, DealError> {
         let Some(rate) = self.hubspot.get(rate_id) else {
             return Err(DealError::Permanent(format!(
-                "La línea usa el impuesto {rate_id} de HubSpot, que no se puede leer (¿la app tiene el permiso de impuestos?)."
+                "La línea usa el impuesto {rate_id} de HubSpot, que no se puede leer: comprueba que sigue activo en HubSpot y que la app tiene el permiso de impuestos."
             )));
         };
-        let kind = kind_of_label(&format!("{} {}", rate.name, rate.label));
-        self.holded
+        let kind = TaxKind::of_label(&format!("{} {}", rate.name, rate.label));
+        let same: Vec<&Tax> = self
+            .holded
             .iter()
-            .find(|t| kind_of_key(&t.key, t.group.as_deref()) == kind && t.rate == rate.percentage_rate)
-            .map(|t| vec![t.key.clone()])
-            .ok_or_else(|| {
-                DealError::Permanent(format!(
-                    "El impuesto «{}» de HubSpot ({} %) no tiene equivalente en tu cuenta de Holded.",
-                    rate.label,
-                    rate.percentage_rate.normalize()
-                ))
-            })
+            .filter(|t| TaxKind::of_holded(t) == Some(kind) && t.rate == rate.percentage_rate)
+            .collect();
+        let standard = kind.standard_key(rate.percentage_rate);
+        let chosen = match same.as_slice() {
+            [only] => Some(*only),
+            several => several.iter().copied().find(|t| t.key == standard),
+        };
+        match chosen {
+            Some(tax) => Ok(vec![tax.key.clone()]),
+            None if same.is_empty() => Err(DealError::Permanent(format!(
+                "El impuesto «{}» de HubSpot ({} %) no tiene equivalente en tu cuenta de Holded.",
+                rate.label,
+                percent(rate.percentage_rate)
+            ))),
+            None => Err(DealError::Permanent(format!(
+                "El impuesto «{}» de HubSpot ({} %) corresponde a varios de tu cuenta de Holded ({}): indica el impuesto en el producto (Impuesto (Holded)) y reintenta.",
+                rate.label,
+                percent(rate.percentage_rate),
+                same.iter()
+                    .map(|t| t.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// Total of the document the lines make: bases rounded to cents after
-    /// summing, taxes likewise, withholding subtracted.
-    pub fn total(&self, lines: &[DocumentLine]) -> Decimal {
-        let base = |l: &DocumentLine| {
-            l.units * l.unit_price * (Decimal::ONE_HUNDRED - l.discount) / Decimal::ONE_HUNDRED
+    /// summing, taxes likewise, withholding subtracted. Amounts too large
+    /// for exact decimals are refused rather than rounded.
+    pub fn total(&self, lines: &[DocumentLine]) -> Result<Decimal, DealError> {
+        let too_large = || {
+            DealError::Permanent(
+                "Los importes del negocio son demasiado grandes para calcularlos con exactitud."
+                    .to_owned(),
+            )
         };
-        let rate = |l: &DocumentLine, wanted: &[TaxKind]| -> Decimal {
-            l.taxes
-                .iter()
-                .filter_map(|k| self.holded_tax(k))
-                .filter(|t| wanted.contains(&kind_of_key(&t.key, t.group.as_deref())))
-                .map(|t| t.rate)
-                .sum()
-        };
-        let subtotal = cents(lines.iter().map(base).sum());
-        let added = cents(
-            lines
-                .iter()
-                .map(|l| {
-                    base(l) * rate(l, &[TaxKind::Vat, TaxKind::Surcharge]) / Decimal::ONE_HUNDRED
-                })
-                .sum(),
-        );
-        let withheld = cents(
-            lines
-                .iter()
-                .map(|l| base(l) * rate(l, &[TaxKind::Withholding]) / Decimal::ONE_HUNDRED)
-                .sum(),
-        );
-        subtotal + added - withheld
+        let (mut base_sum, mut added, mut withheld) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for line in lines {
+            let base = line
+                .units
+                .checked_mul(line.unit_price)
+                .and_then(|v| v.checked_mul(Decimal::ONE_HUNDRED - line.discount))
+                .map(|v| v / Decimal::ONE_HUNDRED)
+                .ok_or_else(too_large)?;
+            base_sum = base_sum.checked_add(base).ok_or_else(too_large)?;
+            for tax in line.taxes.iter().filter_map(|k| self.holded_tax(k)) {
+                let amount = base
+                    .checked_mul(tax.rate)
+                    .map(|v| v / Decimal::ONE_HUNDRED)
+                    .ok_or_else(too_large)?;
+                let sum = if TaxKind::of_holded(tax).is_some_and(TaxKind::withheld) {
+                    &mut withheld
+                } else {
+                    &mut added
+                };
+                *sum = sum.checked_add(amount).ok_or_else(too_large)?;
+            }
+        }
+        Ok(cents(base_sum) + cents(added) - cents(withheld))
     }
 }
 
@@ -181,7 +234,8 @@ pub fn document_lines(
             let discount = decimal(item, "hs_discount_percentage")?.unwrap_or_default();
             if discount < Decimal::ZERO || discount > Decimal::ONE_HUNDRED {
                 return Err(DealError::Permanent(format!(
-                    "La línea «{name}» tiene un descuento de {discount} %, fuera de 0–100 %."
+                    "La línea «{name}» tiene un descuento de {} %, fuera de 0–100 %.",
+                    percent(discount)
                 )));
             }
             let product_taxes = product
@@ -324,7 +378,7 @@ mod tests {
         assert_eq!(lines[2].unit_price, dec!(10.00));
         assert_eq!(lines[2].units, Decimal::ONE);
         // 201 + 1000 + 10 = 1211 base; IVA 20.10 + 210 + 2.10; IRPF 150.
-        assert_eq!(catalogue().total(&lines), dec!(1293.20));
+        assert_eq!(catalogue().total(&lines).unwrap(), dec!(1293.20));
     }
 
     #[test]
@@ -367,7 +421,7 @@ mod tests {
     fn a_deal_without_lines_is_one_line_for_its_amount() {
         let line = amount_line("Reforma oficina", Some(dec!(1000)), &catalogue()).unwrap();
         assert_eq!(line.taxes, ["s_iva_21"]);
-        assert_eq!(catalogue().total(&[line]), dec!(1210.00));
+        assert_eq!(catalogue().total(&[line]).unwrap(), dec!(1210.00));
         assert!(amount_line("Sin importe", None, &catalogue()).is_err());
     }
 
@@ -382,6 +436,9 @@ mod tests {
             ..Default::default()
         };
         // base 3 × 10.33 × 0.9 = 27.891 → 27.89; taxes 27.891 × 15.2 % = 4.239… → 4.24
-        assert_eq!(catalogue().total(&[line(dec!(10.33))]), dec!(32.13));
+        assert_eq!(
+            catalogue().total(&[line(dec!(10.33))]).unwrap(),
+            dec!(32.13)
+        );
     }
 }

@@ -132,6 +132,11 @@ pub async fn ensure_party(
             ),
         },
     };
+    if source != PartySource::Linked {
+        // Linked before HubSpot is written: a retry after a failed write-back
+        // finds this contact instead of creating another.
+        link(ctx, to, record_id, &holded_id).await?;
+    }
     let write_back_problem = if record.get("holded_id") == Some(holded_id.as_str()) {
         None
     } else {
@@ -203,9 +208,9 @@ async fn found_contact(
     Ok(None)
 }
 
-/// Writes the Holded id on the HubSpot record and links them. HubSpot may
-/// refuse (another record already holds that Holded id): the document still
-/// goes ahead, and the reason is returned for the timeline.
+/// Writes the Holded id on the HubSpot record. HubSpot may refuse (another
+/// record already holds that Holded id): the document still goes ahead, and
+/// the reason is returned for the timeline.
 async fn write_back(
     ctx: &PartyContext<'_>,
     to: AssociateTo,
@@ -241,6 +246,17 @@ async fn write_back(
         }
         Err(other) => return Err(other.into()),
     }
+    Ok(None)
+}
+
+/// Links the HubSpot record to the Holded contact (the nightly sync and
+/// later documents read the link).
+async fn link(
+    ctx: &PartyContext<'_>,
+    to: AssociateTo,
+    record_id: &str,
+    holded_id: &str,
+) -> Result<(), DealError> {
     ctx.store
         .save_links(
             ctx.portal_id,
@@ -253,7 +269,7 @@ async fn write_back(
             }],
         )
         .await?;
-    Ok(None)
+    Ok(())
 }
 
 fn value(record: &CrmObject, name: &str) -> Option<String> {

@@ -80,7 +80,7 @@ pub async fn sweep_deal_work(
             .await?;
         queued += 1;
     }
-    for request in store.due_document_requests(now, 100).await? {
+    for request in store.claim_due_document_requests(now, 100).await? {
         queue
             .push_deal(DealDocument {
                 portal_id: request.portal_id,

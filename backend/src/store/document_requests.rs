@@ -106,8 +106,10 @@ fn open_states() -> Vec<&'static str> {
 
 impl Store {
     /// The request of (deal, document type), created `pending` when missing;
-    /// a `failed` one is re-opened (a new trigger is the rep's retry).
-    /// `created` and in-progress requests are returned as they are.
+    /// a `failed` one is re-opened (a new trigger is the rep's retry), its
+    /// attempt limit counted afresh. A `created` request is returned as it
+    /// is; an in-progress one too, except that the rep's `Card` trigger
+    /// cancels a wait for its next attempt.
     pub async fn open_document_request(
         &self,
         portal_id: i64,
@@ -163,6 +165,10 @@ impl Store {
                 .col_expr(
                     document_request::Column::Trigger,
                     Expr::value(trigger.as_str()),
+                )
+                .col_expr(
+                    document_request::Column::AttemptsAtOpen,
+                    Expr::col(document_request::Column::Attempts),
                 )
                 .col_expr(document_request::Column::UpdatedAt, Expr::value(now))
                 .filter(scope.clone())
@@ -307,19 +313,42 @@ impl Store {
 
     /// Open requests no worker holds whose next attempt is due at `now`
     /// (after a transient failure, or left behind by a crashed worker), not
-    /// changed in the last [`QUEUED_GRACE`].
-    pub async fn due_document_requests(
+    /// changed nor queued in the last [`QUEUED_GRACE`]; each is marked queued
+    /// at `now`, so that it is queued once while a job is on its way.
+    pub async fn claim_due_document_requests(
         &self,
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<document_request::Model>, DbErr> {
-        document_request::Entity::find()
-            .filter(document_request::Column::State.is_in(open_states()))
-            .filter(free_and_due(now))
-            .filter(document_request::Column::UpdatedAt.lt(now - QUEUED_GRACE))
+        let quiet = Condition::all()
+            .add(document_request::Column::State.is_in(open_states()))
+            .add(free_and_due(now))
+            .add(document_request::Column::UpdatedAt.lt(now - QUEUED_GRACE))
+            .add(
+                Condition::any()
+                    .add(document_request::Column::QueuedAt.is_null())
+                    .add(document_request::Column::QueuedAt.lt(now - QUEUED_GRACE)),
+            );
+        let candidates = document_request::Entity::find()
+            .filter(quiet.clone())
             .order_by_asc(document_request::Column::UpdatedAt)
             .limit(limit)
             .all(self.db())
-            .await
+            .await?;
+        let mut claimed = Vec::new();
+        for request in candidates {
+            let taken = document_request::Entity::update_many()
+                .col_expr(document_request::Column::QueuedAt, Expr::value(Some(now)))
+                .filter(document_request::Column::Id.eq(request.id))
+                .filter(quiet.clone())
+                .exec(self.db())
+                .await?
+                .rows_affected
+                == 1;
+            if taken {
+                claimed.push(request);
+            }
+        }
+        Ok(claimed)
     }
 }

@@ -50,6 +50,10 @@ pub struct Model {
     pub next_attempt_at: Option<DateTimeUtc>,
     /// A worker holds the request until then.
     pub lease_until: Option<DateTimeUtc>,
+    /// When the sweeper last queued a job for it.
+    pub queued_at: Option<DateTimeUtc>,
+    /// `attempts` when it was last (re-)opened: the attempt limit counts from here.
+    pub attempts_at_open: i32,
 }
 
 /// Relations are navigated with explicit queries.

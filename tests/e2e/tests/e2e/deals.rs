@@ -7,12 +7,15 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::TryStreamExt;
 use holded_hubspot::{
-    holded::{ClientOptions, ContactChanges, HoldedApi, HoldedClient, Product},
+    holded::{
+        ClientOptions, ContactChanges, DocumentContact, DocumentLine, DocumentType, HoldedApi,
+        HoldedClient, NewDocument, Product,
+    },
     hubspot::{
         Hubspot, HubspotConfig, MemoryTokenStore, ObjectType, PortalClient, Properties, Tokens,
         associations::{AssociationInput, types},
     },
-    store::entities::{document_request, timeline_entry},
+    store::entities::{document_request, timeline_entry, webhook_event},
 };
 use holded_hubspot_sim::{
     holded::{
@@ -125,6 +128,21 @@ async fn env(setup: Setup) -> Env {
 }
 
 impl Env {
+    /// Runs the portal's nightly sync now, as `holded-hubspot sync`.
+    async fn nightly_sync(&self) {
+        let out = self
+            .stack
+            .command(&["sync", "--portal", &self.portal.to_string()])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn hubspot(&self) -> &holded_hubspot_sim::hubspot::HubspotSim {
         &self.stack.sims.hubspot
     }
@@ -182,7 +200,7 @@ impl Env {
         doc_type: &str,
         states: &[&str],
     ) -> document_request::Model {
-        for _ in 0..1_500 {
+        for _ in 0..2_400 {
             if let Some(request) = self
                 .requests(deal)
                 .await
@@ -588,17 +606,7 @@ async fn every_document_type_lands_in_holded_with_its_contact_lines_taxes_and_to
         .as_array()
         .unwrap()
         .len();
-    let out = env
-        .stack
-        .command(&["sync", "--portal", &env.portal.to_string()])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.nightly_sync().await;
     let deals_after = env.hubspot().dump(env.portal as u64).unwrap()["records"]["deals"]
         .as_array()
         .unwrap()
@@ -840,8 +848,19 @@ async fn the_same_stage_change_delivered_ten_times_in_parallel_and_out_of_order_
         assert_eq!(res.unwrap().status(), 200);
     }
     let request = env.wait_created(deal, "invoice").await;
-    // Let every queued job run out.
+    // Let every queued job run out: each stored event is handled.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let store = env.stack.db.store().await;
+    let events = webhook_event::Entity::find().all(store.db()).await.unwrap();
+    assert_eq!(
+        events.len(),
+        12,
+        "eleven distinct events and the rep's move"
+    );
+    assert!(
+        events.iter().all(|e| e.processed_at.is_some()),
+        "{events:?}"
+    );
     assert_eq!(env.documents().len(), 1, "{}", env.stack.service.logs());
     assert_eq!(env.requests(deal).await.len(), 1);
     assert_eq!(env.holded_contacts_named("Cocinas Duero SL"), 1);
@@ -921,13 +940,22 @@ async fn holded_outages_and_timeouts_are_retried_until_the_document_exists_once(
         contact: Some(person("Nerea", "Alonso", "nerea@alonso.es")),
         ..Default::default()
     });
-    // Holded fails the contact create twice (5xx) and then takes the document
-    // but its answer never arrives in time (the client gives up after 30 s).
+    // Holded fails the first contact lookup (5xx), then creates the contact
+    // and the document but neither answer arrives in time (the client gives
+    // up after 30 s): both outcomes are in doubt.
     env.stack.sims.holded.add_fault(HoldedFault {
         kind: FaultKind::ServerError { status: 503 },
         rate: None,
-        next: Some(2),
+        next: Some(4),
         delay_ms: None,
+        generation: None,
+        route: Some("GET /api/v2/contacts".into()),
+    });
+    env.stack.sims.holded.add_fault(HoldedFault {
+        kind: FaultKind::Timeout,
+        rate: None,
+        next: Some(1),
+        delay_ms: Some(35_000),
         generation: None,
         route: Some("POST /api/v2/contacts".into()),
     });
@@ -1160,4 +1188,71 @@ async fn the_deal_card_api_reads_and_sets_the_choices_and_creates_now() {
         .await
         .unwrap();
     assert_eq!(unsigned.status(), 401);
+}
+
+#[tokio::test]
+async fn a_deal_that_came_from_holded_is_that_document_and_gets_no_second_one() {
+    let env = env(Setup::default()).await;
+    let contact = env
+        .holded
+        .create_contact(&ContactChanges {
+            name: Some("Ferretería Pilar SL".into()),
+            is_person: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let invoice = env
+        .holded
+        .create_document(&NewDocument {
+            doc_type: DocumentType::Invoice,
+            contact: DocumentContact::Id(contact.clone()),
+            date: chrono::Utc::now().date_naive(),
+            description: None,
+            notes: None,
+            currency: Some("EUR".into()),
+            numbering_series_id: None,
+            lines: vec![DocumentLine {
+                name: "Herramientas".into(),
+                units: dec!(1),
+                unit_price: dec!(300),
+                taxes: vec!["s_iva_21".into()],
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap()
+        .id;
+    // The nightly sync brings the invoice in as a deal, in its mapped stage.
+    env.nightly_sync().await;
+    let dump = env.hubspot().dump(env.portal as u64).unwrap();
+    let deal: u64 = dump["records"]["deals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["properties"]["holded_id"] == invoice.as_str())
+        .and_then(|d| d["id"].as_str()?.parse().ok())
+        .expect("the synced deal");
+    assert_eq!(
+        env.record("deals", deal)["properties"]["dealstage"],
+        "closedwon"
+    );
+
+    // The rep moves it out and back in, then presses "Crear ahora": it already is that invoice.
+    env.hubspot()
+        .move_deal(env.portal as u64, deal, START)
+        .unwrap();
+    env.move_to_trigger(deal, "invoice");
+    let request = env.wait_created(deal, "invoice").await;
+    assert_eq!(
+        request.holded_document_id.as_deref(),
+        Some(invoice.as_str())
+    );
+    assert_eq!(request.holded_contact_id.as_deref(), Some(contact.as_str()));
+    let (status, body) = env
+        .card(Method::POST, &format!("/api/deals/{deal}/documents"), "")
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(env.documents().len(), 1, "no second invoice");
+    assert_eq!(env.holded_contacts_named("Ferretería Pilar SL"), 1);
 }

@@ -200,9 +200,6 @@ struct PageWire<'a, R> {
     has_more: bool,
 }
 
-/// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
-/// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
-/// (empty) is an empty last page; a malformed cursor is a 400.
 /// `contact_id`, `start_date` and `end_date` (ISO date-times on the issue date).
 fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
     let time = |name: &str| -> Result<Option<i64>, Reply> {
@@ -222,6 +219,9 @@ fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
     })
 }
 
+/// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
+/// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
+/// (empty) is an empty last page; a malformed cursor is a 400.
 fn paginate<'a, T, R: Serialize>(
     req: &SimRequest,
     items: &'a [T],
