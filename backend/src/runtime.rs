@@ -13,7 +13,7 @@ use crate::{
     hubspot::{Hubspot, HubspotConfig, OAuthSettings},
     install::{Installer, manifest::AppScopes},
     jobs::{JobContext, JobQueue, run_workers},
-    settings::SettingsService,
+    settings::{HoldedAccess, SettingsService},
     store::Store,
     sync::SyncEngine,
     telemetry,
@@ -130,8 +130,7 @@ impl Runtime {
                 self.store.clone(),
                 self.cipher.clone(),
                 hubspot,
-                self.config.holded_api_base.clone(),
-                ClientOptions::default(),
+                self.holded_access(),
                 self.config.timeline,
             )
         })
@@ -144,10 +143,18 @@ impl Runtime {
                 self.store.clone(),
                 self.cipher.clone(),
                 hubspot,
-                self.config.holded_api_base.clone(),
-                ClientOptions::default(),
+                self.holded_access(),
             )
         })
+    }
+
+    /// How every part reaches the portals' Holded accounts.
+    pub fn holded_access(&self) -> HoldedAccess {
+        HoldedAccess::new(
+            self.cipher.clone(),
+            self.config.holded_api_base.clone(),
+            ClientOptions::default(),
+        )
     }
 
     /// Serves HTTP on `HH_BIND` (and, unless `with_workers` is false, runs the
@@ -177,12 +184,7 @@ impl Runtime {
                 .hubspot
                 .clone()
                 .map(|hubspot| Installer::new(self.store.clone(), self.cipher.clone(), hubspot)),
-            settings: SettingsService::new(
-                self.store.clone(),
-                self.cipher.clone(),
-                self.config.holded_api_base.clone(),
-                ClientOptions::default(),
-            ),
+            settings: SettingsService::new(self.store.clone(), self.holded_access()),
             queue: self.queue.clone(),
         };
         let server = web::server(state, listener)?;

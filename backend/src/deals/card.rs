@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    deal::{AssociateTo, read_deal},
+    deal::{AssociateTo, Deal, deal_not_found},
     error::DealError,
 };
 use crate::{
     holded::DocumentType,
-    hubspot::{ObjectType, PortalClient, Properties},
+    hubspot::{HubspotError, ObjectType, PortalClient, Properties},
     settings::DocumentMapping,
     store::{RequestState, RequestTrigger, Store, entities::document_request, entities::portal},
 };
@@ -75,15 +75,14 @@ fn document_view(
     }
 }
 
-/// The card's view of deal `deal_id` of `portal` (read through `client`, so a
-/// deal of another portal is not found).
+/// The card's view of `deal` of `portal` (read with [`super::read_deal`] through
+/// the portal's `client`, so a deal of another portal is not found).
 pub async fn card_view(
     store: &Store,
     client: &PortalClient,
     portal: &portal::Model,
-    deal_id: &str,
+    deal: &Deal,
 ) -> Result<DealCardView, DealError> {
-    let deal = read_deal(client, deal_id).await?;
     let settings = store.portal_settings(portal.id, &portal.time_zone).await?;
     let mapping = DocumentMapping::from_json(&settings.document_mapping);
     let requests = store.deal_document_requests(portal.id, &deal.id).await?;
@@ -147,7 +146,9 @@ pub async fn save_choices(
     deal_id: &str,
     choices: &DealChoices,
 ) -> Result<(), DealError> {
-    read_deal(client, deal_id).await?;
+    if deal_id.is_empty() || !deal_id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(deal_not_found(deal_id));
+    }
     let mut properties = Properties::new();
     if let Some(value) = &choices.document_type {
         if !value.is_empty() && DocumentType::from_v1_name(value).is_none() {
@@ -170,10 +171,14 @@ pub async fn save_choices(
             "No hay nada que guardar: envía documentType o associateTo.".to_owned(),
         ));
     }
-    client
+    match client
         .update_object(ObjectType::Deals, deal_id, &properties)
-        .await?;
-    Ok(())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(HubspotError::NotFound { .. }) => Err(deal_not_found(deal_id)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Why a document cannot be asked for now.
@@ -208,12 +213,10 @@ impl From<sea_orm::DbErr> for RequestRefused {
 /// document type (or `doc_type`), whatever the deal's stage. The caller queues it.
 pub async fn request_document(
     store: &Store,
-    client: &PortalClient,
     portal: &portal::Model,
-    deal_id: &str,
+    deal: &Deal,
     doc_type: Option<&str>,
 ) -> Result<document_request::Model, RequestRefused> {
-    let deal = read_deal(client, deal_id).await?;
     let doc_type = match doc_type {
         Some(name) => DocumentType::from_v1_name(name).ok_or_else(|| {
             DealError::Permanent(format!("Tipo de documento desconocido: «{name}»."))

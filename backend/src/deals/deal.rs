@@ -124,11 +124,16 @@ pub async fn read_deal(client: &PortalClient, deal_id: &str) -> Result<Deal, Dea
         .await
     {
         Ok(object) => Ok(Deal::from_object(&object)),
-        Err(HubspotError::NotFound { .. }) => Err(DealError::DealNotFound(format!(
-            "El negocio {deal_id} no existe en este portal de HubSpot."
-        ))),
+        Err(HubspotError::NotFound { .. }) => Err(deal_not_found(deal_id)),
         Err(other) => Err(other.into()),
     }
+}
+
+/// The deal is not one of the portal's deals.
+pub fn deal_not_found(deal_id: &str) -> DealError {
+    DealError::DealNotFound(format!(
+        "El negocio {deal_id} no existe en este portal de HubSpot."
+    ))
 }
 
 /// The id of the deal's primary company (association type 5), else of the
@@ -146,13 +151,6 @@ pub async fn associated_record(
         r.type_ids.contains(&types::DEAL_TO_COMPANY_PRIMARY) && to == AssociateTo::Company
     });
     Ok(primary.or(records.first()).map(|r| r.to_id.clone()))
-}
-
-/// Whether the deal has any associated company.
-pub async fn has_company(client: &PortalClient, deal_id: &str) -> Result<bool, DealError> {
-    Ok(associated_record(client, deal_id, AssociateTo::Company)
-        .await?
-        .is_some())
 }
 
 /// Line-item properties the flow reads.

@@ -1,7 +1,10 @@
 //! Why working on a document request stopped: the rep has to fix something
 //! (permanent), or another attempt later may succeed (transient).
 
-use crate::{holded::HoldedError, hubspot::HubspotError, i18n::spanish_part as spanish};
+use crate::{
+    holded::HoldedError, hubspot::HubspotError, i18n::spanish_part as spanish,
+    settings::StoredKeyError,
+};
 
 /// A stop in the deal → document flow. Messages are Spanish (the rep reads
 /// them on the deal) and never carry a key or token.
@@ -24,6 +27,21 @@ pub enum DealError {
     /// The database failed.
     #[error(transparent)]
     Database(#[from] sea_orm::DbErr),
+}
+
+impl From<StoredKeyError> for DealError {
+    fn from(err: StoredKeyError) -> Self {
+        match err {
+            StoredKeyError::Missing => Self::Permanent(
+                "Falta la clave de API de Holded en la configuración de la app.".to_owned(),
+            ),
+            StoredKeyError::Unreadable(_) => Self::Permanent(
+                "No se puede leer la clave de Holded guardada: vuelve a guardarla en la configuración."
+                    .to_owned(),
+            ),
+            StoredKeyError::Client(err) => err.into(),
+        }
+    }
 }
 
 impl From<HoldedError> for DealError {

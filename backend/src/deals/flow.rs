@@ -8,11 +8,10 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use secrecy::SecretString;
 
 use super::{
     ORIGIN_KIND,
-    deal::{AssociateTo, Deal, associated_record, has_company, line_items, read_deal},
+    deal::{AssociateTo, Deal, associated_record, line_items, read_deal},
     document::{self, Draft, find_created, reference},
     error::DealError,
     lines::{TaxCatalogue, amount_line, cents, document_lines},
@@ -23,10 +22,10 @@ use super::{
 use crate::{
     config::TimelineMode,
     crypto::Cipher,
-    holded::{ClientOptions, DocumentType, HoldedApi, HoldedClient, HoldedError},
+    holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
     schedule::portal_time_zone,
-    settings::{DEFAULT_TAX, DocumentMapping},
+    settings::{DEFAULT_TAX, DocumentMapping, HoldedAccess},
     store::{
         PortalStatus, RequestState, RequestTrigger, Store,
         entities::{document_request, portal},
@@ -77,28 +76,26 @@ pub struct DealFlow {
     store: Store,
     cipher: Cipher,
     hubspot: Hubspot,
-    holded_base: url::Url,
-    holded_options: ClientOptions,
+    holded: HoldedAccess,
     timeline: TimelineMode,
 }
 
 impl DealFlow {
-    /// A flow over the app's HubSpot client, Holded at `holded_base`, writing
+    /// A flow over the app's HubSpot client (portal tokens opened with
+    /// `cipher`) and the portals' Holded accounts through `holded`, writing
     /// the timeline as `timeline` says.
     pub fn new(
         store: Store,
         cipher: Cipher,
         hubspot: Hubspot,
-        holded_base: url::Url,
-        holded_options: ClientOptions,
+        holded: HoldedAccess,
         timeline: TimelineMode,
     ) -> Self {
         Self {
             store,
             cipher,
             hubspot,
-            holded_base,
-            holded_options,
+            holded,
             timeline,
         }
     }
@@ -303,18 +300,7 @@ impl DealFlow {
             .store
             .portal_settings(portal.id, &portal.time_zone)
             .await?;
-        let sealed = settings.holded_key_enc.as_deref().ok_or_else(|| {
-            DealError::Permanent(
-                "Falta la clave de API de Holded en la configuración de la app.".to_owned(),
-            )
-        })?;
-        let key: SecretString = self.cipher.open(sealed).map_err(|_| {
-            DealError::Permanent(
-                "No se puede leer la clave de Holded guardada: vuelve a guardarla en la configuración."
-                    .to_owned(),
-            )
-        })?;
-        let holded = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
+        let holded = self.holded.stored_client(&settings)?;
         let hubspot = self.portal_client(portal.id);
         let deal = read_deal(&hubspot, deal_id).await?;
         Ok(Context {
@@ -403,14 +389,20 @@ impl DealFlow {
         portal_id: i64,
         work: &mut document_request::Model,
     ) -> Result<(), DealError> {
-        let to = match ctx.deal.associate_to {
-            Some(to) => to,
-            None if has_company(&ctx.hubspot, &ctx.deal.id).await? => AssociateTo::Company,
-            None => AssociateTo::Contact,
+        // Unset "Asociar documento a": the company if there is one, else the contact.
+        let (to, record) = match ctx.deal.associate_to {
+            Some(to) => (to, associated_record(&ctx.hubspot, &ctx.deal.id, to).await?),
+            None => {
+                match associated_record(&ctx.hubspot, &ctx.deal.id, AssociateTo::Company).await? {
+                    Some(company) => (AssociateTo::Company, Some(company)),
+                    None => (
+                        AssociateTo::Contact,
+                        associated_record(&ctx.hubspot, &ctx.deal.id, AssociateTo::Contact).await?,
+                    ),
+                }
+            }
         };
-        let record = associated_record(&ctx.hubspot, &ctx.deal.id, to)
-            .await?
-            .ok_or_else(|| DealError::Permanent(missing_association(to)))?;
+        let record = record.ok_or_else(|| DealError::Permanent(missing_association(to)))?;
         let context = PartyContext {
             portal_id,
             hubspot: &ctx.hubspot,

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{JobQueue, QueueError};
-use crate::{deals::DealFlow, store::Store};
+use crate::{
+    deals::DealFlow,
+    store::{Store, entities::document_request},
+};
 
 /// Work on a deal's Holded document.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -16,6 +19,19 @@ pub struct DealDocument {
     pub deal_id: String,
     /// Why.
     pub cause: DealCause,
+}
+
+impl DealDocument {
+    /// The job that continues `request`.
+    pub fn for_request(request: &document_request::Model) -> Self {
+        Self {
+            portal_id: request.portal_id,
+            deal_id: request.deal_id.clone(),
+            cause: DealCause::Request {
+                request_id: request.id,
+            },
+        }
+    }
 }
 
 /// Why a deal job runs.
@@ -81,15 +97,7 @@ pub async fn sweep_deal_work(
         queued += 1;
     }
     for request in store.claim_due_document_requests(now, 100).await? {
-        queue
-            .push_deal(DealDocument {
-                portal_id: request.portal_id,
-                deal_id: request.deal_id,
-                cause: DealCause::Request {
-                    request_id: request.id,
-                },
-            })
-            .await?;
+        queue.push_deal(DealDocument::for_request(&request)).await?;
         queued += 1;
     }
     if queued > 0 {

@@ -6,10 +6,12 @@
 //! This module talks to both APIs — Holded to test a key, HubSpot for the
 //! portal's pipelines — because validating a save needs both.
 
+mod holded_access;
 mod model;
 mod service;
 mod update;
 
+pub use holded_access::{HoldedAccess, StoredKeyError};
 pub use model::{DEFAULT_TAX, DocumentMapping, OFFERED_DEFAULT_TAXES, StageRef, SyncObjects};
 pub use service::{
     HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,

@@ -6,11 +6,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    DEFAULT_TAX, DocumentMapping, FieldErrors, SettingsUpdate, SyncObjects, update::CheckedUpdate,
+    DEFAULT_TAX, DocumentMapping, FieldErrors, HoldedAccess, SettingsUpdate, StoredKeyError,
+    SyncObjects, update::CheckedUpdate,
 };
 use crate::{
-    crypto::Cipher,
-    holded::{ClientOptions, Generation, HoldedApi, HoldedClient, HoldedError},
+    holded::{Generation, HoldedApi, HoldedError},
     hubspot::{HubspotError, PortalClient},
     i18n::spanish_part,
     install::provision,
@@ -109,26 +109,13 @@ const SENSITIVE_UNAVAILABLE: &str = "Solo disponible en portales de HubSpot Ente
 #[derive(Clone, Debug)]
 pub struct SettingsService {
     store: Store,
-    cipher: Cipher,
-    holded_base: url::Url,
-    holded_options: ClientOptions,
+    holded: HoldedAccess,
 }
 
 impl SettingsService {
-    /// A service over `store`, sealing keys with `cipher` and testing them
-    /// against Holded at `holded_base`.
-    pub fn new(
-        store: Store,
-        cipher: Cipher,
-        holded_base: url::Url,
-        holded_options: ClientOptions,
-    ) -> Self {
-        Self {
-            store,
-            cipher,
-            holded_base,
-            holded_options,
-        }
+    /// A service over `store`, sealing and testing Holded keys through `holded`.
+    pub fn new(store: Store, holded: HoldedAccess) -> Self {
+        Self { store, holded }
     }
 
     async fn row(&self, portal: &portal::Model) -> Result<settings::Model, sea_orm::DbErr> {
@@ -279,7 +266,7 @@ impl SettingsService {
     ) -> settings::Model {
         if let (Some(key), Some(generation)) = (&checked.new_key, generation) {
             let text = key.expose_secret();
-            row.holded_key_enc = Some(self.cipher.seal(key));
+            row.holded_key_enc = Some(self.holded.seal(key));
             row.holded_key_last4 = Some(
                 text.chars()
                     .rev()
@@ -319,18 +306,22 @@ impl SettingsService {
         new_key: Option<&secrecy::SecretString>,
         tax: &str,
     ) -> Result<(), String> {
-        let key = match (new_key, row.holded_key_enc.as_deref()) {
-            (Some(key), _) => key.clone(),
-            (None, Some(sealed)) => self.cipher.open(sealed).map_err(|e| e.to_string())?,
-            (None, None) => {
-                return Err(
-                    "Guarda primero la clave de Holded: el impuesto se comprueba en tu cuenta."
-                        .to_owned(),
-                );
-            }
+        let client = match new_key {
+            Some(key) => self
+                .holded
+                .client(key.clone())
+                .map_err(|e| spanish_part(&e.to_string()))?,
+            None => match self.holded.stored_client(row) {
+                Ok(client) => client,
+                Err(StoredKeyError::Missing) => {
+                    return Err(
+                        "Guarda primero la clave de Holded: el impuesto se comprueba en tu cuenta."
+                            .to_owned(),
+                    );
+                }
+                Err(other) => return Err(spanish_part(&other.to_string())),
+            },
         };
-        let client = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())
-            .map_err(|e| spanish_part(&e.to_string()))?;
         let taxes = client.taxes().await.map_err(|e| {
             format!(
                 "No se pudieron leer los impuestos de Holded ({}).",
@@ -348,8 +339,7 @@ impl SettingsService {
 
     /// Tests a Holded key; on refusal returns the Spanish message for the field.
     async fn test_key(&self, key: &secrecy::SecretString) -> Result<Generation, String> {
-        let client = HoldedClient::new(&self.holded_base, key.clone(), self.holded_options.clone())
-            .map_err(|e| e.to_string())?;
+        let client = self.holded.client(key.clone()).map_err(|e| e.to_string())?;
         match client.check_key().await {
             Ok(check) if check.missing_permissions.is_empty() => Ok(check.generation),
             Ok(check) => Err(format!(

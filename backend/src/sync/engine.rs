@@ -18,9 +18,8 @@ use super::{
 };
 use crate::{
     crypto::Cipher,
-    holded::{ClientOptions, HoldedClient},
     hubspot::{Hubspot, HubspotError, PortalClient},
-    settings::{DocumentMapping, SyncObjects},
+    settings::{DocumentMapping, HoldedAccess, SyncObjects},
     store::{PortalStatus, RunTrigger, Store, portal_tokens::portal_client},
 };
 
@@ -62,25 +61,18 @@ pub struct SyncEngine {
     store: Store,
     cipher: Cipher,
     hubspot: Hubspot,
-    holded_base: url::Url,
-    holded_options: ClientOptions,
+    holded: HoldedAccess,
 }
 
 impl SyncEngine {
-    /// An engine over the app's HubSpot client and Holded at `holded_base`.
-    pub fn new(
-        store: Store,
-        cipher: Cipher,
-        hubspot: Hubspot,
-        holded_base: url::Url,
-        holded_options: ClientOptions,
-    ) -> Self {
+    /// An engine over the app's HubSpot client (portal tokens opened with
+    /// `cipher`) and the portals' Holded accounts through `holded`.
+    pub fn new(store: Store, cipher: Cipher, hubspot: Hubspot, holded: HoldedAccess) -> Self {
         Self {
             store,
             cipher,
             hubspot,
-            holded_base,
-            holded_options,
+            holded,
         }
     }
 
@@ -123,13 +115,7 @@ impl SyncEngine {
             .store
             .portal_settings(portal.id, &portal.time_zone)
             .await?;
-        let key = self.cipher.open(
-            settings
-                .holded_key_enc
-                .as_deref()
-                .ok_or(SyncError::NoHoldedKey)?,
-        )?;
-        let holded = HoldedClient::new(&self.holded_base, key, self.holded_options.clone())?;
+        let holded = self.holded.stored_client(&settings)?;
         let hubspot = self.portal_client(portal.id);
         let objects = request.objects.unwrap_or(SyncObjects {
             contacts: settings.sync_contacts,

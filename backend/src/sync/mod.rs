@@ -18,7 +18,7 @@ mod write;
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use tally::KindReport;
 
-use crate::{crypto::CryptoError, holded::HoldedError, hubspot::HubspotError};
+use crate::{holded::HoldedError, hubspot::HubspotError, settings::StoredKeyError};
 
 /// Receives progress while a run works (the CLI prints it; jobs log it).
 pub trait Progress: Send + Sync {
@@ -62,12 +62,9 @@ pub enum SyncError {
     /// The portal is not installed or is disconnected.
     #[error("el portal {0} no está conectado: instala la app de nuevo")]
     NotConnected(i64),
-    /// No Holded key in the settings.
-    #[error("falta la clave de API de Holded en la configuración")]
-    NoHoldedKey,
-    /// The stored key cannot be opened (another HH_SECRET_KEY?).
-    #[error("no se puede leer la clave de Holded guardada: {0}")]
-    Key(#[from] CryptoError),
+    /// The stored Holded key gives no client (none saved, or unreadable).
+    #[error("{0}")]
+    HoldedKey(#[from] StoredKeyError),
     /// Holded failed.
     #[error("Holded: {0}")]
     Holded(#[from] HoldedError),

@@ -19,8 +19,9 @@ use crate::{
     deals::{
         DealError,
         card::{DealChoices, RequestRefused, card_view, request_document, save_choices},
+        read_deal,
     },
-    jobs::{DealCause, DealDocument},
+    jobs::DealDocument,
 };
 
 fn deal_error(err: DealError) -> ApiError {
@@ -58,7 +59,8 @@ pub async fn get_deal(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, portal, client) = signed_portal(&state, &req, b"").await?;
-    let view = card_view(&state.store, &client, &portal, &path)
+    let deal = read_deal(&client, &path).await.map_err(deal_error)?;
+    let view = card_view(&state.store, &client, &portal, &deal)
         .await
         .map_err(deal_error)?;
     Ok(HttpResponse::Ok().json(view))
@@ -77,7 +79,8 @@ pub async fn put_deal(
     save_choices(&client, &path, &choices)
         .await
         .map_err(deal_error)?;
-    let view = card_view(&state.store, &client, &portal, &path)
+    let deal = read_deal(&client, &path).await.map_err(deal_error)?;
+    let view = card_view(&state.store, &client, &portal, &deal)
         .await
         .map_err(deal_error)?;
     Ok(HttpResponse::Ok().json(view))
@@ -106,40 +109,29 @@ pub async fn create_document(
     } else {
         json_body(&body)?
     };
-    let request = request_document(
-        &state.store,
-        &client,
-        &portal,
-        &path,
-        ask.document_type.as_deref(),
-    )
-    .await
-    .map_err(|refused| match refused {
-        RequestRefused::Deal(err) => deal_error(err),
-        RequestRefused::NoDocumentType => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_document_type",
-            refused.to_string(),
-        ),
-        RequestRefused::NoHoldedKey => {
-            ApiError::new(StatusCode::CONFLICT, "no_holded_key", refused.to_string())
-        }
-        RequestRefused::AlreadyCreated { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "already_created", refused.to_string())
-        }
-    })?;
+    let deal = read_deal(&client, &path).await.map_err(deal_error)?;
+    let request = request_document(&state.store, &portal, &deal, ask.document_type.as_deref())
+        .await
+        .map_err(|refused| match refused {
+            RequestRefused::Deal(err) => deal_error(err),
+            RequestRefused::NoDocumentType => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_document_type",
+                refused.to_string(),
+            ),
+            RequestRefused::NoHoldedKey => {
+                ApiError::new(StatusCode::CONFLICT, "no_holded_key", refused.to_string())
+            }
+            RequestRefused::AlreadyCreated { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_created", refused.to_string())
+            }
+        })?;
     state
         .queue
-        .push_deal(DealDocument {
-            portal_id: portal.id,
-            deal_id: request.deal_id.clone(),
-            cause: DealCause::Request {
-                request_id: request.id,
-            },
-        })
+        .push_deal(DealDocument::for_request(&request))
         .await
         .map_err(internal)?;
-    let view = card_view(&state.store, &client, &portal, &path)
+    let view = card_view(&state.store, &client, &portal, &deal)
         .await
         .map_err(deal_error)?;
     Ok(HttpResponse::Accepted().json(view))

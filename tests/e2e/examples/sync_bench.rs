@@ -11,7 +11,7 @@ use holded_hubspot::{
     holded::{ClientOptions, ContactChanges, HoldedApi, HoldedClient},
     hubspot::{Hubspot, HubspotConfig, Tokens},
     install::provision::provision,
-    settings::SyncObjects,
+    settings::{HoldedAccess, SyncObjects},
     store::{RunTrigger, Store, portal_tokens::PortalTokens},
     sync::{KindReport, Progress, SyncEngine, SyncRequest},
 };
@@ -80,10 +80,9 @@ async fn bench(n: usize) -> anyhow::Result<()> {
     };
     let engine = SyncEngine::new(
         store.clone(),
-        cipher,
+        cipher.clone(),
         hubspot,
-        holded_base.clone(),
-        options.clone(),
+        HoldedAccess::new(cipher, holded_base.clone(), options.clone()),
     );
     let request = || SyncRequest {
         portal_id,

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     holded::DocumentType,
-    jobs::{DealCause, DealDocument},
+    jobs::DealDocument,
     store::{RequestState, RequestTrigger, entities::document_request},
     web::{AppState, signed::internal},
 };
@@ -155,13 +155,7 @@ pub async fn retry(
         .map_err(internal)?;
     state
         .queue
-        .push_deal(DealDocument {
-            portal_id: portal.id,
-            deal_id: reopened.deal_id.clone(),
-            cause: DealCause::Request {
-                request_id: reopened.id,
-            },
-        })
+        .push_deal(DealDocument::for_request(&reopened))
         .await
         .map_err(internal)?;
     state

@@ -18,8 +18,8 @@ import {
   useExtensionActions,
   useExtensionContext,
 } from '@hubspot/ui-extensions';
-import { DOCUMENT_TYPES, type DocumentType } from '../shared/documentTypes.ts';
-import type { FetchLike } from '../shared/backendFetch.ts';
+import { DOCUMENT_TYPES, type DocumentType } from '../common/documentTypes.ts';
+import type { FetchLike } from '../common/backendFetch.ts';
 import {
   type AssociateTo,
   type DealView,

@@ -1,7 +1,7 @@
 // The backend's deal card API, as the card uses it (through hubspot.fetch, which signs each request):
 // GET/PUT /api/deals/{dealId}?portalId=… and POST /api/deals/{dealId}/documents?portalId=….
-import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../shared/backendFetch.ts';
-import type { DocumentType } from '../shared/documentTypes.ts';
+import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../common/backendFetch.ts';
+import type { DocumentType } from '../common/documentTypes.ts';
 
 export type AssociateTo = 'company' | 'contact';
 

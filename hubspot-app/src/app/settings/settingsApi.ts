@@ -1,8 +1,8 @@
 // The backend's settings API (GET/PUT /api/settings?portalId=…), as the page uses it.
 // Requests go through hubspot.fetch, which signs them (X-HubSpot-Signature-v3).
-import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../shared/backendFetch.ts';
+import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../common/backendFetch.ts';
 
-import { DOCUMENT_TYPES, type DocumentType } from '../shared/documentTypes.ts';
+import { DOCUMENT_TYPES, type DocumentType } from '../common/documentTypes.ts';
 
 export { BackendError, DOCUMENT_TYPES, type DocumentType, type FetchLike };
 

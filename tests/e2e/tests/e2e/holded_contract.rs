@@ -188,6 +188,16 @@ async fn documents_of_one_contact_are_found_by_contact_and_date() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    let (status, _, body) = env
+        .raw(
+            reqwest::Method::GET,
+            &v2_path("/estimates?contact_id=no-es-un-id"),
+            Auth::Bearer(&env.account.v2_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("ObjectId"), "{body}");
 }
 
 #[derive(Clone, Copy)]

@@ -212,11 +212,25 @@ fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
                 }),
         }
     };
+    let contact_id = match req.param("contact_id") {
+        Some(id) if !is_object_id(id) => {
+            return Err(Reply::problem(
+                400,
+                &format!("Error parsing ObjectId string: {id}"),
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
     Ok(ops::DocumentFilter {
-        contact_id: req.param("contact_id").map(str::to_owned),
+        contact_id,
         from: time("start_date")?,
         to: time("end_date")?,
     })
+}
+
+/// Whether `text` is a MongoDB ObjectId as Holded's ids are (24 hex digits).
+fn is_object_id(text: &str) -> bool {
+    text.len() == 24 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
@@ -240,9 +254,7 @@ fn paginate<'a, T, R: Serialize>(
         Some("") => {
             return Reply::json(200, json!({"items": [], "cursor": null, "has_more": false}));
         }
-        Some(c) if c.len() == 24 && c.chars().all(|ch| ch.is_ascii_hexdigit()) => {
-            items.partition_point(|item| id_of(item) <= c)
-        }
+        Some(c) if is_object_id(c) => items.partition_point(|item| id_of(item) <= c),
         Some(c) => return Reply::problem(400, &format!("Error parsing ObjectId string: {c}")),
         None => 0,
     };

@@ -1,0 +1,68 @@
+//! How the service reaches a portal's Holded account: the key from its
+//! settings, opened with the service's key for secrets at rest, against
+//! `HOLDED_API_BASE`. One place for the sync, the deal flow and the
+//! settings' own checks.
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::{
+    crypto::{Cipher, CryptoError},
+    holded::{ClientOptions, HoldedClient, HoldedError},
+    store::entities::settings,
+};
+
+/// Why the stored key gives no client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredKeyError {
+    /// The portal saved no key.
+    #[error("falta la clave de API de Holded en la configuración")]
+    Missing,
+    /// The sealed key cannot be opened (another `HH_SECRET_KEY`?).
+    #[error("no se puede leer la clave de Holded guardada: {0}")]
+    Unreadable(#[from] CryptoError),
+    /// The client cannot be built.
+    #[error(transparent)]
+    Client(#[from] HoldedError),
+}
+
+/// Opens, seals and uses Holded keys; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct HoldedAccess {
+    cipher: Cipher,
+    base: Url,
+    options: ClientOptions,
+}
+
+impl HoldedAccess {
+    /// Keys sealed with `cipher`, used against Holded at `base`.
+    pub fn new(cipher: Cipher, base: Url, options: ClientOptions) -> Self {
+        Self {
+            cipher,
+            base,
+            options,
+        }
+    }
+
+    /// A client for `key` (one the user just typed, say).
+    pub fn client(&self, key: SecretString) -> Result<HoldedClient, HoldedError> {
+        HoldedClient::new(&self.base, key, self.options.clone())
+    }
+
+    /// A client with the key the portal's `settings` keep.
+    pub fn stored_client(
+        &self,
+        settings: &settings::Model,
+    ) -> Result<HoldedClient, StoredKeyError> {
+        let sealed = settings
+            .holded_key_enc
+            .as_deref()
+            .ok_or(StoredKeyError::Missing)?;
+        Ok(self.client(self.cipher.open(sealed)?)?)
+    }
+
+    /// `key` sealed for the settings row.
+    pub fn seal(&self, key: &SecretString) -> String {
+        self.cipher.seal(key)
+    }
+}
