@@ -4,7 +4,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSour
 
 use crate::{
     config::{Config, ConfigArgs},
-    demo, healthcheck,
+    healthcheck,
     runtime::Runtime,
     settings::SyncObjects,
     store::RunTrigger,
@@ -66,6 +66,13 @@ enum ServiceCommand {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Re-seal every stored secret under HH_SECRET_KEY, then exit.
+    ///
+    /// Rotation: set the new key as HH_SECRET_KEY and the old one as
+    /// HH_SECRET_KEY_PREVIOUS (the service keeps working meanwhile), run this,
+    /// then drop HH_SECRET_KEY_PREVIOUS. Exits 1 if a value opens under
+    /// neither key (it is left as it is and named).
+    RotateSecrets,
     /// Run the Holded → HubSpot sync of one portal now, printing progress and a summary.
     Sync {
         /// HubSpot portal (hub) id.
@@ -101,11 +108,26 @@ pub async fn run() -> i32 {
         Command::Demo { exit } => {
             let bind_given = matches.value_source("bind") != Some(ValueSource::DefaultValue);
             let bind = bind_given.then(|| cli.config.bind.clone());
-            demo::run(cli.config, bind, exit).await
+            run_demo(cli.config, bind, exit).await
         }
         Command::Healthcheck { url } => check_health(url, &cli.config).await,
         Command::Service(command) => run_service(command, &cli.config).await,
     }
+}
+
+#[cfg(feature = "demo")]
+async fn run_demo(config: ConfigArgs, bind: Option<String>, exit: bool) -> i32 {
+    crate::demo::run(config, bind, exit).await
+}
+
+/// A build without the `demo` feature (the production image) has no
+/// simulators: say how to get a build that has them.
+#[cfg(not(feature = "demo"))]
+async fn run_demo(_: ConfigArgs, _: Option<String>, _: bool) -> i32 {
+    eprintln!(
+        "error: this build of holded-hubspot has no demo (it was built without the `demo` feature, as the production image is). Run it from a clone of the repository: cargo run -p holded-hubspot -- demo"
+    );
+    2
 }
 
 /// `healthcheck`: 0 when healthy, 1 with the reason on standard error.
@@ -158,12 +180,32 @@ async fn execute(command: ServiceCommand, config: Config) -> anyhow::Result<()> 
             tracing::info!("migrations applied");
             Ok(())
         }
+        ServiceCommand::RotateSecrets => rotate_secrets(&runtime).await,
         ServiceCommand::Sync {
             portal,
             objects,
             since,
             dry_run,
         } => sync_now(&runtime, portal, objects, since, dry_run).await,
+    }
+}
+
+async fn rotate_secrets(runtime: &Runtime) -> anyhow::Result<()> {
+    let rotation = runtime.store.rotate_secrets(&runtime.keys.cipher).await?;
+    println!(
+        "Secretos re-cifrados con la clave {}: {} · ya al día: {} · ilegibles: {}",
+        runtime.keys.cipher.key_id(),
+        rotation.resealed,
+        rotation.current,
+        rotation.unreadable.len()
+    );
+    if rotation.unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "estos secretos no se abren con HH_SECRET_KEY ni con HH_SECRET_KEY_PREVIOUS y se han dejado como estaban: {}",
+            rotation.unreadable.join(", ")
+        ))
     }
 }
 

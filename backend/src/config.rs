@@ -33,7 +33,18 @@ pub struct ConfigArgs {
     /// the embedded default a key is generated into `<data dir>/secret.key`.
     #[arg(long, env = "HH_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
-    /// Token that opens the operator console (`/console`); unset disables it.
+    /// The key secrets were sealed with before `HH_SECRET_KEY` (rotation):
+    /// read, never written; `rotate-secrets` re-seals everything under the
+    /// current key.
+    #[arg(
+        long,
+        env = "HH_SECRET_KEY_PREVIOUS",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key_previous: Option<String>,
+    /// Token that opens the operator console (`/console`) and `/metrics`
+    /// (`Authorization: Bearer …`); unset disables both.
     #[arg(long, env = "HH_ADMIN_TOKEN", global = true, hide_env_values = true)]
     pub admin_token: Option<String>,
     /// HubSpot app OAuth client id.
@@ -78,6 +89,14 @@ pub struct ConfigArgs {
     /// or `notes` (a note on the deal, prefixed "Holded ·").
     #[arg(long, env = "HH_TIMELINE", default_value = "app-events", global = true)]
     pub timeline: String,
+    /// A second address serving only `/metrics`, without a token (bind it
+    /// where only Prometheus reaches, e.g. a private network).
+    #[arg(long, env = "HH_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+    /// Days that journals (handled webhook events, timeline entries, expired
+    /// sessions and signatures) are kept before they are pruned.
+    #[arg(long, env = "HH_RETENTION_DAYS", default_value = "30", global = true)]
+    pub retention_days: String,
     /// Log format: `human` or `json`. Levels come from `RUST_LOG` (default `info`).
     #[arg(long, env = "HH_LOG_FORMAT", default_value = "human", global = true)]
     pub log_format: String,
@@ -153,6 +172,8 @@ pub struct Config {
     pub public_url: Url,
     /// Explicit secret key, if configured.
     pub secret_key: Option<SecretKey>,
+    /// The key before the last rotation, read only.
+    pub previous_secret_key: Option<SecretKey>,
     /// Console token, if configured.
     pub admin_token: Option<Arc<SecretString>>,
     /// HubSpot app credentials, if configured.
@@ -165,6 +186,10 @@ pub struct Config {
     pub holded_api_base: Url,
     /// Timeline channel.
     pub timeline: TimelineMode,
+    /// Address serving only `/metrics`, unauthenticated, if configured.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Days journals are kept.
+    pub retention_days: u32,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -301,6 +326,43 @@ impl Config {
                     .map_err(|e| ConfigError::new("HH_SECRET_KEY", e.to_string()))
             })
             .transpose()?;
+        let previous_secret_key = non_empty(args.secret_key_previous.as_ref())
+            .map(|text| {
+                SecretKey::from_base64(text)
+                    .map_err(|e| ConfigError::new("HH_SECRET_KEY_PREVIOUS", e.to_string()))
+            })
+            .transpose()?;
+        if previous_secret_key.is_some() && secret_key.is_none() {
+            return Err(ConfigError::new(
+                "HH_SECRET_KEY_PREVIOUS",
+                "set HH_SECRET_KEY too: the previous key is only read, the current one seals",
+            ));
+        }
+        let metrics_bind = non_empty(args.metrics_bind.as_ref())
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::new(
+                        "HH_METRICS_BIND",
+                        format!("`{text}` is not an address like 10.0.0.5:9100"),
+                    )
+                })
+            })
+            .transpose()?;
+        let retention_days = args
+            .retention_days
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|days| (1..=3650).contains(days))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HH_RETENTION_DAYS",
+                    format!(
+                        "`{}` is not a number of days between 1 and 3650",
+                        args.retention_days
+                    ),
+                )
+            })?;
         if secret_key.is_none() && matches!(database, DatabaseTarget::Postgres(_)) {
             return Err(ConfigError::new(
                 "HH_SECRET_KEY",
@@ -325,12 +387,15 @@ impl Config {
             bind,
             public_url,
             secret_key,
+            previous_secret_key,
             admin_token,
             hubspot_app: parse_hubspot_app(args)?,
             hubspot_api_base: parse_url("HUBSPOT_API_BASE", &args.hubspot_api_base)?,
             hubspot_auth_url: parse_url("HUBSPOT_AUTH_URL", &args.hubspot_auth_url)?,
             holded_api_base: parse_url("HOLDED_API_BASE", &args.holded_api_base)?,
             timeline: parse_enum("HH_TIMELINE", &args.timeline)?,
+            metrics_bind,
+            retention_days,
             log_format: parse_enum("HH_LOG_FORMAT", &args.log_format)?,
         })
     }

@@ -1,9 +1,20 @@
-//! Secrets at rest: AES-256-GCM with a random 96-bit nonce per value.
+//! Secrets at rest and the service's other keys, all from `HH_SECRET_KEY`.
 //!
-//! A sealed value is the text `hh1.<key id>.<base64url(nonce ‖ ciphertext)>`.
-//! The key id (the first four bytes of SHA-256 of the key, in hex) lets a value
-//! sealed under another `HH_SECRET_KEY` fail with a message that says so, while a
-//! value whose ciphertext was altered fails AES-GCM's authentication check.
+//! From the one secret key, HKDF-SHA256 derives a separate key per use: one
+//! for secrets at rest, one to sign OAuth `state` values, one to sign console
+//! sessions ([`Keyring`]). A secret at rest is sealed with AES-256-GCM, a
+//! random 96-bit nonce, and associated data naming what it protects
+//! ([`SealedFor`]: table, column, portal), so a ciphertext copied into
+//! another row or portal does not open. It is stored as the text
+//! `hh2.<key id>.<base64url(nonce ‖ ciphertext)>`; the key id (the first four
+//! bytes of SHA-256 of the secret key, in hex) tells a value sealed under
+//! another key from one that was altered.
+//!
+//! Rotation: with `HH_SECRET_KEY_PREVIOUS` set, values sealed under the
+//! previous key still open; new values are sealed under the current one, and
+//! `rotate-secrets` re-seals the rest. Values of the first format
+//! (`hh1.…`: the secret key itself, no associated data), written before this
+//! version, still open, and are re-sealed by `rotate-secrets` too.
 //!
 //! Also here: expiring signed tokens (HMAC-SHA256), for the OAuth `state` and
 //! the console's session cookie.
@@ -16,7 +27,7 @@ use subtle::ConstantTimeEq;
 
 use aes_gcm::{
     Aes256Gcm, Key, KeyInit, Nonce,
-    aead::{Aead, AeadCore, OsRng},
+    aead::{Aead, AeadCore, OsRng, Payload},
 };
 use base64::{
     Engine,
@@ -25,13 +36,16 @@ use base64::{
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
 
-const PREFIX: &str = "hh1";
+/// The current format: derived key, associated data.
+const PREFIX: &str = "hh2";
+/// The first format: the secret key itself, no associated data (read only).
+const LEGACY_PREFIX: &str = "hh1";
 const NONCE_LEN: usize = 12;
 
 /// Why a sealed value could not be opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
-    /// The value is not in the `hh1.<kid>.<data>` format.
+    /// The value is not in the `hh2.<kid>.<data>` (or `hh1.…`) format.
     #[error("the stored secret is not in a format this version understands")]
     Malformed,
     /// The value was sealed under a different key.
@@ -44,8 +58,10 @@ pub enum CryptoError {
         /// Key id of the key in use.
         expected: String,
     },
-    /// The ciphertext or nonce was altered.
-    #[error("the stored secret failed its integrity check: it was altered or corrupted")]
+    /// The ciphertext or nonce was altered, or it belongs to another row.
+    #[error(
+        "the stored secret failed its integrity check: it was altered, corrupted or copied from another record"
+    )]
     Tampered,
 }
 
@@ -214,50 +230,154 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, format!("{contents}\n"))
 }
 
-/// Seals and opens secrets with the application key.
-#[derive(Clone, Debug)]
-pub struct Cipher {
-    key: SecretKey,
+/// HKDF-SHA256 of the secret key for one purpose.
+fn derive(key: &SecretKey, purpose: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    hkdf::Hkdf::<Sha256>::new(None, key.0.expose_secret())
+        .expand(purpose, &mut out)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    out
+}
+
+/// What a sealed value protects: its associated data, so that a ciphertext
+/// opens only in the row and column it was sealed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealedFor {
+    /// Table, e.g. `settings`.
+    pub table: &'static str,
+    /// Column, e.g. `holded_key_enc`.
+    pub column: &'static str,
+    /// The portal whose row it is.
+    pub portal_id: i64,
+}
+
+impl SealedFor {
+    fn associated_data(&self) -> String {
+        format!("{}.{}.{}", self.table, self.column, self.portal_id)
+    }
+}
+
+/// One secret key's keys for secrets at rest.
+#[derive(Clone)]
+struct SealingKey {
     key_id: String,
+    /// HKDF-derived key for `hh2` values.
+    derived: Aes256Gcm,
+    /// The secret key itself, for `hh1` values.
+    legacy: Aes256Gcm,
+}
+
+impl SealingKey {
+    fn new(key: &SecretKey) -> Self {
+        let derived = derive(key, b"holded-hubspot/secrets-at-rest/v2");
+        Self {
+            key_id: key.key_id(),
+            derived: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&derived)),
+            legacy: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.0.expose_secret())),
+        }
+    }
+}
+
+/// Seals and opens secrets at rest with the current key, and opens values
+/// sealed under the previous one (see the module docs).
+#[derive(Clone)]
+pub struct Cipher {
+    current: SealingKey,
+    previous: Option<SealingKey>,
+}
+
+impl fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cipher")
+            .field("key_id", &self.current.key_id)
+            .field(
+                "previous_key_id",
+                &self.previous.as_ref().map(|k| &k.key_id),
+            )
+            .finish()
+    }
+}
+
+/// Whether a sealed value is in the current format under the current key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealState {
+    /// Nothing to do.
+    Current,
+    /// Opens, but should be re-sealed (previous key or first format).
+    Stale,
 }
 
 impl Cipher {
-    /// A cipher using `key`.
+    /// A cipher sealing with `key`.
     pub fn new(key: SecretKey) -> Self {
-        let key_id = key.key_id();
-        Self { key, key_id }
+        Self {
+            current: SealingKey::new(&key),
+            previous: None,
+        }
     }
 
-    fn aead(&self) -> Aes256Gcm {
-        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.0.expose_secret()))
+    /// Also opens values sealed under `previous` (key rotation).
+    pub fn with_previous(mut self, previous: Option<SecretKey>) -> Self {
+        self.previous = previous.as_ref().map(SealingKey::new);
+        self
     }
 
-    /// Encrypts `plaintext` with a fresh random nonce.
-    pub fn seal(&self, plaintext: &SecretString) -> String {
+    /// The current key's id.
+    pub fn key_id(&self) -> &str {
+        &self.current.key_id
+    }
+
+    /// Encrypts `plaintext` for `target` with a fresh random nonce.
+    pub fn seal(&self, plaintext: &SecretString, target: SealedFor) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = target.associated_data();
         let ciphertext = self
-            .aead()
-            .encrypt(&nonce, plaintext.expose_secret().as_bytes())
+            .current
+            .derived
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.expose_secret().as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut data = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         data.extend_from_slice(&nonce);
         data.extend_from_slice(&ciphertext);
-        format!("{PREFIX}.{}.{}", self.key_id, URL_SAFE_NO_PAD.encode(data))
+        format!(
+            "{PREFIX}.{}.{}",
+            self.current.key_id,
+            URL_SAFE_NO_PAD.encode(data)
+        )
     }
 
-    /// Decrypts a value produced by [`Cipher::seal`].
-    pub fn open(&self, sealed: &str) -> Result<SecretString, CryptoError> {
+    /// Decrypts a value sealed for `target` (by [`Cipher::seal`], under the
+    /// current or the previous key, or in the first format).
+    pub fn open(&self, sealed: &str, target: SealedFor) -> Result<SecretString, CryptoError> {
+        self.open_with_state(sealed, target)
+            .map(|(secret, _)| secret)
+    }
+
+    /// [`Cipher::open`], also telling whether the value should be re-sealed.
+    pub fn open_with_state(
+        &self,
+        sealed: &str,
+        target: SealedFor,
+    ) -> Result<(SecretString, SealState), CryptoError> {
         let mut parts = sealed.splitn(3, '.');
-        let (Some(PREFIX), Some(kid), Some(data)) = (parts.next(), parts.next(), parts.next())
+        let (Some(prefix), Some(kid), Some(data)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(CryptoError::Malformed);
         };
-        if kid != self.key_id {
-            return Err(CryptoError::WrongKey {
+        let key = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| k.key_id == kid)
+            .ok_or_else(|| CryptoError::WrongKey {
                 found: kid.to_owned(),
-                expected: self.key_id.clone(),
-            });
-        }
+                expected: self.current.key_id.clone(),
+            })?;
         let data = URL_SAFE_NO_PAD
             .decode(data)
             .map_err(|_| CryptoError::Malformed)?;
@@ -265,13 +385,69 @@ impl Cipher {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ciphertext) = data.split_at(NONCE_LEN);
-        let plaintext = self
-            .aead()
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .map_err(|_| CryptoError::Tampered)?;
+        let nonce = Nonce::from_slice(nonce);
+        let aad = target.associated_data();
+        let plaintext = match prefix {
+            PREFIX => key.derived.decrypt(
+                nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            ),
+            LEGACY_PREFIX => key.legacy.decrypt(nonce, ciphertext),
+            _ => return Err(CryptoError::Malformed),
+        }
+        .map_err(|_| CryptoError::Tampered)?;
+        let state = if prefix == PREFIX && kid == self.current.key_id {
+            SealState::Current
+        } else {
+            SealState::Stale
+        };
         String::from_utf8(plaintext)
-            .map(SecretString::from)
+            .map(|text| (SecretString::from(text), state))
             .map_err(|_| CryptoError::Tampered)
+    }
+}
+
+/// The keys HKDF derives from `HH_SECRET_KEY` for signing: OAuth `state`
+/// values and console sessions each have their own.
+#[derive(Clone)]
+pub struct Keyring {
+    /// Secrets at rest.
+    pub cipher: Cipher,
+    oauth_state: std::sync::Arc<SecretBox<[u8; 32]>>,
+    console_session: std::sync::Arc<SecretBox<[u8; 32]>>,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keyring {
+    /// Every key derived from `key`; `previous` still opens secrets at rest.
+    pub fn new(key: &SecretKey, previous: Option<SecretKey>) -> Self {
+        let secret =
+            |purpose: &[u8]| std::sync::Arc::new(SecretBox::new(Box::new(derive(key, purpose))));
+        Self {
+            cipher: Cipher::new(key.clone()).with_previous(previous),
+            oauth_state: secret(b"holded-hubspot/oauth-state/v1"),
+            console_session: secret(b"holded-hubspot/console-session/v1"),
+        }
+    }
+
+    /// The key that signs OAuth `state` values.
+    pub fn oauth_state_key(&self) -> &[u8; 32] {
+        self.oauth_state.expose_secret()
+    }
+
+    /// The key that signs console sessions.
+    pub fn console_session_key(&self) -> &[u8; 32] {
+        self.console_session.expose_secret()
     }
 }
 
@@ -312,41 +488,134 @@ mod tests {
         SecretString::from(text.to_owned())
     }
 
+    const KEY_OF_7: SealedFor = SealedFor {
+        table: "settings",
+        column: "holded_key_enc",
+        portal_id: 7,
+    };
+
+    /// A value in the first format, as versions before `hh2` wrote it.
+    fn legacy_seal(key: &SecretKey, plaintext: &str) -> String {
+        let aead = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.0.expose_secret()));
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let mut data = nonce.to_vec();
+        data.extend(aead.encrypt(&nonce, plaintext.as_bytes()).unwrap());
+        format!("hh1.{}.{}", key.key_id(), URL_SAFE_NO_PAD.encode(data))
+    }
+
     #[test]
     fn round_trip_uses_a_fresh_nonce_each_time() {
         let cipher = Cipher::new(SecretKey::generate());
-        let first = cipher.seal(&secret("pat_abc123"));
-        let second = cipher.seal(&secret("pat_abc123"));
+        let first = cipher.seal(&secret("pat_abc123"), KEY_OF_7);
+        let second = cipher.seal(&secret("pat_abc123"), KEY_OF_7);
         assert_ne!(first, second, "two seals of one value must differ");
-        assert!(!first.contains("pat_abc123"));
-        assert_eq!(cipher.open(&first).unwrap().expose_secret(), "pat_abc123");
-        assert_eq!(cipher.open(&second).unwrap().expose_secret(), "pat_abc123");
+        assert!(first.starts_with("hh2.") && !first.contains("pat_abc123"));
+        assert_eq!(
+            cipher.open(&first, KEY_OF_7).unwrap().expose_secret(),
+            "pat_abc123"
+        );
+        assert_eq!(
+            cipher.open(&second, KEY_OF_7).unwrap().expose_secret(),
+            "pat_abc123"
+        );
+    }
+
+    #[test]
+    fn a_value_opens_only_where_it_was_sealed() {
+        let cipher = Cipher::new(SecretKey::generate());
+        let sealed = cipher.seal(&secret("pat_abc123"), KEY_OF_7);
+        let other_portal = SealedFor {
+            portal_id: 8,
+            ..KEY_OF_7
+        };
+        let other_column = SealedFor {
+            table: "portals",
+            column: "refresh_token_enc",
+            portal_id: 7,
+        };
+        assert_eq!(
+            cipher.open(&sealed, other_portal).unwrap_err(),
+            CryptoError::Tampered
+        );
+        assert_eq!(
+            cipher.open(&sealed, other_column).unwrap_err(),
+            CryptoError::Tampered
+        );
     }
 
     #[test]
     fn another_key_fails_clearly() {
-        let sealed = Cipher::new(SecretKey::generate()).seal(&secret("token"));
+        let sealed = Cipher::new(SecretKey::generate()).seal(&secret("token"), KEY_OF_7);
         let other = Cipher::new(SecretKey::generate());
-        let err = other.open(&sealed).unwrap_err();
+        let err = other.open(&sealed, KEY_OF_7).unwrap_err();
         assert!(matches!(err, CryptoError::WrongKey { .. }), "{err:?}");
         assert!(err.to_string().contains("another HH_SECRET_KEY"));
     }
 
     #[test]
+    fn the_previous_key_and_the_first_format_still_open_and_ask_to_be_resealed() {
+        let old = SecretKey::generate();
+        let new = SecretKey::generate();
+        let before = Cipher::new(old.clone()).seal(&secret("refresh-1"), KEY_OF_7);
+        let legacy = legacy_seal(&old, "refresh-0");
+        let rotated = Cipher::new(new.clone()).with_previous(Some(old));
+        let (value, state) = rotated.open_with_state(&before, KEY_OF_7).unwrap();
+        assert_eq!(
+            (value.expose_secret(), state),
+            ("refresh-1", SealState::Stale)
+        );
+        let (value, state) = rotated.open_with_state(&legacy, KEY_OF_7).unwrap();
+        assert_eq!(
+            (value.expose_secret(), state),
+            ("refresh-0", SealState::Stale)
+        );
+        let now = rotated.seal(&secret("refresh-2"), KEY_OF_7);
+        assert!(now.contains(&new.key_id()));
+        let (_, state) = rotated.open_with_state(&now, KEY_OF_7).unwrap();
+        assert_eq!(state, SealState::Current);
+        // Without the previous key, the old value is named as another key's.
+        let err = Cipher::new(new).open(&before, KEY_OF_7).unwrap_err();
+        assert!(matches!(err, CryptoError::WrongKey { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn each_purpose_has_its_own_derived_key() {
+        let key = SecretKey::generate();
+        let keys = Keyring::new(&key, None);
+        let raw: &[u8; 32] = key.0.expose_secret();
+        assert_ne!(keys.oauth_state_key(), keys.console_session_key());
+        assert_ne!(keys.oauth_state_key(), raw);
+        assert_eq!(
+            keys.oauth_state_key(),
+            Keyring::new(&key, None).oauth_state_key(),
+            "derivation is deterministic"
+        );
+    }
+
+    #[test]
     fn tampering_is_detected() {
         let cipher = Cipher::new(SecretKey::generate());
-        let sealed = cipher.seal(&secret("refresh-token"));
+        let sealed = cipher.seal(&secret("refresh-token"), KEY_OF_7);
         let (head, data) = sealed.rsplit_once('.').unwrap();
         let mut bytes = URL_SAFE_NO_PAD.decode(data).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
         let altered = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bytes));
-        assert_eq!(cipher.open(&altered).unwrap_err(), CryptoError::Tampered);
+        assert_eq!(
+            cipher.open(&altered, KEY_OF_7).unwrap_err(),
+            CryptoError::Tampered
+        );
         bytes[last] ^= 0x01;
         bytes[0] ^= 0x80; // the nonce
         let altered = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bytes));
-        assert_eq!(cipher.open(&altered).unwrap_err(), CryptoError::Tampered);
-        assert_eq!(cipher.open("garbage").unwrap_err(), CryptoError::Malformed);
+        assert_eq!(
+            cipher.open(&altered, KEY_OF_7).unwrap_err(),
+            CryptoError::Tampered
+        );
+        assert_eq!(
+            cipher.open("garbage", KEY_OF_7).unwrap_err(),
+            CryptoError::Malformed
+        );
     }
 
     #[test]

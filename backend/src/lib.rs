@@ -13,12 +13,14 @@
 //! - [`jobs`]: the queue, the scheduler tick and the workers;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen;
-//! - [`demo`]: `holded-hubspot demo`, the whole product against the simulators.
+//! - `demo`: `holded-hubspot demo`, the whole product against the simulators
+//!   (the `demo` feature, on by default; production builds leave it out).
 
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod deals;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod healthcheck;
 pub mod holded;

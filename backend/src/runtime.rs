@@ -7,13 +7,13 @@ use anyhow::Context;
 
 use crate::{
     config::{Config, DatabaseTarget},
-    crypto::{Cipher, SecretKey},
+    crypto::{Keyring, SecretKey},
     deals::DealFlow,
     holded::ClientOptions,
     hubspot::{Hubspot, HubspotConfig, OAuthSettings},
     install::{Installer, manifest::AppScopes},
     jobs::{JobContext, JobQueue, run_workers},
-    settings::{HoldedAccess, SettingsService},
+    settings::{HoldedAccess, SettingsService, SuperAdminCache},
     store::Store,
     sync::SyncEngine,
     telemetry,
@@ -27,16 +27,17 @@ pub struct Runtime {
     pub config: Config,
     /// Database.
     pub store: Store,
-    /// Secrets at rest.
-    pub cipher: Cipher,
+    /// Secrets at rest and the signing keys, from `HH_SECRET_KEY`.
+    pub keys: Keyring,
     /// Job queue.
     pub queue: JobQueue,
     /// The HubSpot app's client; `None` when the app is not configured.
     pub hubspot: Option<Hubspot>,
 }
 
-/// The HubSpot app's client, when its credentials are configured.
-fn hubspot_client(config: &Config) -> anyhow::Result<Option<Hubspot>> {
+/// The HubSpot app's client, when its credentials are configured; its
+/// install links' `state` is signed with `keys`.
+fn hubspot_client(config: &Config, keys: &Keyring) -> anyhow::Result<Option<Hubspot>> {
     let Some(app) = &config.hubspot_app else {
         tracing::warn!(
             "HUBSPOT_CLIENT_ID/SECRET/APP_ID are not set: install and HubSpot calls are disabled"
@@ -56,6 +57,7 @@ fn hubspot_client(config: &Config) -> anyhow::Result<Option<Hubspot>> {
     let oauth = OAuthSettings {
         client_id: app.client_id.clone(),
         client_secret: (*app.client_secret).clone(),
+        state_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new(*keys.oauth_state_key()))),
         redirect_url,
         authorize_url: config.hubspot_auth_url.to_string(),
         api_base: api_base.clone(),
@@ -97,17 +99,17 @@ impl Runtime {
             .context("DATABASE_URL: cannot connect to the database")?;
         store.migrate().await.context("database migration failed")?;
         let queue = JobQueue::setup(&store).await?;
-        let cipher = Cipher::new(secret_key(&config)?);
+        let keys = Keyring::new(&secret_key(&config)?, config.previous_secret_key.clone());
         if let DatabaseTarget::Sqlite(path) = &config.database {
             tracing::info!(database = %path.display(), "using the embedded SQLite database");
         } else {
             tracing::info!("using PostgreSQL");
         }
-        let hubspot = hubspot_client(&config)?;
+        let hubspot = hubspot_client(&config, &keys)?;
         Ok(Self {
             config,
             store,
-            cipher,
+            keys,
             queue,
             hubspot,
         })
@@ -120,6 +122,7 @@ impl Runtime {
             queue: self.queue.clone(),
             engine: self.sync_engine(),
             deals: self.deal_flow(),
+            retention: chrono::Duration::days(i64::from(self.config.retention_days)),
         }
     }
 
@@ -128,7 +131,7 @@ impl Runtime {
         self.hubspot.clone().map(|hubspot| {
             DealFlow::new(
                 self.store.clone(),
-                self.cipher.clone(),
+                self.keys.cipher.clone(),
                 hubspot,
                 self.holded_access(),
                 self.config.timeline,
@@ -141,7 +144,7 @@ impl Runtime {
         self.hubspot.clone().map(|hubspot| {
             SyncEngine::new(
                 self.store.clone(),
-                self.cipher.clone(),
+                self.keys.cipher.clone(),
                 hubspot,
                 self.holded_access(),
             )
@@ -151,7 +154,7 @@ impl Runtime {
     /// How every part reaches the portals' Holded accounts.
     pub fn holded_access(&self) -> HoldedAccess {
         HoldedAccess::new(
-            self.cipher.clone(),
+            self.keys.cipher.clone(),
             self.config.holded_api_base.clone(),
             ClientOptions::default(),
         )
@@ -180,12 +183,23 @@ impl Runtime {
             store: self.store.clone(),
             metrics: telemetry::metrics_handle(),
             config: self.config.clone(),
-            installer: self
-                .hubspot
-                .clone()
-                .map(|hubspot| Installer::new(self.store.clone(), self.cipher.clone(), hubspot)),
+            installer: self.hubspot.clone().map(|hubspot| {
+                Installer::new(self.store.clone(), self.keys.cipher.clone(), hubspot)
+            }),
             settings: SettingsService::new(self.store.clone(), self.holded_access()),
             queue: self.queue.clone(),
+            super_admins: SuperAdminCache::default(),
+            keys: self.keys.clone(),
+        };
+        let metrics = match self.config.metrics_bind {
+            Some(bind) => {
+                let listener = TcpListener::bind(bind)
+                    .with_context(|| format!("HH_METRICS_BIND: cannot listen on {bind}"))?;
+                tracing::info!(address = %bind, "serving /metrics without a token");
+                let server = web::metrics_server(state.clone(), listener)?;
+                Some((server.handle(), tokio::spawn(server)))
+            }
+            None => None,
         };
         let server = web::server(state, listener)?;
         tracing::info!(%address, public_url = %self.config.public_url, workers = with_workers, "listening");
@@ -202,6 +216,10 @@ impl Runtime {
         let _ = stop_workers.send(());
         handle.stop(true).await;
         server.await??;
+        if let Some((handle, server)) = metrics {
+            handle.stop(true).await;
+            server.await??;
+        }
         if let Some(workers) = workers {
             workers
                 .await?

@@ -6,11 +6,14 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
+
 mod m20261128_000001_initial;
 mod m20261128_000002_install;
 mod m20261128_000003_sync_lock;
 mod m20261128_000004_sensitive_erase;
 mod m20261202_000005_deal_documents;
+mod m20261204_000006_security;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_sync_lock::Migration),
             Box::new(m20261128_000004_sensitive_erase::Migration),
             Box::new(m20261202_000005_deal_documents::Migration),
+            Box::new(m20261204_000006_security::Migration),
         ]
     }
 }

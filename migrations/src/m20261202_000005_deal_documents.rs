@@ -7,6 +7,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add_columns, drop_columns};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -114,34 +116,6 @@ impl MigrationTrait for Migration {
         )
         .await
     }
-}
-
-/// Adds `columns` to `table`, one ALTER TABLE each (SQLite takes one column per statement).
-async fn add_columns<const N: usize>(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + Copy,
-    columns: [ColumnDef; N],
-) -> Result<(), DbErr> {
-    for column in columns {
-        manager
-            .alter_table(Table::alter().table(table).add_column(column).to_owned())
-            .await?;
-    }
-    Ok(())
-}
-
-/// Drops `columns` from `table`, one ALTER TABLE each.
-async fn drop_columns<const N: usize>(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + Copy,
-    columns: [impl IntoIden; N],
-) -> Result<(), DbErr> {
-    for column in columns {
-        manager
-            .alter_table(Table::alter().table(table).drop_column(column).to_owned())
-            .await?;
-    }
-    Ok(())
 }
 
 #[derive(Clone, Copy, DeriveIden)]

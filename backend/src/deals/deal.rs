@@ -1,10 +1,6 @@
 //! What the flow reads from HubSpot about a deal: its properties, the company
 //! or contact the document is for, and its line items with their products.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
-
 use super::error::DealError;
 use crate::{
     holded::DocumentType,
@@ -76,8 +72,9 @@ pub struct Deal {
     pub document_type: Option<DocumentType>,
     /// "Asociar documento a".
     pub associate_to: Option<AssociateTo>,
-    /// Amount (net), if set.
-    pub amount: Option<Decimal>,
+    /// Amount (net) as HubSpot gives it, if set (parsed where it is used,
+    /// so that a value too large for exact decimals is named, not ignored).
+    pub amount: Option<String>,
     /// Currency (ISO 4217, upper case), if set.
     pub currency: Option<String>,
     /// The Holded document the deal stands for, if any (`holded_id`: written
@@ -101,9 +98,7 @@ impl Deal {
             associate_to: object
                 .get("holded_asociar_documento_a")
                 .and_then(AssociateTo::parse),
-            amount: object
-                .get("amount")
-                .and_then(|a| Decimal::from_str(a.trim()).ok()),
+            amount: object.get("amount").map(str::to_owned),
             currency: object
                 .get("deal_currency_code")
                 .map(|c| c.trim().to_uppercase()),

@@ -63,6 +63,7 @@ impl From<HubspotError> for DealError {
             | HubspotError::DailyLimit { .. }
             | HubspotError::Server { .. }
             | HubspotError::Transport(_)
+            | HubspotError::RefreshFailed(_)
             | HubspotError::TokenStore(_)
             | HubspotError::OAuth(_) => Self::Transient(message),
             _ => Self::Permanent(message),

@@ -4,7 +4,9 @@
 //! timeline. Every state change is saved before the next step, so a crash at
 //! any point resumes without a second document.
 
-use std::{str::FromStr, time::Duration};
+use std::{panic::AssertUnwindSafe, str::FromStr, time::Duration};
+
+use futures::FutureExt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -42,6 +44,10 @@ pub const MAX_ATTEMPTS: i32 = 12;
 /// The least wait after a failure that left a create in doubt.
 pub const IN_DOUBT_WAIT: chrono::Duration = chrono::Duration::seconds(30);
 
+/// When a stage change whose deal could not be read (HubSpot failing for
+/// now) is tried again.
+pub const EVENT_RETRY: chrono::Duration = chrono::Duration::seconds(10);
+
 /// How long to wait before attempt `attempts + 1` after a transient failure.
 pub fn backoff(attempts: i32) -> chrono::Duration {
     let seconds = match attempts {
@@ -68,6 +74,16 @@ pub enum Outcome {
     Retrying(DateTime<Utc>),
     /// Waits for the rep, with this message.
     Failed(String),
+}
+
+/// Whether a portal can be worked on now.
+enum Readiness {
+    /// Connected (its HubSpot access may still be failing for now).
+    Ready(Box<portal::Model>),
+    /// Its install has not completed: work waits.
+    NotYet,
+    /// Unknown or disconnected: nothing is done for it.
+    Gone,
 }
 
 /// Runs the flow; cheap to clone.
@@ -111,9 +127,14 @@ impl DealFlow {
         deal_id: &str,
         event_id: i64,
     ) -> Result<Outcome, sea_orm::DbErr> {
-        let Some(portal) = self.connected_portal(portal_id).await? else {
-            self.store.mark_webhook_processed(event_id).await?;
-            return Ok(Outcome::Skipped);
+        let portal = match self.portal_readiness(portal_id).await? {
+            Readiness::Ready(portal) => *portal,
+            // Kept: the sweeper queues it again until the install completes.
+            Readiness::NotYet => return Ok(Outcome::Skipped),
+            Readiness::Gone => {
+                self.store.mark_webhook_processed(event_id).await?;
+                return Ok(Outcome::Skipped);
+            }
         };
         let client = self.portal_client(portal.id);
         let deal = match read_deal(&client, deal_id).await {
@@ -121,6 +142,9 @@ impl DealFlow {
             Err(DealError::Database(err)) => return Err(err),
             Err(DealError::Transient(why)) => {
                 tracing::warn!(portal_id, deal_id, reason = %why, "deal unreadable for now; the event will be retried");
+                self.store
+                    .retry_webhook_event_in(event_id, EVENT_RETRY)
+                    .await?;
                 return Ok(Outcome::Skipped);
             }
             Err(other) => {
@@ -167,15 +191,14 @@ impl DealFlow {
         Ok(in_stage.then_some(doc_type))
     }
 
-    async fn connected_portal(
-        &self,
-        portal_id: i64,
-    ) -> Result<Option<portal::Model>, sea_orm::DbErr> {
-        Ok(self
-            .store
-            .portal(portal_id)
-            .await?
-            .filter(|p| p.status == PortalStatus::Connected.as_str()))
+    async fn portal_readiness(&self, portal_id: i64) -> Result<Readiness, sea_orm::DbErr> {
+        Ok(match self.store.portal(portal_id).await? {
+            Some(p) if p.status == PortalStatus::Connected.as_str() => {
+                Readiness::Ready(Box::new(p))
+            }
+            Some(p) if p.status == PortalStatus::Installing.as_str() => Readiness::NotYet,
+            _ => Readiness::Gone,
+        })
     }
 
     fn portal_client(&self, portal_id: i64) -> PortalClient {
@@ -190,14 +213,39 @@ impl DealFlow {
         };
         // Renews the lease while this worker works; stops however the work ends.
         let _heartbeat = Heartbeat::start(self.store.clone(), request.id, request.attempts);
-        let portal = self.connected_portal(request.portal_id).await?;
+        let (portal, result) = match self.portal_readiness(request.portal_id).await? {
+            Readiness::Ready(portal) => (Some(*portal), Ok(())),
+            Readiness::NotYet => (
+                None,
+                Err(DealError::Transient(
+                    "La instalación de la app en este portal de HubSpot aún no ha terminado."
+                        .to_owned(),
+                )),
+            ),
+            Readiness::Gone => (
+                None,
+                Err(DealError::Permanent(
+                    "La app está desconectada de este portal de HubSpot: vuelve a instalarla."
+                        .to_owned(),
+                )),
+            ),
+        };
         let mut work = request;
-        let result = match &portal {
-            Some(portal) => self.advance(portal, &mut work).await,
-            None => Err(DealError::Permanent(
-                "La app está desconectada de este portal de HubSpot: vuelve a instalarla."
-                    .to_owned(),
-            )),
+        let result = match (&portal, result) {
+            (Some(portal), Ok(())) => {
+                // A bug must fail this one request, not requeue it forever.
+                let advanced = AssertUnwindSafe(self.advance(portal, &mut work))
+                    .catch_unwind()
+                    .await;
+                advanced.unwrap_or_else(|_| {
+                    tracing::error!(request = work.id, "the deal flow panicked; the request is failed");
+                    Err(DealError::Permanent(
+                        "Error interno al preparar el documento. Avisa al soporte y pulsa Reintentar."
+                            .to_owned(),
+                    ))
+                })
+            }
+            (_, result) => result,
         };
         let attempts = work.attempts - work.attempts_at_open;
         match result {
@@ -523,7 +571,11 @@ impl DealFlow {
         };
         let catalogue = TaxCatalogue::new(ctx.holded.taxes().await?, rates, default_tax);
         let lines = if items.is_empty() {
-            vec![amount_line(&ctx.deal.name, ctx.deal.amount, &catalogue)?]
+            vec![amount_line(
+                &ctx.deal.name,
+                ctx.deal.amount.as_deref(),
+                &catalogue,
+            )?]
         } else {
             document_lines(&items, &products, &catalogue)?
         };

@@ -180,7 +180,10 @@ impl TaxCatalogue {
                 *sum = sum.checked_add(amount).ok_or_else(too_large)?;
             }
         }
-        Ok(cents(base_sum) + cents(added) - cents(withheld))
+        cents(base_sum)
+            .checked_add(cents(added))
+            .and_then(|v| v.checked_sub(cents(withheld)))
+            .ok_or_else(too_large)
     }
 }
 
@@ -189,18 +192,24 @@ pub fn cents(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// A HubSpot number (`"1210.5"`, `"1.2E+3"`), if it is one that exact
+/// decimals can hold.
+fn parse_number(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    Decimal::from_str(text)
+        .or_else(|_| Decimal::from_scientific(text))
+        .ok()
+}
+
 fn decimal(object: &CrmObject, name: &str) -> Result<Option<Decimal>, DealError> {
     match object.get(name) {
         None => Ok(None),
-        Some(text) => Decimal::from_str(text.trim())
-            .or_else(|_| Decimal::from_scientific(text.trim()))
-            .map(Some)
-            .map_err(|_| {
-                DealError::Permanent(format!(
-                    "La línea «{}» tiene un valor no numérico en {name}: «{text}».",
-                    object.get("name").unwrap_or(&object.id)
-                ))
-            }),
+        Some(text) => parse_number(text).map(Some).ok_or_else(|| {
+            DealError::Permanent(format!(
+                "La línea «{}» tiene en {name} un valor que no es un número o es demasiado grande: «{text}».",
+                object.get("name").unwrap_or(&object.id)
+            ))
+        }),
     }
 }
 
@@ -225,7 +234,19 @@ pub fn document_lines(
                 .to_owned();
             let units = decimal(item, "quantity")?.unwrap_or(Decimal::ONE);
             let unit_discount = decimal(item, "discount")?.unwrap_or_default();
-            let unit_price = decimal(item, "price")?.unwrap_or_default() - unit_discount;
+            if unit_discount.is_sign_negative() {
+                return Err(DealError::Permanent(format!(
+                    "La línea «{name}» tiene un descuento negativo."
+                )));
+            }
+            let unit_price = decimal(item, "price")?
+                .unwrap_or_default()
+                .checked_sub(unit_discount)
+                .ok_or_else(|| {
+                    DealError::Permanent(format!(
+                        "La línea «{name}» tiene un precio demasiado grande para calcularlo con exactitud."
+                    ))
+                })?;
             if unit_price.is_sign_negative() {
                 return Err(DealError::Permanent(format!(
                     "La línea «{name}» tiene un descuento mayor que su precio."
@@ -270,9 +291,19 @@ pub fn document_lines(
 /// portal's default tax.
 pub fn amount_line(
     name: &str,
-    amount: Option<Decimal>,
+    amount: Option<&str>,
     catalogue: &TaxCatalogue,
 ) -> Result<DocumentLine, DealError> {
+    let amount = amount
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| {
+            parse_number(text).ok_or_else(|| {
+                DealError::Permanent(format!(
+                    "El importe del negocio «{text}» no es un número o es demasiado grande para calcularlo con exactitud."
+                ))
+            })
+        })
+        .transpose()?;
     let amount = amount.filter(|a| !a.is_zero()).ok_or_else(|| {
         DealError::Permanent(
             "El negocio no tiene productos ni importe: añade líneas de producto o un importe y reintenta."
@@ -419,10 +450,51 @@ mod tests {
 
     #[test]
     fn a_deal_without_lines_is_one_line_for_its_amount() {
-        let line = amount_line("Reforma oficina", Some(dec!(1000)), &catalogue()).unwrap();
+        let line = amount_line("Reforma oficina", Some("1000"), &catalogue()).unwrap();
         assert_eq!(line.taxes, ["s_iva_21"]);
         assert_eq!(catalogue().total(&[line]).unwrap(), dec!(1210.00));
         assert!(amount_line("Sin importe", None, &catalogue()).is_err());
+        let huge = amount_line("Enorme", Some("1e40"), &catalogue()).unwrap_err();
+        assert!(huge.to_string().contains("demasiado grande"), "{huge}");
+    }
+
+    #[test]
+    fn amounts_too_large_for_exact_decimals_fail_the_deal_never_panic() {
+        let near_max = "70000000000000000000000000000";
+        let item = |price: &str, discount: &str| {
+            CrmObject::with_properties(
+                "1",
+                &[
+                    ("name", "Nave industrial"),
+                    ("price", price),
+                    ("quantity", "1"),
+                    ("discount", discount),
+                ],
+            )
+        };
+        // IVA on the largest exact base: the total overflows.
+        let lines = document_lines(&[item(near_max, "0")], &[], &catalogue()).unwrap();
+        let err = catalogue().total(&lines).unwrap_err();
+        assert!(
+            matches!(err, DealError::Permanent(ref m) if m.contains("demasiado grandes")),
+            "{err:?}"
+        );
+        // A negative discount would push the price past the largest decimal.
+        let err = document_lines(
+            &[item("79228162514264337593543950335", "-1")],
+            &[],
+            &catalogue(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, DealError::Permanent(ref m) if m.contains("negativo")),
+            "{err:?}"
+        );
+        let err = document_lines(&[item("1e40", "0")], &[], &catalogue()).unwrap_err();
+        assert!(
+            matches!(err, DealError::Permanent(ref m) if m.contains("demasiado grande")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Timeline<'_> {
                         .await?;
                     return Ok(Channel::AppEvent);
                 }
-                Err(HubspotError::Auth { .. } | HubspotError::MissingScopes { .. }) => {
+                Err(HubspotError::Refused { .. } | HubspotError::MissingScopes { .. }) => {
                     tracing::info!(deal = %step.deal_id, "app events not available; writing a note");
                 }
                 Err(other) => return Err(other.into()),

@@ -3,15 +3,24 @@
 //! `/oauth/callback`, every redirect followed over HTTP.
 
 use anyhow::Context;
-use holded_hubspot_sim::hubspot::NewPortal;
+use holded_hubspot_sim::hubspot::{NewPortal, model::User};
 
 use super::environment::Environment;
 use crate::store::PortalStatus;
 
+/// The demo's portal and its super admin (who saves the settings).
+#[derive(Debug, Clone)]
+pub struct InstalledPortal {
+    /// Hub id.
+    pub id: i64,
+    /// The portal's super admin in the simulator.
+    pub admin: User,
+}
+
 /// Creates a portal in the HubSpot simulator (Pro, Europe/Madrid), installs
 /// the app into it through the real OAuth flow and checks that the service
-/// recorded it as connected. Returns the portal's hub id.
-pub async fn install_portal(env: &Environment) -> anyhow::Result<i64> {
+/// recorded it as connected.
+pub async fn install_portal(env: &Environment) -> anyhow::Result<InstalledPortal> {
     let portal = env.sims.hubspot.create_portal(NewPortal::default());
     let portal_id = i64::try_from(portal.portal_id)?;
     let response = env
@@ -45,5 +54,8 @@ pub async fn install_portal(env: &Environment) -> anyhow::Result<i64> {
         "   ✔ Portal {portal_id} conectado y preparado, zona horaria {} (portal connected and provisioned)",
         installed.time_zone
     );
-    Ok(portal_id)
+    Ok(InstalledPortal {
+        id: portal_id,
+        admin: portal.super_admin,
+    })
 }

@@ -136,11 +136,12 @@ pub async fn run(
     )
     .await?;
     let env = Environment { sims, service };
-    let portal_id = step(Step::InstallApp, install::install_portal(&env)).await?;
+    let portal = step(Step::InstallApp, install::install_portal(&env)).await?;
+    let portal_id = portal.id;
     let holded = step(Step::SeedHolded, async { seed::seed_holded(&env) }).await?;
     step(
         Step::SaveSettings,
-        settings::save_settings(&env.service, portal_id, &holded),
+        settings::save_settings(&env.service, &portal, &holded),
     )
     .await?;
     let sync = step(

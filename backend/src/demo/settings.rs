@@ -8,8 +8,8 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use super::{environment::Service, seed::SeededHolded};
-use crate::hubspot::signature::{SignedRequest, sign_v3};
+use super::{environment::Service, install::InstalledPortal, seed::SeededHolded};
+use crate::hubspot::signature::{FetchIdentity, SignedRequest, hubspot_fetch_url, sign_v3};
 
 /// Document type → stage of the default pipeline where its deals go. None of
 /// these is the stage demo deals are created in
@@ -30,10 +30,10 @@ const BACKFILL_YEARS: i32 = 3;
 /// sensitive data off.
 pub async fn save_settings(
     service: &Service,
-    portal_id: i64,
+    portal: &InstalledPortal,
     holded: &SeededHolded,
 ) -> anyhow::Result<()> {
-    let page = hubspot_fetch(service, Method::GET, portal_id, None).await?;
+    let page = hubspot_fetch(service, Method::GET, portal, None).await?;
     let default_pipeline = page["pipelines"]
         .as_array()
         .and_then(|pipelines| pipelines.iter().find(|p| p["id"] == "default"))
@@ -55,7 +55,7 @@ pub async fn save_settings(
         "documentMapping": mapping,
         "sensitiveData": {"enabled": false, "eraseExisting": false},
     });
-    let saved = hubspot_fetch(service, Method::PUT, portal_id, Some(&update)).await?;
+    let saved = hubspot_fetch(service, Method::PUT, portal, Some(&update)).await?;
     println!(
         "   ✔ Clave de Holded …{} ({}), desde {start}, todos los objetos, {} tipos de documento en «{}» (Holded key, start date, objects, document types mapped)",
         saved["holded"]["keyLast4"].as_str().unwrap_or("?"),
@@ -66,15 +66,16 @@ pub async fn save_settings(
     Ok(())
 }
 
-/// Calls the settings API as HubSpot's `hubspot.fetch` does: the URL the page
-/// asked for with the `appId` HubSpot appends, the body serialised as compact
-/// JSON, and `X-HubSpot-Signature-v3` over method, URL, body and the
+/// Calls the settings API as HubSpot's `hubspot.fetch` does for the portal's
+/// super admin: the URL the page asked for with the identity HubSpot appends
+/// (`portalId`, `userId`, `userEmail`, `appId`), the body serialised as
+/// compact JSON, and `X-HubSpot-Signature-v3` over method, URL, body and the
 /// millisecond timestamp. Returns the JSON answer; any non-2xx is an error
 /// with the service's message.
 async fn hubspot_fetch(
     service: &Service,
     method: Method,
-    portal_id: i64,
+    portal: &InstalledPortal,
     body: Option<&Value>,
 ) -> anyhow::Result<Value> {
     let app = service
@@ -83,9 +84,14 @@ async fn hubspot_fetch(
         .hubspot_app
         .as_ref()
         .context("la configuración de la demo no tiene app de HubSpot")?;
-    let url = format!(
-        "{}/api/settings?portalId={portal_id}&appId={}",
-        service.url, app.app_id
+    let url = hubspot_fetch_url(
+        &format!("{}/api/settings", service.url),
+        &FetchIdentity {
+            portal_id: u64::try_from(portal.id)?,
+            user_id: portal.admin.id,
+            user_email: &portal.admin.email,
+            app_id: app.app_id,
+        },
     );
     let body = body.map(Value::to_string).unwrap_or_default();
     let timestamp = Utc::now().timestamp_millis();

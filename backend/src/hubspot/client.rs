@@ -25,7 +25,7 @@ use super::{
     limits::{Bucket, Limiters, RateLimits},
     oauth::{OAuth, OAuthSettings},
     pipelines::Pipeline,
-    tokens::{TokenStore, Tokens},
+    tokens::{AccessEvent, TokenStore, Tokens},
 };
 
 /// How the client retries.
@@ -336,7 +336,14 @@ impl PortalClient {
             };
             match next {
                 Next::Done(status, bytes) => return Ok((status, bytes)),
-                Next::Fail(e) => return Err(e),
+                Next::Fail(e) => {
+                    if let HubspotError::MissingScopes { scopes } = &e {
+                        self.store
+                            .note(AccessEvent::MissingScopes(scopes.clone()))
+                            .await;
+                    }
+                    return Err(e);
+                }
                 Next::RefreshAndRetry => {
                     refreshed = true;
                     self.current_tokens(true).await?;
@@ -400,12 +407,9 @@ impl PortalClient {
         let body = ErrorBody::parse(&bytes);
         let code = status.as_u16();
         match code {
-            401 if HubspotError::is_expired_token(&body)
-                && !refreshed
-                && self.shared.oauth.is_some() =>
-            {
-                Next::RefreshAndRetry
-            }
+            // An expired token, or one HubSpot no longer knows: refresh once;
+            // whether the installation is gone is the refresh's to say.
+            401 if !refreshed && self.shared.oauth.is_some() => Next::RefreshAndRetry,
             429 if body.policy_name.as_deref() == Some("DAILY") => {
                 Next::Fail(self.block_until_reset())
             }
@@ -471,7 +475,23 @@ impl PortalClient {
             return Ok(latest);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let fresh = oauth.refresh(&latest, Utc::now()).await?;
+        let fresh = match oauth.refresh(&latest, Utc::now()).await {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                let reason = crate::i18n::spanish_part(&err.to_string());
+                let event = match err {
+                    HubspotError::Auth { .. } => AccessEvent::Revoked(reason),
+                    _ => AccessEvent::RefreshFailed(reason),
+                };
+                tracing::warn!(
+                    portal = self.portal_id,
+                    ?event,
+                    "HubSpot token refresh failed"
+                );
+                self.store.note(event).await;
+                return Err(err);
+            }
+        };
         self.store
             .save(fresh.clone())
             .await

@@ -38,7 +38,8 @@ pub enum HubspotError {
         /// The scopes HubSpot asked for.
         scopes: Vec<String>,
     },
-    /// The token is invalid, expired beyond refresh, or revoked (401).
+    /// HubSpot refused the refresh token (`invalid_grant`): the app was
+    /// uninstalled or its access revoked. Only this disconnects a portal.
     #[error(
         "la conexión con HubSpot no es válida, vuelva a instalar la app: {message} / authentication failed"
     )]
@@ -46,6 +47,20 @@ pub enum HubspotError {
         /// What happened (never the token itself).
         message: String,
     },
+    /// HubSpot refused the call with a freshly refreshed token (401), or
+    /// forbade it for a reason other than missing scopes (403). The
+    /// installation is not known to be gone.
+    #[error("HubSpot rechazó la petición (HTTP {status}): {message} / request refused")]
+    Refused {
+        /// 401 or 403.
+        status: u16,
+        /// HubSpot's message.
+        message: String,
+    },
+    /// Refreshing the access token failed for a reason that may pass
+    /// (timeout, 5xx, 429, an unreadable answer): tried again later.
+    #[error("no se pudo renovar el acceso a HubSpot por ahora: {0} / token refresh failed")]
+    RefreshFailed(String),
     /// Still rate limited after retrying (429 `TEN_SECONDLY_ROLLING` or search).
     #[error("HubSpot limitó las peticiones ({policy}) / rate limited")]
     RateLimited {
@@ -85,13 +100,6 @@ pub enum HubspotError {
     /// The caller asked for something HubSpot does not allow (e.g. >100 inputs).
     #[error("petición no válida: {0} / invalid request")]
     InvalidRequest(String),
-}
-
-impl HubspotError {
-    /// Whether HubSpot said the token expired (401 `EXPIRED_AUTHENTICATION`).
-    pub(crate) fn is_expired_token(body: &ErrorBody) -> bool {
-        body.category.as_deref() == Some("EXPIRED_AUTHENTICATION")
-    }
 }
 
 /// HubSpot's error body (every field optional, as the spec says).
@@ -200,7 +208,8 @@ impl ErrorBody {
                     scopes: self.scopes(),
                 }
             }
-            (401, _) | (403, _) => HubspotError::Auth {
+            (401, _) | (403, _) => HubspotError::Refused {
+                status,
                 message: self.message,
             },
             (429, _) => HubspotError::RateLimited {

@@ -20,6 +20,7 @@ pub mod search;
 pub mod signature;
 pub mod timeline;
 pub mod tokens;
+pub mod users;
 
 pub use client::{Hubspot, HubspotConfig, PortalClient, RetryPolicy};
 pub use error::HubspotError;
@@ -29,4 +30,5 @@ pub use objects::{
     BatchOutcome, CreateInput, CrmObject, ObjectType, Properties, RecordError, UpdateInput,
     UpsertInput,
 };
-pub use tokens::{MemoryTokenStore, TokenStore, Tokens};
+pub use tokens::{AccessEvent, MemoryTokenStore, TokenStore, Tokens};
+pub use users::HubspotUser;

@@ -7,10 +7,10 @@ use std::{future::Future, pin::Pin};
 use chrono::{DateTime, Utc};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
-    basic::{BasicClient, BasicTokenResponse},
+    EndpointSet, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse},
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 
 use super::{error::HubspotError, tokens::Tokens};
@@ -52,8 +52,10 @@ type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointN
 pub struct OAuthSettings {
     /// App client id.
     pub client_id: String,
-    /// App client secret (also the key for request signatures and `state`).
+    /// App client secret (also the key of HubSpot's request signatures).
     pub client_secret: SecretString,
+    /// The key that signs `state` values (derived from `HH_SECRET_KEY`).
+    pub state_key: std::sync::Arc<SecretBox<[u8; 32]>>,
     /// Where HubSpot sends the user back, e.g. `https://app.example.com/oauth/callback`.
     pub redirect_url: String,
     /// Authorize page, e.g. `https://app.hubspot.com/oauth/authorize`.
@@ -72,6 +74,7 @@ impl std::fmt::Debug for OAuthSettings {
         f.debug_struct("OAuthSettings")
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
+            .field("state_key", &"[redacted]")
             .field("redirect_url", &self.redirect_url)
             .field("authorize_url", &self.authorize_url)
             .field("api_base", &self.api_base)
@@ -143,7 +146,7 @@ impl OAuth {
     /// The install link: scopes, redirect and a signed `state` valid for
     /// [`STATE_TTL`]. Returns the URL and the state.
     pub fn authorize_url(&self, now: DateTime<Utc>) -> (String, String) {
-        let state = sign_state(&self.settings.client_secret, now + STATE_TTL);
+        let state = sign_state(self.settings.state_key.expose_secret(), now + STATE_TTL);
         let mut request = self
             .client
             .authorize_url(|| CsrfToken::new(state))
@@ -158,7 +161,7 @@ impl OAuth {
 
     /// Checks a `state` returned by HubSpot: our signature and not expired.
     pub fn verify_state(&self, state: &str, now: DateTime<Utc>) -> Result<(), HubspotError> {
-        verify_state(&self.settings.client_secret, state, now)
+        verify_state(self.settings.state_key.expose_secret(), state, now)
     }
 
     /// Exchanges the authorization code for tokens.
@@ -195,9 +198,7 @@ impl OAuth {
             .exchange_refresh_token(&refresh)
             .request_async(&self.http)
             .await
-            .map_err(|e| HubspotError::Auth {
-                message: format!("refresh failed: {e}"),
-            })?;
+            .map_err(refresh_error)?;
         Ok(tokens_from(&response, tokens.refresh_token.clone(), now))
     }
 
@@ -265,6 +266,39 @@ impl OAuth {
     }
 }
 
+/// Only `invalid_grant` means the installation is gone (uninstalled, or the
+/// refresh token revoked); a timeout, a 5xx or 429 (whose bodies are not
+/// OAuth errors) and any other refusal may pass and are tried again.
+fn refresh_error(err: RequestTokenError<reqwest::Error, BasicErrorResponse>) -> HubspotError {
+    match err {
+        RequestTokenError::ServerResponse(response)
+            if *response.error() == BasicErrorResponseType::InvalidGrant =>
+        {
+            HubspotError::Auth {
+                message: format!(
+                    "HubSpot rechazó el refresh token (invalid_grant{})",
+                    response
+                        .error_description()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+        RequestTokenError::ServerResponse(response) => {
+            HubspotError::RefreshFailed(format!("HubSpot respondió {}", response.error()))
+        }
+        RequestTokenError::Request(e) => {
+            HubspotError::RefreshFailed(format!("sin respuesta de HubSpot ({})", e.without_url()))
+        }
+        // The body is not echoed: an unreadable success could carry tokens.
+        RequestTokenError::Parse(_, body) => HubspotError::RefreshFailed(format!(
+            "respuesta inesperada de HubSpot ({} bytes)",
+            body.len()
+        )),
+        RequestTokenError::Other(message) => HubspotError::RefreshFailed(message),
+    }
+}
+
 fn tokens_from(
     response: &BasicTokenResponse,
     previous_refresh: Option<SecretString>,
@@ -283,18 +317,14 @@ fn tokens_from(
     }
 }
 
-/// A `state` value `{nonce}.{expiry}.{hmac}` signed with the client secret.
-pub fn sign_state(secret: &SecretString, expires_at: DateTime<Utc>) -> String {
-    sign_expiring(secret.expose_secret().as_bytes(), expires_at)
+/// A `state` value `{nonce}.{expiry}.{hmac}` signed with `key`.
+pub fn sign_state(key: &[u8], expires_at: DateTime<Utc>) -> String {
+    sign_expiring(key, expires_at)
 }
 
 /// Verifies a `state` made by [`sign_state`].
-pub fn verify_state(
-    secret: &SecretString,
-    state: &str,
-    now: DateTime<Utc>,
-) -> Result<(), HubspotError> {
-    match verify_expiring(secret.expose_secret().as_bytes(), state, now) {
+pub fn verify_state(key: &[u8], state: &str, now: DateTime<Utc>) -> Result<(), HubspotError> {
+    match verify_expiring(key, state, now) {
         Ok(_) => Ok(()),
         Err(TokenError::Malformed) => Err(oauth_error("state mal formado / malformed state")),
         Err(TokenError::BadSignature) => Err(oauth_error(
@@ -312,27 +342,27 @@ mod tests {
 
     #[test]
     fn state_round_trip_expiry_and_tampering() {
-        let secret = SecretString::from("s3cret");
+        let secret = b"s3cret";
         let now = Utc::now();
-        let state = sign_state(&secret, now + STATE_TTL);
-        assert!(verify_state(&secret, &state, now).is_ok());
+        let state = sign_state(secret, now + STATE_TTL);
+        assert!(verify_state(secret, &state, now).is_ok());
         assert!(
             verify_state(
-                &secret,
+                secret,
                 &state,
                 now + STATE_TTL + chrono::Duration::seconds(1)
             )
             .is_err()
         );
-        assert!(verify_state(&SecretString::from("other"), &state, now).is_err());
+        assert!(verify_state(b"other", &state, now).is_err());
         let (payload, mac) = state.rsplit_once('.').expect("three parts");
         let (nonce, _) = payload.rsplit_once('.').expect("nonce and expiry");
         let forged = format!(
             "{nonce}.{}.{mac}",
             (now + chrono::Duration::days(9)).timestamp()
         );
-        assert!(verify_state(&secret, &forged, now).is_err());
-        let other = sign_state(&secret, now + STATE_TTL);
+        assert!(verify_state(secret, &forged, now).is_err());
+        let other = sign_state(secret, now + STATE_TTL);
         assert_ne!(state, other, "each state carries its own nonce");
     }
 }

@@ -113,6 +113,33 @@ pub fn sign_v2(secret: &SecretString, request: &SignedRequest<'_>) -> String {
     hex(&digest.finalize())
 }
 
+/// Who `hubspot.fetch` says is calling: the parameters HubSpot appends to a
+/// UI extension's request URL before signing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchIdentity<'a> {
+    /// The portal (hub id).
+    pub portal_id: u64,
+    /// The signed-in user.
+    pub user_id: u64,
+    /// That user's email.
+    pub user_email: &'a str,
+    /// The app the extension belongs to.
+    pub app_id: u64,
+}
+
+/// The URL HubSpot calls for a UI extension's `hubspot.fetch(url)`: `url`
+/// with `portalId`, `userId`, `userEmail` and `appId` appended.
+pub fn hubspot_fetch_url(url: &str, identity: &FetchIdentity<'_>) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("portalId", &identity.portal_id.to_string())
+        .append_pair("userId", &identity.user_id.to_string())
+        .append_pair("userEmail", identity.user_email)
+        .append_pair("appId", &identity.app_id.to_string())
+        .finish();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{query}")
+}
+
 /// Verifies `X-HubSpot-Signature-v3` given `X-HubSpot-Request-Timestamp`.
 ///
 /// The timestamp must be within five minutes of `now` in either direction.

@@ -50,7 +50,7 @@ struct BatchResponse {
 
 impl PortalClient {
     /// Sends app events in one batch call. A portal whose app events are
-    /// not approved answers 403 (an `Auth`/`MissingScopes` error).
+    /// not approved answers 403 (a `Refused`/`MissingScopes` error).
     pub async fn send_app_events(&self, events: &[AppEvent]) -> Result<usize, HubspotError> {
         let inputs: Vec<Value> = events.iter().map(AppEvent::to_json).collect();
         let (_, response): (_, BatchResponse) = self

@@ -46,14 +46,32 @@ impl Tokens {
     }
 }
 
+/// What the client learned about an installation's access, for the token
+/// store's owner to record (the backend keeps it on the portal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessEvent {
+    /// Refreshing failed for a reason that may pass; the Spanish reason.
+    RefreshFailed(String),
+    /// HubSpot refused the refresh token (`invalid_grant`): uninstalled or
+    /// revoked; the Spanish reason.
+    Revoked(String),
+    /// A call needed scopes the installation was not granted.
+    MissingScopes(Vec<String>),
+}
+
 /// Where a portal's tokens live. The backend implements it over encrypted
 /// storage; the client calls [`TokenStore::save`] after every refresh so
-/// rotated tokens are never lost.
+/// rotated tokens are never lost, and [`TokenStore::note`] when it learns
+/// something about the installation's access.
 pub trait TokenStore: Send + Sync {
     /// The current tokens.
     fn load(&self) -> BoxFuture<'_, Result<Tokens, String>>;
     /// Persists new tokens (after a refresh).
     fn save(&self, tokens: Tokens) -> BoxFuture<'_, Result<(), String>>;
+    /// Records what the client learned about the access (default: nothing).
+    fn note(&self, _event: AccessEvent) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Tokens kept in memory (tests, one-off tools).

@@ -31,6 +31,9 @@ const CONCURRENCY: usize = 4;
 /// retry is due (cron, seconds first).
 const SWEEP_SCHEDULE: &str = "*/5 * * * * *";
 
+/// How often the pruner removes journal rows past their retention.
+const PRUNE_SCHEDULE: &str = "0 */10 * * * *";
+
 /// What jobs need: the database, the queue, the sync engine and the deal flow.
 #[derive(Clone, Debug)]
 pub struct JobContext {
@@ -42,6 +45,8 @@ pub struct JobContext {
     pub engine: Option<SyncEngine>,
     /// Deal → document; `None` when the HubSpot app is not configured.
     pub deals: Option<DealFlow>,
+    /// How long journals are kept (`HH_RETENTION_DAYS`).
+    pub retention: chrono::Duration,
 }
 
 /// One scheduler tick: claims the portals whose nightly run is due at `now`
@@ -86,6 +91,19 @@ async fn on_sweep(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError>
     record_outcome("deal_sweep", result.is_ok());
     if let Err(err) = &result {
         tracing::error!(error = %err, "deal sweep failed");
+    }
+    Ok(result.map(|_| ())?)
+}
+
+async fn on_prune(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    let result = ctx.store.prune_journals(Utc::now(), ctx.retention).await;
+    record_outcome("prune", result.is_ok());
+    match &result {
+        Ok(pruned) if *pruned != Default::default() => {
+            tracing::info!(?pruned, "journals pruned");
+        }
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "pruning the journals failed"),
     }
     Ok(result.map(|_| ())?)
 }
@@ -141,8 +159,8 @@ macro_rules! register_queue_worker {
 }
 
 /// Runs the scheduler tick (every minute), the deal sweeper (every five
-/// seconds) and the job workers until `shutdown`
-/// resolves, then lets running jobs finish (up to a grace period).
+/// seconds), the pruner (every ten minutes) and the job workers until
+/// `shutdown` resolves, then lets running jobs finish (up to a grace period).
 pub async fn run_workers(
     ctx: JobContext,
     shutdown: impl Future<Output = std::io::Result<()>> + Send,
@@ -154,9 +172,12 @@ pub async fn run_workers(
     let name = |role: &str| format!("{role}-{instance}");
     let every_minute = cron::Schedule::from_str("0 * * * * *")?;
     let sweeps = cron::Schedule::from_str(SWEEP_SCHEDULE)?;
+    let prunes = cron::Schedule::from_str(PRUNE_SCHEDULE)?;
     let (scheduler_name, sweeper_name) = (name("scheduler"), name("deal-sweeper"));
+    let pruner_name = name("pruner");
     let tick_ctx = ctx.clone();
     let sweep_ctx = ctx.clone();
+    let prune_ctx = ctx.clone();
     let monitor = Monitor::new()
         .shutdown_timeout(SHUTDOWN_GRACE)
         .register(move |_| {
@@ -170,6 +191,12 @@ pub async fn run_workers(
                 .backend(CronScheduler::new(sweeps.clone()))
                 .data(sweep_ctx.clone())
                 .build(on_sweep)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(pruner_name.clone())
+                .backend(CronScheduler::new(prunes.clone()))
+                .data(prune_ctx.clone())
+                .build(on_prune)
         });
     let monitor = register_queue_worker!(
         monitor,

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::{
-    crypto::{Cipher, CryptoError},
+    crypto::{Cipher, CryptoError, SealedFor},
     holded::{ClientOptions, HoldedClient, HoldedError},
     store::entities::settings,
 };
@@ -58,11 +58,23 @@ impl HoldedAccess {
             .holded_key_enc
             .as_deref()
             .ok_or(StoredKeyError::Missing)?;
-        Ok(self.client(self.cipher.open(sealed)?)?)
+        let key = self
+            .cipher
+            .open(sealed, holded_key_slot(settings.portal_id))?;
+        Ok(self.client(key)?)
     }
 
-    /// `key` sealed for the settings row.
-    pub fn seal(&self, key: &SecretString) -> String {
-        self.cipher.seal(key)
+    /// `key` sealed for the settings row of `portal_id`.
+    pub fn seal(&self, key: &SecretString, portal_id: i64) -> String {
+        self.cipher.seal(key, holded_key_slot(portal_id))
+    }
+}
+
+/// Where a portal's Holded key is sealed: `settings.holded_key_enc`.
+pub fn holded_key_slot(portal_id: i64) -> SealedFor {
+    SealedFor {
+        table: "settings",
+        column: "holded_key_enc",
+        portal_id,
     }
 }

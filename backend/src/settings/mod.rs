@@ -6,12 +6,16 @@
 //! This module talks to both APIs — Holded to test a key, HubSpot for the
 //! portal's pipelines — because validating a save needs both.
 
+mod editors;
 mod holded_access;
 mod model;
 mod service;
 mod update;
 
-pub use holded_access::{HoldedAccess, StoredKeyError};
+pub use editors::{
+    AllowedEditor, ONLY_ADMINS, SettingsAccess, SuperAdminCache, allowed_editors, settings_access,
+};
+pub use holded_access::{HoldedAccess, StoredKeyError, holded_key_slot};
 pub use model::{DEFAULT_TAX, DocumentMapping, OFFERED_DEFAULT_TAXES, StageRef, SyncObjects};
 pub use service::{
     HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,

@@ -6,8 +6,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    DEFAULT_TAX, DocumentMapping, FieldErrors, HoldedAccess, SettingsUpdate, StoredKeyError,
-    SyncObjects, update::CheckedUpdate,
+    DEFAULT_TAX, DocumentMapping, FieldErrors, HoldedAccess, SettingsAccess, SettingsUpdate,
+    StoredKeyError, SyncObjects,
+    editors::{allowed_editors, resolve_editors},
+    update::CheckedUpdate,
 };
 use crate::{
     holded::{Generation, HoldedApi, HoldedError},
@@ -56,6 +58,10 @@ pub struct SettingsView {
     pub pipelines: Vec<PipelineView>,
     /// The portal's latest runs.
     pub last_runs: Vec<RunSummary>,
+    /// What the signed user may do (settings page only; the console's
+    /// operator may do everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<SettingsAccess>,
 }
 
 /// The Holded key: never the key itself, only whether there is one, its API
@@ -188,6 +194,7 @@ impl SettingsService {
                 })
                 .collect(),
             last_runs,
+            access: None,
         })
     }
 
@@ -197,7 +204,7 @@ impl SettingsService {
         &self,
         portal: &portal::Model,
         client: &PortalClient,
-        update: SettingsUpdate,
+        mut update: SettingsUpdate,
         actor: &str,
     ) -> Result<SettingsView, UpdateError> {
         let tz = portal_time_zone(&portal.time_zone);
@@ -205,6 +212,10 @@ impl SettingsService {
         client.forget_pipelines();
         let pipelines = client.deal_pipelines().await?;
         let mut errors = FieldErrors::default();
+        let editors = match update.allowed_editors.take() {
+            Some(entries) => Some(resolve_editors(client, &entries, &mut errors).await?),
+            None => None,
+        };
         let checked = update.check(
             &pipelines,
             portal.sensitive_supported,
@@ -239,7 +250,11 @@ impl SettingsService {
         if checked.sensitive && !before.sensitive_data {
             provision::provision(client, true).await?;
         }
-        let after = self.apply(before.clone(), &checked, generation);
+        let mut after = self.apply(before.clone(), &checked, generation);
+        if let Some(editors) = editors {
+            after.allowed_editors =
+                Some(serde_json::to_string(&editors).expect("a list of strings serialises"));
+        }
         let saved = self.store.save_settings(after).await?;
         self.store
             .audit(
@@ -266,7 +281,7 @@ impl SettingsService {
     ) -> settings::Model {
         if let (Some(key), Some(generation)) = (&checked.new_key, generation) {
             let text = key.expose_secret();
-            row.holded_key_enc = Some(self.holded.seal(key));
+            row.holded_key_enc = Some(self.holded.seal(key, row.portal_id));
             row.holded_key_last4 = Some(
                 text.chars()
                     .rev()
@@ -408,6 +423,11 @@ fn audit_details(
         "defaultTax",
         json!(before.default_tax),
         json!(after.default_tax),
+    );
+    note(
+        "allowedEditors",
+        json!(allowed_editors(before.allowed_editors.as_deref())),
+        json!(allowed_editors(after.allowed_editors.as_deref())),
     );
     note(
         "sensitiveData",

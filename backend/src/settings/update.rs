@@ -28,6 +28,10 @@ pub struct SettingsUpdate {
     /// Holded tax key for deal lines without a tax (`s_iva_21`); unset keeps the current one.
     #[serde(default)]
     pub default_tax: Option<String>,
+    /// Emails or HubSpot user ids allowed to change the settings besides the
+    /// super admins (only a super admin may send it); unset keeps the list.
+    #[serde(default)]
+    pub allowed_editors: Option<Vec<String>>,
 }
 
 /// The sensitive data section of a save.

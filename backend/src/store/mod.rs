@@ -5,6 +5,7 @@
 //! one migration set (`holded-hubspot-migrations`).
 
 pub mod audit;
+pub mod console_sessions;
 pub mod document_requests;
 pub mod entities;
 pub mod links;
@@ -12,8 +13,11 @@ pub mod oauth_states;
 pub mod overview;
 pub mod portal_tokens;
 pub mod portals;
+pub mod retention;
+pub mod rotation;
 pub mod runs;
 pub mod settings;
+pub mod signed_requests;
 pub mod webhooks;
 
 pub use document_requests::{RequestState, RequestTrigger};
@@ -35,7 +39,8 @@ pub struct Store {
     db: DatabaseConnection,
 }
 
-/// Why the service is not ready, for `/readyz`.
+/// Why the service is not ready, for `/readyz` (which answers only
+/// [`NotReady::code`]; the detail goes to the log).
 #[derive(Debug, thiserror::Error)]
 pub enum NotReady {
     /// The database did not answer.
@@ -44,6 +49,16 @@ pub enum NotReady {
     /// Some migrations have not been applied.
     #[error("database not migrated: pending {0}")]
     Pending(String),
+}
+
+impl NotReady {
+    /// A stable reason code, safe to show to anyone.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "database_unreachable",
+            Self::Pending(_) => "migrations_pending",
+        }
+    }
 }
 
 impl Store {

@@ -87,6 +87,7 @@ impl Store {
             row.sensitive_supported = Set(sensitive_supported);
             row.status = Set(PortalStatus::Installing.as_str().to_owned());
             row.status_reason = Set(None);
+            row.missing_scopes = Set(None);
             row.updated_at = Set(now);
             return row.update(self.db()).await;
         }
@@ -106,6 +107,9 @@ impl Store {
             sensitive_supported: Set(sensitive_supported),
             provisioned_at: Set(None),
             sync_lock_until: Set(None),
+            degraded_since: Set(None),
+            degraded_reason: Set(None),
+            missing_scopes: Set(None),
         }
         .insert(self.db())
         .await
@@ -140,6 +144,44 @@ impl Store {
             .col_expr(portal::Column::TimeZone, Expr::value(time_zone))
             .col_expr(portal::Column::ProvisionedAt, Expr::value(Some(now)))
             .col_expr(portal::Column::UpdatedAt, Expr::value(now))
+            .filter(portal::Column::Id.eq(portal_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// Records that the portal's HubSpot access fails for a reason that may
+    /// pass: it stays connected, is tried again, and the console shows it as
+    /// degraded since the first such failure. A disconnected portal stays so.
+    pub async fn mark_portal_degraded(&self, portal_id: i64, reason: &str) -> Result<(), DbErr> {
+        let now = Utc::now();
+        let not_disconnected = portal::Column::Status.ne(PortalStatus::Disconnected.as_str());
+        portal::Entity::update_many()
+            .col_expr(portal::Column::DegradedSince, Expr::value(Some(now)))
+            .filter(portal::Column::Id.eq(portal_id))
+            .filter(not_disconnected.clone())
+            .filter(portal::Column::DegradedSince.is_null())
+            .exec(self.db())
+            .await?;
+        portal::Entity::update_many()
+            .col_expr(portal::Column::DegradedReason, Expr::value(reason))
+            .col_expr(portal::Column::UpdatedAt, Expr::value(now))
+            .filter(portal::Column::Id.eq(portal_id))
+            .filter(not_disconnected)
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
+    /// Records the scopes a HubSpot call needed and the installation lacks.
+    pub async fn record_missing_scopes(
+        &self,
+        portal_id: i64,
+        scopes: &[String],
+    ) -> Result<(), DbErr> {
+        portal::Entity::update_many()
+            .col_expr(portal::Column::MissingScopes, Expr::value(scopes.join(" ")))
+            .col_expr(portal::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(portal::Column::Id.eq(portal_id))
             .exec(self.db())
             .await

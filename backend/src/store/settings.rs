@@ -34,6 +34,7 @@ impl Store {
             updated_at: Utc::now(),
             erase_sensitive_pending: false,
             default_tax: None,
+            allowed_editors: None,
         };
         settings::Entity::insert(row.clone().into_active_model())
             .on_conflict_do_nothing()

@@ -68,6 +68,26 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Leaves an event unhandled for another try in about `delay` (a
+    /// transient failure): the sweeper takes it again then.
+    pub async fn retry_webhook_event_in(
+        &self,
+        id: i64,
+        delay: chrono::Duration,
+    ) -> Result<(), DbErr> {
+        let queued_as_of = Utc::now() - REQUEUE_AFTER + delay;
+        webhook_event::Entity::update_many()
+            .col_expr(
+                webhook_event::Column::EnqueuedAt,
+                Expr::value(Some(queued_as_of)),
+            )
+            .filter(webhook_event::Column::Id.eq(id))
+            .filter(webhook_event::Column::ProcessedAt.is_null())
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
     /// Unhandled events whose job was queued more than [`REQUEUE_AFTER`] ago
     /// (lost with a crash, say), oldest first, at most `limit`; each is marked
     /// queued again at `now`, so a second sweeper does not take it too.

@@ -199,16 +199,9 @@ impl SyncEngine {
                     elapsed_ms,
                 })
             }
+            // A revoked installation was already marked disconnected by the
+            // portal's token store.
             Err(err) => {
-                if matches!(err, SyncError::Hubspot(HubspotError::Auth { .. })) {
-                    self.store
-                        .set_portal_status(
-                            portal.id,
-                            PortalStatus::Disconnected,
-                            Some("HubSpot rechazó los tokens de la app (desinstalada o revocada). Vuelve a instalarla.".into()),
-                        )
-                        .await?;
-                }
                 let message = err.to_string();
                 self.store
                     .finish_run(run.clone(), "failed", Some(message.clone()))

@@ -5,6 +5,7 @@ mod deals_api;
 mod error;
 mod health;
 mod oauth;
+mod operator;
 mod page;
 mod request_context;
 mod settings_api;
@@ -12,13 +13,24 @@ mod signed;
 mod sync_api;
 mod webhooks;
 
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    http::header,
+    middleware::{Condition, DefaultHeaders},
+    web,
+};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::ApiError;
 
 use crate::{
-    config::Config, install::Installer, jobs::JobQueue, settings::SettingsService, store::Store,
+    config::Config,
+    crypto::Keyring,
+    install::Installer,
+    jobs::JobQueue,
+    settings::{SettingsService, SuperAdminCache},
+    store::Store,
 };
 
 /// Largest request body accepted, in bytes (HubSpot webhook batches are well below).
@@ -39,6 +51,10 @@ pub struct AppState {
     pub settings: SettingsService,
     /// Job queue (manual syncs, deal jobs).
     pub queue: JobQueue,
+    /// Recent answers to "is this HubSpot user a super admin?".
+    pub super_admins: SuperAdminCache,
+    /// Keys derived from `HH_SECRET_KEY` (console sessions).
+    pub keys: Keyring,
 }
 
 /// Registers every route on an actix service config.
@@ -59,13 +75,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(console::routes);
 }
 
+/// The server of `HH_METRICS_BIND`: `/metrics` only, without a token (for
+/// an address only Prometheus reaches).
+pub fn metrics_server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(health::metrics_only))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .run())
+}
+
 /// Builds the HTTP server on an already-bound listener (port 0 works for tests).
+/// When the public URL is https, every answer carries HSTS.
 /// It handles no signals itself: its owner stops it through its handle
 /// (gracefully, finishing requests in flight for up to 30 seconds).
 pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+    let https = state.config.public_url.scheme() == "https";
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(Condition::new(
+                https,
+                DefaultHeaders::new().add((
+                    header::STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains",
+                )),
+            ))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(

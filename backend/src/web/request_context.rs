@@ -1,6 +1,7 @@
 //! Per-request context: a request id (taken from `X-Request-Id` when the caller
 //! sends a sane one, else generated), a tracing span that carries it on every log
-//! line, the id echoed in the response, and request metrics by route.
+//! line, the id echoed in the response, and request metrics by route pattern
+//! (never the raw path) and a fixed set of methods.
 
 use std::time::Instant;
 
@@ -29,6 +30,16 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// A metric label for a request method: the methods this service answers,
+/// else `OTHER`, so a client cannot grow the label set.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
+}
+
 /// The middleware function (see [`actix_web::middleware::from_fn`]).
 pub async fn request_context(
     req: ServiceRequest,
@@ -48,7 +59,7 @@ pub async fn request_context(
         Err(err) => err.as_response_error().status_code().as_u16(),
     };
     let labels = [
-        ("method", method),
+        ("method", method_label(&method).to_owned()),
         ("route", route),
         ("status", status.to_string()),
     ];

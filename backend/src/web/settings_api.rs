@@ -5,46 +5,28 @@ use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, put, web};
 
 use super::{
     ApiError, AppState,
-    signed::{internal, signed_portal},
+    signed::{SignedCaller, internal, signed_portal},
     sync_api::queue_sync,
 };
 use serde_json::json;
 
 use crate::{
     hubspot::{HubspotError, PortalClient},
-    settings::{SettingsUpdate, SettingsView, UpdateError},
-    store::{PortalStatus, entities::portal},
+    settings::{
+        ONLY_ADMINS, SettingsAccess, SettingsUpdate, SettingsView, UpdateError, settings_access,
+    },
+    store::entities::portal,
 };
 
-/// A refused token means the app was uninstalled or its access revoked: the
-/// portal is marked disconnected (nothing runs for it until it is installed
-/// again) instead of failing on every request.
-async fn disconnect_on_auth(state: &AppState, portal_id: i64, err: UpdateError) -> ApiError {
-    if let UpdateError::Hubspot(HubspotError::Auth { .. }) = &err {
-        let reason =
-            "HubSpot rechazó los tokens de la app (desinstalada o revocada). Vuelve a instalarla.";
-        if let Err(db) = state
-            .store
-            .set_portal_status(
-                portal_id,
-                PortalStatus::Disconnected,
-                Some(reason.to_owned()),
-            )
-            .await
-        {
-            return internal(db);
-        }
-        return ApiError::new(
+/// The API's answer to a failed read or save. A revoked installation (the
+/// portal's token store has marked it disconnected) is a 409.
+fn update_error(err: UpdateError) -> ApiError {
+    match err {
+        UpdateError::Hubspot(HubspotError::Auth { .. }) => ApiError::new(
             StatusCode::CONFLICT,
             "portal_disconnected",
             "La app está desconectada de este portal: vuelve a instalarla desde HubSpot.",
-        );
-    }
-    update_error(err)
-}
-
-fn update_error(err: UpdateError) -> ApiError {
-    match err {
+        ),
         UpdateError::Invalid(fields) => ApiError::invalid_fields(fields.0),
         UpdateError::Hubspot(err) => ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -55,14 +37,57 @@ fn update_error(err: UpdateError) -> ApiError {
     }
 }
 
-/// The settings and what the page needs to draw them.
+/// The settings and what the page needs to draw them, with what the signed
+/// user may do with them.
 #[get("/api/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, portal, client) = signed_portal(&state, &req, b"").await?;
-    Ok(HttpResponse::Ok().json(settings_view(&state, &portal, &client).await?))
+    let (caller, portal, client) = signed_portal(&state, &req, b"").await?;
+    let mut view = settings_view(&state, &portal, &client).await?;
+    view.access = Some(caller_access(&state, &portal, &client, &caller).await?);
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// What `caller` may do with `portal`'s settings.
+async fn caller_access(
+    state: &AppState,
+    portal: &portal::Model,
+    client: &PortalClient,
+    caller: &SignedCaller,
+) -> Result<SettingsAccess, ApiError> {
+    let row = state
+        .store
+        .settings_row(portal.id)
+        .await
+        .map_err(internal)?;
+    Ok(settings_access(
+        &state.super_admins,
+        client,
+        row.and_then(|r| r.allowed_editors).as_deref(),
+        caller.user_id,
+    )
+    .await)
+}
+
+/// A 403 with `message`, the refused attempt audited.
+async fn forbidden(
+    state: &AppState,
+    caller: &SignedCaller,
+    message: String,
+) -> Result<ApiError, ApiError> {
+    state
+        .store
+        .audit(
+            Some(caller.portal_id),
+            &caller.actor(),
+            "settings.refused",
+            json!({"motivo": message}),
+        )
+        .await
+        .map_err(internal)?;
+    Ok(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
 }
 
 /// The settings of `portal` as the settings page and the console draw them.
@@ -73,7 +98,7 @@ pub async fn settings_view(
 ) -> Result<SettingsView, ApiError> {
     match state.settings.view(portal, client).await {
         Ok(view) => Ok(view),
-        Err(err) => Err(disconnect_on_auth(state, portal.id, err).await),
+        Err(err) => Err(update_error(err)),
     }
 }
 
@@ -92,7 +117,17 @@ pub async fn put_settings(
             format!("El cuerpo no es una configuración válida: {e}"),
         )
     })?;
-    let view = save_settings(&state, &portal, &client, update, &caller.actor).await?;
+    let access = caller_access(&state, &portal, &client, &caller).await?;
+    if !access.can_edit {
+        let message = access.message.unwrap_or_else(|| ONLY_ADMINS.to_owned());
+        return Err(forbidden(&state, &caller, message).await?);
+    }
+    if update.allowed_editors.is_some() && !access.super_admin {
+        let message = "Solo un superadministrador del portal puede cambiar quién más puede cambiar la configuración.".to_owned();
+        return Err(forbidden(&state, &caller, message).await?);
+    }
+    let mut view = save_settings(&state, &portal, &client, update, &caller.actor()).await?;
+    view.access = Some(caller_access(&state, &portal, &client, &caller).await?);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -109,7 +144,7 @@ pub async fn save_settings(
     let erase = update.sensitive_data.erase_existing && !update.sensitive_data.enabled;
     let view = match state.settings.update(portal, client, update, actor).await {
         Ok(view) => view,
-        Err(err) => return Err(disconnect_on_auth(state, portal.id, err).await),
+        Err(err) => return Err(update_error(err)),
     };
     if erase
         && let Some(row) = state

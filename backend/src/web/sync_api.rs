@@ -18,7 +18,7 @@ pub async fn sync_now(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (caller, portal, _) = signed_portal(&state, &req, &body).await?;
-    queue_sync(&state, portal.id, &caller.actor, json!({})).await?;
+    queue_sync(&state, portal.id, &caller.actor(), json!({})).await?;
     Ok(HttpResponse::Accepted().json(json!({
         "status": "queued",
         "message": "Sincronización en cola: empezará en unos segundos.",

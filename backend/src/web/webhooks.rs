@@ -5,14 +5,14 @@
 //! deal job is queued for each; the answer comes at once, the work happens in
 //! the job.
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
     ApiError, AppState,
-    signed::{internal, verify_signature},
+    signed::{WebhookDelivery, internal, webhook_events},
 };
 use crate::{
     jobs::{DealCause, DealDocument},
@@ -96,7 +96,9 @@ async fn judge(
         .portal(event.portal_id)
         .await
         .map_err(internal)?;
-    if portal.is_none_or(|p| p.status != PortalStatus::Connected.as_str()) {
+    // A portal still installing, or whose access fails for now, keeps its
+    // events: they are handled once it is connected again.
+    if portal.is_none_or(|p| p.status == PortalStatus::Disconnected.as_str()) {
         return Ok(Verdict::Ignored("unknown or disconnected portal"));
     }
     let stored = state
@@ -139,26 +141,10 @@ pub async fn hubspot_webhook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let app_id = state
-        .config
-        .hubspot_app
-        .as_ref()
-        .map(|app| app.app_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_configured",
-                "El servidor no tiene configurada la app de HubSpot.",
-            )
-        })?;
-    verify_signature(&state, &req, &body)?;
-    let raw: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("Se esperaba un array JSON de eventos: {e}"),
-        )
-    })?;
+    let WebhookDelivery {
+        app_id,
+        events: raw,
+    } = webhook_events(&state, &req, &body)?;
     let (mut accepted, mut duplicates, mut ignored) = (0, 0, 0);
     for value in &raw {
         let verdict = match serde_json::from_value::<Event>(value.clone()) {

@@ -70,7 +70,10 @@ async fn bench(n: usize) -> anyhow::Result<()> {
             chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
         )
         .await?;
-    settings.holded_key_enc = Some(cipher.seal(&SecretString::from(account.v2_token.clone())));
+    settings.holded_key_enc = Some(cipher.seal(
+        &SecretString::from(account.v2_token.clone()),
+        holded_hubspot::settings::holded_key_slot(portal_id),
+    ));
     store.save_settings(settings).await?;
 
     let holded_base = url::Url::parse(&sims.holded_url)?;

@@ -1,11 +1,14 @@
 //! sea-orm entities, one module per table.
 
 pub mod audit_log;
+pub mod console_session;
 pub mod document_request;
+pub mod login_failure;
 pub mod oauth_state;
 pub mod portal;
 pub mod record_link;
 pub mod settings;
+pub mod signed_request;
 pub mod sync_run;
 pub mod sync_run_item;
 pub mod sync_run_object;

@@ -37,6 +37,13 @@ pub struct Model {
     pub provisioned_at: Option<DateTimeUtc>,
     /// A sync run holds the portal until then (a lease renewed while it runs).
     pub sync_lock_until: Option<DateTimeUtc>,
+    /// Since when HubSpot access has been failing for a reason that may pass
+    /// (refresh timeouts, 5xx, 429): the portal stays connected and is retried.
+    pub degraded_since: Option<DateTimeUtc>,
+    /// Why, in Spanish, for the console (never a token).
+    pub degraded_reason: Option<String>,
+    /// Scopes HubSpot said the installation lacks (space separated).
+    pub missing_scopes: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

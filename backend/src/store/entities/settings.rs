@@ -36,6 +36,9 @@ pub struct Model {
     pub erase_sensitive_pending: bool,
     /// Holded tax key for deal lines that carry no tax (unset: `s_iva_21`).
     pub default_tax: Option<String>,
+    /// Users who may change the settings besides the portal's super admins:
+    /// JSON `[{"userId": "…", "email": "…"}]`.
+    pub allowed_editors: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -99,11 +99,11 @@ impl FromRequest for VerifiedForm {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = Session::extract(req).into_inner();
+        let session = Session::extract(req);
         let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let session = session?;
+            let session = session.await?;
             let body = body.await?;
             Ok(Self::verify(&req, session, &body)?)
         })

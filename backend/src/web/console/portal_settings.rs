@@ -120,6 +120,7 @@ impl FormValues {
                 erase_existing: self.erase_existing,
             },
             default_tax: Some(self.default_tax.clone()).filter(|t| !t.is_empty()),
+            allowed_editors: None,
         }
     }
 }

@@ -10,14 +10,17 @@ use super::{
     session::Session,
 };
 use crate::{
-    store::{PortalOverview, PortalStatus},
+    store::{PortalOverview, PortalStatus, entities::portal},
     web::{AppState, signed::internal},
 };
 
 use super::error::ConsoleError;
 
-fn portal_status_label(status: &str) -> &str {
-    match status {
+fn portal_status_label(portal: &portal::Model) -> &str {
+    match portal.status.as_str() {
+        s if s == PortalStatus::Connected.as_str() && portal.degraded_since.is_some() => {
+            "Conectado, con fallos"
+        }
         s if s == PortalStatus::Connected.as_str() => "Conectado",
         s if s == PortalStatus::Installing.as_str() => "Instalación sin terminar",
         s if s == PortalStatus::Disconnected.as_str() => "Desconectado",
@@ -25,9 +28,16 @@ fn portal_status_label(status: &str) -> &str {
     }
 }
 
+/// Whether the portal's HubSpot access is fully healthy.
+fn healthy(portal: &portal::Model) -> bool {
+    portal.status == PortalStatus::Connected.as_str()
+        && portal.degraded_since.is_none()
+        && portal.missing_scopes.is_none()
+}
+
 /// Whether the row needs the operator's attention.
 fn needs_attention(row: &PortalOverview) -> bool {
-    row.portal.status != PortalStatus::Connected.as_str()
+    !healthy(&row.portal)
         || !row.holded_connected
         || row.unresolved_failures > 0
         || row.failed_documents > 0
@@ -39,14 +49,19 @@ fn needs_attention(row: &PortalOverview) -> bool {
 
 fn portal_row(row: &PortalOverview) -> Markup {
     let portal = &row.portal;
-    let connected = portal.status == PortalStatus::Connected.as_str();
     html! {
         tr.attention[needs_attention(row)] {
             th scope="row" { a href=(PortalTab::Settings.href(portal.id)) { (portal.id) } }
             td {
-                span class={ "badge " (if connected { "ok" } else { "bad" }) } { (portal_status_label(&portal.status)) }
+                span class={ "badge " (if healthy(portal) { "ok" } else { "bad" }) } { (portal_status_label(portal)) }
                 @if let Some(reason) = &portal.status_reason {
                     br; small { (reason) }
+                }
+                @if let (Some(since), Some(reason)) = (portal.degraded_since, &portal.degraded_reason) {
+                    br; small { "Desde " (layout::when(since)) ": " (reason) ". Se reintenta solo." }
+                }
+                @if let Some(scopes) = &portal.missing_scopes {
+                    br; small { "Faltan permisos de HubSpot (" (scopes) "): un superadministrador debe volver a instalar la app." }
                 }
             }
             td { (portal.time_zone) }

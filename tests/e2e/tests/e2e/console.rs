@@ -90,11 +90,7 @@ async fn run_browser(s: &Scenario, script: &str, env: &[(&str, String)]) -> Stri
 async fn api_settings(s: &Scenario) -> Value {
     let res = s
         .stack
-        .signed(
-            Method::GET,
-            &format!("/api/settings?portalId={}", s.portal),
-            "",
-        )
+        .fetch(s.portal, Method::GET, "/api/settings", "")
         .send()
         .await
         .unwrap();

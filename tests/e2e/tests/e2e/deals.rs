@@ -323,7 +323,7 @@ impl Env {
     async fn card(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
         let res = self
             .stack
-            .signed(method, &format!("{path}?portalId={}", self.portal), body)
+            .fetch(self.portal, method, path, body)
             .send()
             .await
             .unwrap();
@@ -1255,4 +1255,96 @@ async fn a_deal_that_came_from_holded_is_that_document_and_gets_no_second_one() 
     assert_eq!(status, 409, "{body}");
     assert_eq!(env.documents().len(), 1, "no second invoice");
     assert_eq!(env.holded_contacts_named("Ferretería Pilar SL"), 1);
+}
+
+#[tokio::test]
+async fn an_amount_too_large_for_exact_decimals_fails_that_deal_and_not_the_worker() {
+    let env = env(Setup::default()).await;
+    let huge = env.deal(DealSpec {
+        name: "Nave logística de Zaragoza",
+        doc_type: "invoice",
+        associate: Some("company"),
+        line_items: vec![line("Nave", "1", "70000000000000000000000000000")],
+        company: Some(company("Logística del Ebro SA")),
+        ..Default::default()
+    });
+    let normal = env.deal(DealSpec {
+        name: "Estanterías",
+        doc_type: "invoice",
+        associate: Some("company"),
+        line_items: vec![line("Estantería metálica", "4", "125.50")],
+        company: Some(company("Almacenes Aragón SL")),
+        ..Default::default()
+    });
+    env.move_to_trigger(huge, "invoice");
+    let failed = env.wait_state(huge, "invoice", &["failed"]).await;
+    let error = failed.error.clone().unwrap();
+    assert!(error.contains("demasiado grandes"), "{error}");
+    let (status, view) = env
+        .card(Method::GET, &format!("/api/deals/{huge}"), "")
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(card_document(&view, "invoice")["error"], json!(error));
+    // The worker goes on: the next deal gets its document.
+    env.move_to_trigger(normal, "invoice");
+    let created = env.wait_created(normal, "invoice").await;
+    let doc = env.document(created.holded_document_id.as_deref().unwrap());
+    assert_eq!(doc.totals().total, dec!(607.42));
+    assert_eq!(env.documents().len(), 1);
+    assert!(!env.stack.service.logs().contains("panicked"));
+}
+
+#[tokio::test]
+async fn a_token_refresh_that_fails_for_now_keeps_the_portal_connected_and_the_change_waits() {
+    let env = env(Setup::default()).await;
+    let deal = env.deal(DealSpec {
+        name: "Reforma del local de Vigo",
+        doc_type: "invoice",
+        associate: Some("company"),
+        amount: Some("1500"),
+        company: Some(company("Construcciones Miño SL")),
+        ..Default::default()
+    });
+    // Half an hour later the access token has expired, and HubSpot's token
+    // endpoint answers 503 twice before it recovers.
+    env.hubspot().advance_clock(chrono::Duration::minutes(31));
+    env.hubspot().add_fault(holded_hubspot_sim::hubspot::Fault {
+        kind: "server_error".into(),
+        status: Some(503),
+        count: Some(2),
+        path_contains: Some("/oauth/".into()),
+        ..Default::default()
+    });
+    env.move_to_trigger(deal, "invoice");
+    let store = env.stack.db.store().await;
+    let mut degraded = None;
+    for _ in 0..200 {
+        let portal = store.portal(env.portal).await.unwrap().unwrap();
+        if portal.degraded_since.is_some() {
+            degraded = Some(portal);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let degraded = degraded.expect("the failing refresh is recorded on the portal");
+    assert_eq!(degraded.status, "connected", "a 503 does not disconnect");
+    assert!(
+        degraded
+            .degraded_reason
+            .as_deref()
+            .unwrap()
+            .contains("HubSpot"),
+        "{degraded:?}"
+    );
+    // The stage change was kept and is handled once the refresh works.
+    let created = env.wait_created(deal, "invoice").await;
+    assert!(created.holded_document_id.is_some());
+    let portal = store.portal(env.portal).await.unwrap().unwrap();
+    assert_eq!(portal.status, "connected");
+    assert_eq!(portal.degraded_since, None, "fresh tokens clear it");
+    let events = webhook_event::Entity::find().all(store.db()).await.unwrap();
+    assert!(
+        events.iter().all(|e| e.processed_at.is_some()),
+        "{events:?}"
+    );
 }

@@ -8,7 +8,7 @@ use chrono::{Duration as Span, Utc};
 use holded_hubspot::{
     crypto::{Cipher, CryptoError, SecretKey},
     jobs::{JobContext, JobQueue, SyncPortal, run_workers, scheduler_tick},
-    store::{RunTrigger, Store, entities::portal},
+    store::{RunTrigger, Store, entities::portal, portal_tokens::access_token_slot},
 };
 use holded_hubspot_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -18,8 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::support::{Engine, ServiceProcess, TempDir, TestDb, http, service_command};
 
-/// Every table of the initial schema (DESIGN §7).
-const TABLES: [&str; 11] = [
+/// Every table of the schema (DESIGN §7, and the security tables).
+const TABLES: [&str; 14] = [
     "portals",
     "settings",
     "record_links",
@@ -31,6 +31,9 @@ const TABLES: [&str; 11] = [
     "timeline_entries",
     "audit_log",
     "oauth_states",
+    "signed_requests",
+    "console_sessions",
+    "login_failures",
 ];
 
 async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateTime<Utc>>) {
@@ -51,6 +54,9 @@ async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateT
         sensitive_supported: Set(false),
         provisioned_at: Set(None),
         sync_lock_until: Set(None),
+        degraded_since: Set(None),
+        degraded_reason: Set(None),
+        missing_scopes: Set(None),
     }
     .insert(store.db())
     .await
@@ -70,7 +76,12 @@ async fn count(store: &Store, sql: &str) -> i64 {
 async fn serve_embedded_default(engine: Engine) {
     let db = TestDb::new(engine).await;
     let cwd = TempDir::new("serve");
-    let service = ServiceProcess::serve(cwd.path(), Some(&db), &[]).await;
+    let service = ServiceProcess::serve(
+        cwd.path(),
+        Some(&db),
+        &[("HH_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)],
+    )
+    .await;
     let client = http();
 
     let health = client
@@ -96,6 +107,7 @@ async fn serve_embedded_default(engine: Engine) {
     assert_eq!(body["error"], "not_found");
     let metrics = client
         .get(format!("{}/metrics", service.url))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
         .send()
         .await
         .unwrap()
@@ -227,7 +239,8 @@ async fn secrets_round_trip_through_the_database(engine: Engine) {
         .unwrap()
         .unwrap()
         .into();
-    row.access_token_enc = Set(Some(cipher.seal(&token)));
+    let slot = access_token_slot(7001);
+    row.access_token_enc = Set(Some(cipher.seal(&token, slot)));
     row.update(store.db()).await.unwrap();
 
     let stored = portal::Entity::find_by_id(7001)
@@ -239,12 +252,12 @@ async fn secrets_round_trip_through_the_database(engine: Engine) {
         .unwrap();
     assert!(!stored.contains("oauth-access-token"), "stored encrypted");
     assert_eq!(
-        cipher.open(&stored).unwrap().expose_secret(),
+        cipher.open(&stored, slot).unwrap().expose_secret(),
         "oauth-access-token-7001"
     );
     let other = Cipher::new(SecretKey::generate());
     assert!(matches!(
-        other.open(&stored),
+        other.open(&stored, slot),
         Err(CryptoError::WrongKey { .. })
     ));
     let tampered = format!("{}A", &stored[..stored.len() - 1]);
@@ -254,7 +267,7 @@ async fn secrets_round_trip_through_the_database(engine: Engine) {
         tampered
     };
     assert!(matches!(
-        cipher.open(&tampered),
+        cipher.open(&tampered, slot),
         Err(CryptoError::Tampered | CryptoError::Malformed)
     ));
 }
@@ -298,6 +311,7 @@ async fn two_schedulers_claim_each_due_portal_once(engine: Engine) {
             queue,
             engine: None,
             deals: None,
+            retention: Span::days(30),
         });
     }
     for round in 0..ROUNDS {
@@ -364,6 +378,7 @@ async fn workers_run_a_queued_sync_job(engine: Engine) {
         store: store.clone(),
         engine: None,
         deals: None,
+        retention: Span::days(30),
     };
     assert_eq!(scheduler_tick(&ctx, Utc::now()).await.unwrap(), vec![4242]);
     ctx.queue
@@ -439,9 +454,10 @@ async fn readyz_is_503_when_the_postgres_database_is_gone() {
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"], "not_ready");
+    assert_eq!(body["reason"], "database_unreachable", "{body}");
     assert!(
-        body["message"].as_str().unwrap().contains("unreachable"),
-        "{body}"
+        !body.to_string().contains("hh_test_") && !body.to_string().contains("database \""),
+        "no database error text: {body}"
     );
     // Liveness is unaffected, and JSON logs carry the request id.
     assert_eq!(
@@ -480,12 +496,14 @@ async fn readyz_is_503_when_sqlite_migrations_are_missing() {
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["reason"], "migrations_pending", "{body}");
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("m20261128_000001_initial"),
-        "{body}"
+        !body.to_string().contains("m20261128"),
+        "no migration names: {body}"
+    );
+    assert!(
+        service.logs().contains("m20261128_000001_initial"),
+        "the detail is logged"
     );
 }
 
@@ -611,6 +629,7 @@ async fn the_nightly_run_fires_at_01_00_across_a_daylight_saving_change() {
         store: store.clone(),
         engine: None,
         deals: None,
+        retention: Span::days(30),
     };
     let madrid = chrono_tz::Europe::Madrid;
     let utc = |s: &str| {
@@ -679,4 +698,106 @@ async fn the_nightly_run_fires_at_01_00_across_a_daylight_saving_change() {
                 .with_timezone(&Utc)
         )
     );
+}
+
+async fn journals_are_pruned_after_their_retention(engine: Engine) {
+    use holded_hubspot::store::entities::{signed_request, timeline_entry, webhook_event};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    insert_portal(&store, 77, None).await;
+    let now = Utc::now();
+    let event = |i: usize, age: Span, handled: bool| webhook_event::ActiveModel {
+        id: sea_orm::NotSet,
+        dedupe_key: Set(format!("77:{i}:1:{}", age.num_seconds())),
+        portal_id: Set(77),
+        subscription_type: Set("object.propertyChange".into()),
+        object_id: Set(Some(i.to_string())),
+        payload: Set("{}".into()),
+        occurred_at: Set(now - age),
+        received_at: Set(now - age),
+        processed_at: Set(handled.then_some(now - age)),
+        enqueued_at: Set(Some(now - age)),
+    };
+    // More handled old events than one batch, one unhandled old event (kept:
+    // it was never acted on), and a recent one.
+    let mut events: Vec<_> = (0..1_200).map(|i| event(i, Span::days(40), true)).collect();
+    events.push(event(5_000, Span::days(40), false));
+    events.push(event(5_001, Span::days(1), true));
+    for chunk in events.chunks(200) {
+        webhook_event::Entity::insert_many(chunk.to_vec())
+            .exec(store.db())
+            .await
+            .unwrap();
+    }
+    for (deal, age) in [("1", Span::days(31)), ("2", Span::days(29))] {
+        timeline_entry::ActiveModel {
+            id: sea_orm::NotSet,
+            portal_id: Set(77),
+            deal_id: Set(deal.into()),
+            document_request_id: Set(None),
+            channel: Set("note".into()),
+            text: Set("Holded · Factura F260012 creada".into()),
+            hubspot_id: Set(None),
+            created_at: Set(now - age),
+        }
+        .insert(store.db())
+        .await
+        .unwrap();
+    }
+    assert!(
+        store
+            .remember_signature("old", now - Span::minutes(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remember_signature("live", now + Span::minutes(9))
+            .await
+            .unwrap()
+    );
+
+    let pruned = store.prune_journals(now, Span::days(30)).await.unwrap();
+    assert_eq!(pruned.webhook_events, 1_200);
+    assert_eq!(pruned.timeline_entries, 1);
+    assert!(pruned.expired >= 1, "{pruned:?}");
+    let left: Vec<String> = webhook_event::Entity::find()
+        .all(store.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.object_id.unwrap())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"5000".to_owned()) && left.contains(&"5001".to_owned()));
+    let entries = timeline_entry::Entity::find()
+        .all(store.db())
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].deal_id, "2");
+    let signatures = signed_request::Entity::find()
+        .filter(signed_request::Column::SignatureHash.eq("live"))
+        .count(store.db())
+        .await
+        .unwrap();
+    assert_eq!(signatures, 1);
+    assert_eq!(
+        signed_request::Entity::find()
+            .count(store.db())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn journals_are_pruned_after_their_retention_on_sqlite() {
+    journals_are_pruned_after_their_retention(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn journals_are_pruned_after_their_retention_on_postgres() {
+    journals_are_pruned_after_their_retention(Engine::Postgres).await;
 }

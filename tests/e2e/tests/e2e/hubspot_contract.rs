@@ -83,6 +83,7 @@ fn oauth_settings(sims: &RunningSims) -> OAuthSettings {
     OAuthSettings {
         client_id: CLIENT_ID.into(),
         client_secret: SecretString::from(CLIENT_SECRET),
+        state_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new([7; 32]))),
         redirect_url: "http://localhost:8080/oauth/callback".into(),
         authorize_url: format!("{}/oauth/authorize", sims.hubspot_url),
         api_base: sims.hubspot_url.clone(),

@@ -51,17 +51,20 @@ async fn install_provisions_the_portal(engine: Engine) {
     );
     let sealed = row.access_token_enc.expect("sealed access token");
     assert!(
-        sealed.starts_with("hh1.") && !sealed.contains("sim-at"),
+        sealed.starts_with("hh2.") && !sealed.contains("sim-at"),
         "{sealed}"
     );
     assert!(
         row.refresh_token_enc
             .expect("sealed refresh")
-            .starts_with("hh1.")
+            .starts_with("hh2.")
     );
     assert!(
         Cipher::new(holded_hubspot::crypto::SecretKey::generate())
-            .open(&sealed)
+            .open(
+                &sealed,
+                holded_hubspot::store::portal_tokens::access_token_slot(portal_id)
+            )
             .is_err(),
         "only the service's key opens it"
     );
@@ -279,11 +282,7 @@ async fn an_uninstalled_app_leaves_the_portal_disconnected_until_installed_again
     let (portal_id, _) = stack.install(Tier::Pro).await;
     let get = || {
         stack
-            .signed(
-                reqwest::Method::GET,
-                &format!("/api/settings?portalId={portal_id}"),
-                "",
-            )
+            .fetch(portal_id, reqwest::Method::GET, "/api/settings", "")
             .send()
     };
     assert_eq!(get().await.unwrap().status(), 200);
@@ -299,11 +298,7 @@ async fn an_uninstalled_app_leaves_the_portal_disconnected_until_installed_again
     })
     .to_string();
     let res = stack
-        .signed(
-            reqwest::Method::PUT,
-            &format!("/api/settings?portalId={portal_id}"),
-            &save,
-        )
+        .fetch(portal_id, reqwest::Method::PUT, "/api/settings", &save)
         .send()
         .await
         .unwrap();

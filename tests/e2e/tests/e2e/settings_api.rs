@@ -26,11 +26,7 @@ fn body(key: Option<&str>, date: &str, mapping: Value, sensitive: bool) -> Strin
 
 async fn put(stack: &Stack, portal: i64, body: &str) -> (u16, Value) {
     let res = stack
-        .signed(
-            Method::PUT,
-            &format!("/api/settings?portalId={portal}&userId=77"),
-            body,
-        )
+        .fetch(portal, Method::PUT, "/api/settings", body)
         .send()
         .await
         .unwrap();
@@ -39,7 +35,7 @@ async fn put(stack: &Stack, portal: i64, body: &str) -> (u16, Value) {
 
 async fn get(stack: &Stack, portal: i64) -> (u16, Value) {
     let res = stack
-        .signed(Method::GET, &format!("/api/settings?portalId={portal}"), "")
+        .fetch(portal, Method::GET, "/api/settings", "")
         .send()
         .await
         .unwrap();
@@ -111,7 +107,7 @@ async fn settings_round_trip(engine: Engine) {
         .await
         .unwrap()
         .unwrap();
-    assert!(row.holded_key_enc.unwrap().starts_with("hh1."));
+    assert!(row.holded_key_enc.unwrap().starts_with("hh2."));
     let audit = audit_log::Entity::find()
         .order_by_desc(audit_log::Column::Id)
         .one(store.db())
@@ -119,7 +115,10 @@ async fn settings_round_trip(engine: Engine) {
         .unwrap()
         .unwrap();
     assert_eq!(audit.action, "settings.updated");
-    assert_eq!(audit.actor, "hubspot-user:77");
+    assert_eq!(
+        audit.actor,
+        format!("hubspot-user:{}", stack.super_admin(portal).id)
+    );
     assert!(
         audit.details.contains(&format!("…{last4}")),
         "{}",
@@ -234,8 +233,19 @@ async fn unsigned_forged_stale_and_uninstalled_requests_are_refused() {
         row.is_none_or(|r| r.next_sync_date.map(|d| d.to_string()) != Some("2027-01-01".into()))
     );
     // A portal that never installed the app.
-    let (status, body) = get(&stack, 99_999).await;
-    assert_eq!(status, 404, "{body}");
+    let res = stack
+        .fetch_as(
+            &stack.super_admin(portal),
+            99_999,
+            Method::GET,
+            "/api/settings",
+            "",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "portal_not_installed");
     // Malformed JSON.
     let (status, body) = put(&stack, portal, "{not json").await;

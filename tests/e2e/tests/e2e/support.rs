@@ -7,7 +7,12 @@ use std::{
     time::Duration,
 };
 
-use holded_hubspot::{config::DatabaseTarget, store::Store};
+use holded_hubspot::{
+    config::DatabaseTarget,
+    hubspot::signature::{FetchIdentity, hubspot_fetch_url},
+    store::Store,
+};
+use holded_hubspot_sim::hubspot::model::User;
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use tokio::process::{Child, Command};
@@ -379,10 +384,19 @@ impl Stack {
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
-            .filter(|(k, _)| k != "DATABASE_URL" && k != "HH_SECRET_KEY")
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         self.service = ServiceProcess::serve_on(port, self.cwd.path(), Some(&self.db), &env).await;
+    }
+
+    /// Stops the service and starts it again on the same port and database,
+    /// with `overrides` added to (or replacing) its environment.
+    pub async fn restart_with(&mut self, overrides: &[(&str, &str)]) {
+        for (key, value) in overrides {
+            self.env.retain(|(k, _)| k != key);
+            self.env.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        self.crash_and_restart().await;
     }
 
     /// The service binary as a one-off command (e.g. `sync`) with the same
@@ -445,7 +459,8 @@ impl Stack {
         (status, done.text().await.unwrap())
     }
 
-    /// A request to the service signed as HubSpot signs `hubspot.fetch` calls.
+    /// A request to `path_and_query` signed with the app's secret and nothing
+    /// appended: the shape of a webhook delivery (and of forgeries).
     pub fn signed(
         &self,
         method: reqwest::Method,
@@ -461,6 +476,53 @@ impl Stack {
             chrono::Utc::now(),
         )
     }
+
+    /// A UI extension's `hubspot.fetch` call to `path` by `user` of `portal`,
+    /// as HubSpot sends it: the identity parameters appended, then signed.
+    pub fn fetch_as(
+        &self,
+        user: &User,
+        portal: i64,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+    ) -> reqwest::RequestBuilder {
+        self.signed(method, &fetch_path(user, portal, path), body)
+    }
+
+    /// [`Stack::fetch_as`] by the portal's super admin.
+    pub fn fetch(
+        &self,
+        portal: i64,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+    ) -> reqwest::RequestBuilder {
+        self.fetch_as(&self.super_admin(portal), portal, method, path, body)
+    }
+
+    /// The portal's first super admin in the HubSpot simulator.
+    pub fn super_admin(&self, portal: i64) -> User {
+        self.sims
+            .hubspot
+            .users(portal as u64)
+            .into_iter()
+            .find(|u| u.super_admin)
+            .expect("every simulated portal has a super admin")
+    }
+}
+
+/// `path` with the identity `hubspot.fetch` appends for `user` of `portal`.
+pub fn fetch_path(user: &User, portal: i64, path: &str) -> String {
+    hubspot_fetch_url(
+        path,
+        &FetchIdentity {
+            portal_id: portal as u64,
+            user_id: user.id,
+            user_email: &user.email,
+            app_id: APP_ID,
+        },
+    )
 }
 
 /// The body of a settings save syncing every object from 2020-01-01 with the
@@ -497,11 +559,7 @@ impl Stack {
     /// does; panics unless HubSpot's request is accepted.
     pub async fn save_settings(&self, portal: i64, body: &str) {
         let res = self
-            .signed(
-                reqwest::Method::PUT,
-                &format!("/api/settings?portalId={portal}"),
-                body,
-            )
+            .fetch(portal, reqwest::Method::PUT, "/api/settings", body)
             .send()
             .await
             .unwrap();

@@ -788,11 +788,7 @@ async fn sync_now_runs_in_the_service_workers_and_shows_in_the_run_history() {
     let portal = s.portal;
     let res = s
         .stack
-        .signed(
-            Method::POST,
-            &format!("/api/sync?portalId={portal}&userId=9"),
-            "",
-        )
+        .fetch(portal, Method::POST, "/api/sync", "")
         .send()
         .await
         .unwrap();
@@ -802,7 +798,7 @@ async fn sync_now_runs_in_the_service_workers_and_shows_in_the_run_history() {
     for _ in 0..200 {
         let res = s
             .stack
-            .signed(Method::GET, &format!("/api/runs?portalId={portal}"), "")
+            .fetch(portal, Method::GET, "/api/runs", "")
             .send()
             .await
             .unwrap();

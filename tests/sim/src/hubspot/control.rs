@@ -21,6 +21,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/portals", web::post().to(create_portal))
             .route("/portals/{portal}/install", web::post().to(install))
             .route("/portals/{portal}/uninstall", web::post().to(uninstall))
+            .route("/portals/{portal}/users", web::post().to(add_user))
+            .route(
+                "/portals/{portal}/withhold-scope",
+                web::post().to(withhold_scope),
+            )
             .route("/portals/{portal}/deals", web::post().to(seed_deal))
             .route(
                 "/portals/{portal}/records/{object_type}",
@@ -86,6 +91,43 @@ async fn install(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpRespon
 
 async fn uninstall(sim: web::Data<HubspotSim>, path: web::Path<u64>) -> HttpResponse {
     sim.uninstall(*path);
+    HttpResponse::NoContent().finish()
+}
+
+/// A user to add: `{"email": "…", "superAdmin": false}`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewUser {
+    email: String,
+    #[serde(default)]
+    super_admin: bool,
+}
+
+async fn add_user(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let input: NewUser = body_or_400!(body);
+    match sim.add_user(*path, &input.email, input.super_admin) {
+        Ok(user) => HttpResponse::Created().json(user.to_json()),
+        Err(e) => bad(e),
+    }
+}
+
+/// `{"scope": "settings.users.read"}`.
+#[derive(serde::Deserialize)]
+struct Scope {
+    scope: String,
+}
+
+async fn withhold_scope(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let input: Scope = body_or_400!(body);
+    sim.withhold_scope(*path, &input.scope);
     HttpResponse::NoContent().finish()
 }
 

@@ -281,6 +281,21 @@ fn take_fault(state: &mut State, path: &str, portal: u64) -> Option<Fault> {
     Some(fault)
 }
 
+/// A fault for the OAuth token endpoint at `path`: only faults that name it
+/// (`path_contains` matching `/oauth/…`) and no portal (a token exchange
+/// names none), so API-wide faults leave token exchanges alone. Returns the injected answer, its delay and whether the
+/// handler still runs.
+pub(crate) fn oauth_fault(state: &mut State, path: &str) -> Option<(HttpResponse, Duration, bool)> {
+    let named = state
+        .faults
+        .iter()
+        .any(|f| f.path_contains.as_deref().is_some_and(|p| path.contains(p)));
+    if !named {
+        return None;
+    }
+    take_fault(state, path, 0).map(|fault| fault_response(&fault))
+}
+
 /// The injected answer, its delay, and whether the handler still runs.
 fn fault_response(fault: &Fault) -> (HttpResponse, Duration, bool) {
     let delay = Duration::from_millis(fault.delay_ms.unwrap_or(0));

@@ -18,6 +18,7 @@ mod search;
 mod search_filter;
 pub mod state;
 mod store;
+mod users;
 mod validate;
 mod webhooks;
 
@@ -39,7 +40,7 @@ use serde_json::{Value, json};
 pub use state::{AppConfig, Delivery, Fault, Settings, Stats, WebhookFaults};
 
 use crate::Simulator;
-use model::{ObjType, Pipeline, Portal, Stage, TaxRate, Tier};
+use model::{ObjType, Pipeline, Portal, Stage, TaxRate, Tier, User};
 use state::{AccessToken, Grant, State};
 use store::{Claims, Source};
 
@@ -79,6 +80,8 @@ pub struct CreatedPortal {
     pub portal_id: u64,
     /// Direct access token.
     pub access_token: String,
+    /// The account's first user, a super admin.
+    pub super_admin: User,
 }
 
 /// A deal to seed, with its line items and associated company/contact.
@@ -180,7 +183,13 @@ impl HubspotSim {
         let mut state = self.lock();
         state.next_portal += 1;
         let id = state.next_portal;
-        let portal = Portal::new(id, input.tier, input.time_zone, input.app_events_approved);
+        let mut portal = Portal::new(id, input.tier, input.time_zone, input.app_events_approved);
+        let super_admin = User {
+            id: state.record_id(),
+            email: format!("admin-{id}@empresa-demo.es"),
+            super_admin: true,
+        };
+        portal.users.insert(super_admin.id, super_admin.clone());
         state.portals.insert(id, portal);
         state.install_portal = Some(id);
         let token = State::token("sim-direct");
@@ -197,7 +206,43 @@ impl HubspotSim {
         CreatedPortal {
             portal_id: id,
             access_token: token,
+            super_admin,
         }
+    }
+
+    /// Adds a user to `portal` (a super admin or not); returns it.
+    pub fn add_user(&self, portal: u64, email: &str, super_admin: bool) -> Result<User, String> {
+        let mut state = self.lock();
+        let id = state.record_id();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        if p.users
+            .values()
+            .any(|u| u.email.eq_ignore_ascii_case(email))
+        {
+            return Err(format!("a user with email {email} exists"));
+        }
+        let user = User {
+            id,
+            email: email.to_owned(),
+            super_admin,
+        };
+        p.users.insert(id, user.clone());
+        Ok(user)
+    }
+
+    /// The users of `portal`, super admins first.
+    pub fn users(&self, portal: u64) -> Vec<User> {
+        let state = self.lock();
+        let mut users: Vec<User> = state
+            .portals
+            .get(&portal)
+            .map(|p| p.users.values().cloned().collect())
+            .unwrap_or_default();
+        users.sort_by_key(|u| (!u.super_admin, u.id));
+        users
     }
 
     /// Uninstalls the app from `portal` as its admin would in HubSpot: every
@@ -211,6 +256,23 @@ impl HubspotSim {
         state
             .tokens
             .retain(|_, t| t.grant.portal_id != portal || t.expires_at.is_none());
+    }
+
+    /// Takes `scope` away from the app's install in `portal` (its access and
+    /// refresh tokens), as when an app needs a scope its install never
+    /// granted: calls needing it answer 403 `MISSING_SCOPES` until the app is
+    /// installed again.
+    pub fn withhold_scope(&self, portal: u64, scope: &str) {
+        let mut state = self.lock();
+        let strip = |grant: &mut Grant| {
+            if grant.portal_id == portal
+                && let Some(scopes) = grant.scopes.as_mut()
+            {
+                scopes.retain(|s| s != scope);
+            }
+        };
+        state.tokens.values_mut().for_each(|t| strip(&mut t.grant));
+        state.refresh_tokens.values_mut().for_each(strip);
     }
 
     /// Chooses the portal `/oauth/authorize` installs into.
@@ -519,6 +581,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         associations::routes(cfg, prefix);
     }
     misc::routes(cfg);
+    users::routes(cfg);
 }
 
 impl Simulator for HubspotSim {

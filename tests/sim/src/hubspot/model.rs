@@ -598,6 +598,29 @@ pub struct Portal {
     pub app_events: Vec<Value>,
     /// Properties the account requires on creates (enforced by `2026-09` writes).
     pub required: HashMap<ObjType, Vec<String>>,
+    /// The account's users, by user id.
+    pub users: BTreeMap<u64, User>,
+}
+
+/// A user of an account (user provisioning API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// User id (numeric; the API sends it as a string).
+    pub id: u64,
+    /// Email.
+    pub email: String,
+    /// Whether the user is a super admin of the account.
+    pub super_admin: bool,
+}
+
+impl User {
+    /// The user as `GET /settings/users/2026-03/{userId}` answers it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(), "email": self.email, "superAdmin": self.super_admin,
+            "roleIds": [], "secondaryTeamIds": [], "sendWelcomeEmail": false,
+        })
+    }
 }
 
 impl Portal {
@@ -635,6 +658,7 @@ impl Portal {
             tax_rates: Vec::new(),
             app_events: Vec::new(),
             required: HashMap::new(),
+            users: BTreeMap::new(),
         }
     }
 

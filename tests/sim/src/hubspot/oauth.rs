@@ -2,12 +2,12 @@
 //! (`/oauth/v1/token`, `/oauth/v3/token`, `/oauth/2026-03/token`),
 //! introspect and revoke.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    HubspotSim,
+    HubspotSim, gate,
     state::{AccessToken, Grant, State},
 };
 
@@ -139,7 +139,14 @@ fn issue(state: &mut State, grant: Grant, refresh: Option<String>) -> serde_json
            "hub_id": grant.portal_id, "scopes": grant.scopes.unwrap_or_default(), "token_use": "access_token"})
 }
 
-async fn token(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+async fn token(sim: web::Data<HubspotSim>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let fault = gate::oauth_fault(&mut sim.lock(), req.path());
+    if let Some((response, delay, pass)) = fault {
+        tokio::time::sleep(delay).await;
+        if !pass {
+            return response;
+        }
+    }
     let Some(form) = form::<TokenForm>(&body) else {
         return oauth_error(
             400,

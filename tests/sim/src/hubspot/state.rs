@@ -107,7 +107,7 @@ pub struct AccessToken {
 }
 
 /// A fault to inject into API answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Fault {
     /// `rate_limit` (429 ten-secondly), `daily_limit` (429 daily),
     /// `search_limit` (429 secondly), `server_error`, `locked` (423),
