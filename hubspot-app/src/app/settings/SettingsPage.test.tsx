@@ -11,7 +11,8 @@ vi.mock('@hubspot/ui-extensions', async (original) => {
 const { SettingsPage } = await import('./SettingsPage.tsx');
 
 const API = 'https://holded-hubspot.example.com';
-const URL = `${API}/api/settings?portalId=123`;
+// hubspot.fetch adds the portal and the user itself.
+const SETTINGS_URL = `${API}/api/settings`;
 
 const loaded: Settings = {
   portalId: 123,
@@ -39,9 +40,9 @@ const loaded: Settings = {
 
 const reply = (status: number, body: unknown) => ({ ok: status >= 200 && status < 300, status, json: async () => body });
 
-function renderPage() {
+function renderPage(variables: Record<string, string> = { API_ORIGIN: API }) {
   const renderer = createRenderer('settings');
-  renderer.mocks.context.variables = { API_ORIGIN: API };
+  renderer.mocks.context.variables = variables;
   renderer.render(<SettingsPage />);
   return renderer;
 }
@@ -55,7 +56,7 @@ describe('SettingsPage', () => {
     expect(maybeFind(LoadingSpinner)).not.toBeNull();
     await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
 
-    expect(fetchMock).toHaveBeenCalledWith(URL, { method: 'GET', timeout: 15000 });
+    expect(fetchMock).toHaveBeenCalledWith(SETTINGS_URL, { method: 'GET', timeout: 15000 });
     const key = find(Input, { name: 'holdedApiKey' });
     expect(key.props.value).toBe('');
     expect(key.props.type).toBe('password');
@@ -92,7 +93,7 @@ describe('SettingsPage', () => {
     findByTestId(Button, 'save').trigger('onClick');
 
     await waitFor(() => expect(find(Alert).props.title).toBe('Configuración guardada'));
-    expect(fetchMock).toHaveBeenLastCalledWith(URL, {
+    expect(fetchMock).toHaveBeenLastCalledWith(SETTINGS_URL, {
       method: 'PUT',
       timeout: 15000,
       body: {
@@ -177,7 +178,7 @@ describe('SettingsPage', () => {
     fetchMock.mockResolvedValueOnce(reply(202, { status: 'queued', message: 'Sincronización en cola: empezará en unos segundos.' }));
     findByTestId(Button, 'sync-now').trigger('onClick');
     await waitFor(() => expect(find(Alert).props.title).toBe('Sincronización solicitada'));
-    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/sync?portalId=123`, { method: 'POST', timeout: 15000 });
+    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/sync`, { method: 'POST', timeout: 15000 });
     expect(find(Alert).text).toContain('empezará en unos segundos');
   });
 
@@ -193,5 +194,12 @@ describe('SettingsPage', () => {
     const { find, waitFor, maybeFind } = renderPage();
     await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
     expect(find(Text).text).toBe('Firma de HubSpot no válida.');
+  });
+
+  it('says so when the app was uploaded without API_ORIGIN, and calls nothing', () => {
+    const { find, maybeFind } = renderPage({});
+    expect(maybeFind(LoadingSpinner)).toBeNull();
+    expect(find(Text).text).toBe('La aplicación no tiene configurada la dirección del servidor (API_ORIGIN).');
+    expect(fetchMock).not.toHaveBeenCalled();
   });
 });
