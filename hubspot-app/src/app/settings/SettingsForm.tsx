@@ -1,6 +1,7 @@
 // The settings form: the three sections, as the product defines them — the Holded connection, what goes
 // from Holded to HubSpot (next sync date, objects, document type → pipeline stage, default tax), and
-// sensitive data — with the last runs and "Sincronizar ahora".
+// sensitive data — with the last runs and "Sincronizar ahora". Users who may not change the settings see
+// them read-only; super admins also choose who else may change them.
 import { useState } from 'react';
 import {
   Alert,
@@ -15,15 +16,19 @@ import {
   Text,
   Toggle,
 } from '@hubspot/ui-extensions';
-import type { FetchLike } from '@holded-hubspot/ui-common/backend';
+import { BackendError, type FetchLike } from '@holded-hubspot/ui-common/backend';
 import { DOCUMENT_TYPES, type DocumentType } from '@holded-hubspot/ui-common/documentTypes';
+import { EditorsField, ReadOnlyNotice } from './AccessSection.tsx';
 import {
   DEFAULT_TAXES,
   type Settings,
   type StageRef,
   type SyncObjects,
+  editorsDiffer,
+  editorsText,
   fromDateParts,
   isValidationFailure,
+  parseEditors,
   requestSync,
   saveSettings,
   toDateParts,
@@ -54,12 +59,14 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
   const [sensitive, setSensitive] = useState(loaded.sensitiveData.enabled);
   const [defaultTax, setDefaultTax] = useState(loaded.defaultTax);
   const [eraseExisting, setEraseExisting] = useState(true);
+  const [editors, setEditors] = useState(editorsText(loaded.access.allowedEditors));
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [saving, setSaving] = useState(false);
   const [feedback, setFeedback] = useState<Feedback>(null);
 
   const adopt = (saved: Settings) => {
     setSettings(saved);
+    setEditors(editorsText(saved.access.allowedEditors));
     setNextSyncDate(saved.nextSyncDate);
     setObjects(saved.objects);
     setMapping(saved.documentMapping);
@@ -80,6 +87,14 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
     setMapping({ ...mapping, [type]: next });
   };
 
+  const { access } = settings;
+  const readOnly = !access.canEdit;
+  const typedEditors = parseEditors(editors);
+  const editorsChanged = access.superAdmin && editorsDiffer(typedEditors, parseEditors(editorsText(access.allowedEditors)));
+
+  /** A 403 on save: the user may not change the settings (any more); the page turns read-only with the backend's message. */
+  const refused = (err: BackendError) => setSettings({ ...settings, access: { ...access, canEdit: false, message: err.message } });
+
   const save = async () => {
     setSaving(true);
     setFeedback(null);
@@ -94,6 +109,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
           enabled: sensitive,
           eraseExisting: settings.sensitiveData.enabled && !sensitive && eraseExisting,
         },
+        ...(editorsChanged ? { allowedEditors: typedEditors } : {}),
       });
       if (isValidationFailure(result)) {
         setFieldErrors(result.fields);
@@ -104,6 +120,9 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         setFeedback({ variant: 'success', title: 'Configuración guardada', body: 'Los cambios se aplican desde ahora.' });
       }
     } catch (err) {
+      if (err instanceof BackendError && err.code === 'forbidden') {
+        refused(err);
+      }
       setFeedback({
         variant: 'danger',
         title: 'No se ha guardado',
@@ -136,6 +155,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
 
   return (
     <Flex direction="column" gap="md">
+      {readOnly && <ReadOnlyNotice message={access.message} />}
       {feedback && (
         <Alert title={feedback.title} variant={feedback.variant}>
           {feedback.body}
@@ -151,6 +171,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         value={apiKey}
         placeholder={holded.configured ? 'Déjala vacía para mantener la actual' : 'pat_… (API v2) o clave de la API v1'}
         description="Se comprueba con Holded al guardar y se guarda cifrada. Nunca se vuelve a mostrar."
+        readOnly={readOnly}
         onChange={(value) => setApiKey(value)}
         {...errorProps('holdedApiKey')}
       />
@@ -163,6 +184,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         format="YYYY-MM-DD"
         value={toDateParts(nextSyncDate)}
         description={`Se sincroniza cada noche a la 01:00 (${settings.timeZone}). Una fecha pasada trae también el historial desde esa fecha.`}
+        readOnly={readOnly}
         onChange={(value) => setNextSyncDate(fromDateParts(value))}
         {...errorProps('nextSyncDate')}
       />
@@ -172,6 +194,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
           key={key}
           name={`objects.${key}`}
           checked={objects[key]}
+          readOnly={readOnly}
           onChange={(checked) => setObjects({ ...objects, [key]: checked })}
         >
           {label}
@@ -192,6 +215,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
               name={`documentMapping.${type}.pipelineId`}
               label={`${label}: pipeline`}
               value={ref.pipelineId}
+              readOnly={readOnly}
               options={[{ label: 'Sin asignar', value: '' }, ...settings.pipelines.map((p) => ({ label: p.label, value: p.id }))]}
               onChange={(value) => setStage(type, { pipelineId: String(value) })}
               {...errorProps(`documentMapping.${type}`)}
@@ -200,7 +224,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
               name={`documentMapping.${type}.stageId`}
               label={`${label}: etapa`}
               value={ref.stageId}
-              readOnly={!pipeline}
+              readOnly={readOnly || !pipeline}
               options={[{ label: 'Sin asignar', value: '' }, ...(pipeline?.stages ?? []).map((s) => ({ label: s.label, value: s.id }))]}
               onChange={(value) => setStage(type, { stageId: String(value) })}
             />
@@ -213,6 +237,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         label="Impuesto por defecto de los documentos"
         description="Para las líneas de un negocio sin impuesto propio ni de su producto."
         value={defaultTax}
+        readOnly={readOnly}
         options={[
           ...(DEFAULT_TAXES.some((t) => t.value === defaultTax) ? [] : [{ label: defaultTax, value: defaultTax }]),
           ...DEFAULT_TAXES.map((t) => ({ label: t.label, value: t.value })),
@@ -227,7 +252,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         name="sensitiveData"
         label="Sincronizar NIF/DNI, NIF-IVA, IBAN y SWIFT"
         checked={sensitive}
-        readOnly={!settings.sensitiveData.available && !wasSensitive}
+        readOnly={readOnly || (!settings.sensitiveData.available && !wasSensitive)}
         onChange={(checked) => setSensitive(checked)}
       />
       {!settings.sensitiveData.available && settings.sensitiveData.reason && (
@@ -238,6 +263,10 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         <Checkbox name="eraseExisting" checked={eraseExisting} onChange={(checked) => setEraseExisting(checked)}>
           Borrar de HubSpot los valores sensibles ya copiados
         </Checkbox>
+      )}
+
+      {access.superAdmin && (
+        <EditorsField value={editors} readOnly={readOnly} onChange={setEditors} error={fieldErrors.allowedEditors} />
       )}
 
       <Divider />
@@ -255,7 +284,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         ))
       )}
 
-      <Button testId="save" variant="primary" disabled={saving} onClick={() => void save()}>
+      <Button testId="save" variant="primary" disabled={saving || readOnly} onClick={() => void save()}>
         {saving ? 'Guardando…' : 'Guardar'}
       </Button>
     </Flex>

@@ -41,6 +41,15 @@ export interface RunSummary {
   failed: number;
 }
 
+/** Who may change the settings: the portal's super admins, and the users they authorised. */
+export interface Access {
+  canEdit: boolean;
+  superAdmin: boolean;
+  allowedEditors: { userId: string; email: string | null }[];
+  /** Spanish: who can change the settings (shown when `canEdit` is false). */
+  message: string | null;
+}
+
 /** GET /api/settings */
 export interface Settings {
   portalId: number;
@@ -54,6 +63,7 @@ export interface Settings {
   defaultTax: string;
   pipelines: Pipeline[];
   lastRuns: RunSummary[];
+  access: Access;
 }
 
 /** PUT /api/settings: `holdedApiKey` only when the user typed a new key. */
@@ -64,6 +74,8 @@ export interface SettingsUpdate {
   documentMapping: Partial<Record<DocumentType, StageRef>>;
   sensitiveData: { enabled: boolean; eraseExisting: boolean };
   defaultTax?: string;
+  /** Emails or HubSpot user ids; only from a super admin who changed them. */
+  allowedEditors?: string[];
 }
 
 /** A refused save: one Spanish message per field. */
@@ -119,4 +131,21 @@ export function toDateParts(iso: string): { year: number; month: number; date: n
 export function fromDateParts(parts: { year: number; month: number; date: number }): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${parts.year}-${pad(parts.month + 1)}-${pad(parts.date)}`;
+}
+
+/** The authorised users as the page shows them: by email when known, else by user id, one per line. */
+export function editorsText(editors: Access['allowedEditors']): string {
+  return editors.map((editor) => editor.email ?? editor.userId).join('\n');
+}
+
+/** The emails or user ids typed, one per line or comma-separated, without blanks or repeats. */
+export function parseEditors(text: string): string[] {
+  const entries = text.split(/[\n,]/).map((entry) => entry.trim());
+  return entries.filter((entry, i) => entry && entries.findIndex((e) => e.toLowerCase() === entry.toLowerCase()) === i);
+}
+
+/** Whether two lists of editors name different users (order and case aside). */
+export function editorsDiffer(a: string[], b: string[]): boolean {
+  const key = (list: string[]) => list.map((entry) => entry.toLowerCase()).sort().join('\n');
+  return key(a) !== key(b);
 }
