@@ -11,8 +11,8 @@ vi.mock('@hubspot/ui-extensions', async (original) => {
 const { HoldedDealCard } = await import('./HoldedDealCard.tsx');
 
 const API = 'https://holded-hubspot.example.com';
-// The fake context of a CRM location: portal 123, record 123.
-const DEAL_URL = `${API}/api/deals/123?portalId=123`;
+// The fake context of a CRM location: record 123. hubspot.fetch adds the portal and the user itself.
+const DEAL_URL = `${API}/api/deals/123`;
 
 const none = (documentType: DocumentState['documentType'], label: string): DocumentState => ({
   documentType,
@@ -51,9 +51,9 @@ const withInvoice = (invoice: Partial<DocumentState>): DealView => ({
 
 const reply = (status: number, body: unknown) => ({ ok: status >= 200 && status < 300, status, json: async () => body });
 
-function renderCard() {
+function renderCard(variables: Record<string, string> = { API_ORIGIN: API }) {
   const renderer = createRenderer('crm.record.tab');
-  renderer.mocks.context.variables = { API_ORIGIN: API };
+  renderer.mocks.context.variables = variables;
   renderer.render(<HoldedDealCard />);
   return renderer;
 }
@@ -112,7 +112,7 @@ describe('HoldedDealCard', () => {
     fetchMock.mockResolvedValueOnce(reply(202, withInvoice({ state: 'pending' })));
     findByTestId(Button, 'create-now').trigger('onClick');
     await waitFor(() => expect(find(Alert).props.title).toBe('Documento solicitado'));
-    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/deals/123/documents?portalId=123`, {
+    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/deals/123/documents`, {
       method: 'POST',
       timeout: 15000,
       body: {},
@@ -170,5 +170,12 @@ describe('HoldedDealCard', () => {
     const { find, maybeFind, waitFor } = renderCard();
     await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
     expect(find(Text).text).toBe('El negocio 123 no existe en este portal de HubSpot.');
+  });
+
+  it('says so when the app was uploaded without API_ORIGIN, and calls nothing', async () => {
+    const { find, maybeFind } = renderCard({});
+    expect(maybeFind(LoadingSpinner)).toBeNull();
+    expect(find(Text).text).toBe('La aplicación no tiene configurada la dirección del servidor (API_ORIGIN).');
+    expect(fetchMock).not.toHaveBeenCalled();
   });
 });

@@ -18,8 +18,9 @@ import {
   useExtensionActions,
   useExtensionContext,
 } from '@hubspot/ui-extensions';
-import { DOCUMENT_TYPES, type DocumentType } from '../common/documentTypes.ts';
-import type { FetchLike } from '../common/backendFetch.ts';
+import type { FetchLike } from '@holded-hubspot/ui-common/backend';
+import { DOCUMENT_TYPES, type DocumentType } from '@holded-hubspot/ui-common/documentTypes';
+import { LOADING, type Loading, NO_API_ORIGIN, loadInto } from '@holded-hubspot/ui-common/load';
 import {
   type AssociateTo,
   type DealView,
@@ -62,46 +63,55 @@ const DocumentRow = ({ doc }: { doc: DocumentState }) => (
   </Flex>
 );
 
+const LoadFailed = ({ message }: { message: string }) => (
+  <EmptyState title="No se pudo cargar Holded" layout="vertical">
+    <Text>{message}</Text>
+  </EmptyState>
+);
+
+/** The card: its deal, from the record it sits on, and the backend from the app's profile. */
 export const HoldedDealCard = () => {
   const context = useExtensionContext<'crm.record.tab'>();
-  const actions = useExtensionActions<'crm.record.tab'>();
-  const portalId = context.portal.id;
-  const dealId = String(context.crm.objectId);
   const apiOrigin = String(context.variables?.API_ORIGIN ?? '');
+  const dealId = String(context.crm.objectId);
+  return apiOrigin ? <DealCard apiOrigin={apiOrigin} dealId={dealId} /> : <LoadFailed message={NO_API_ORIGIN} />;
+};
 
-  const [view, setView] = useState<DealView | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [documentType, setDocumentType] = useState<DocumentType | ''>('');
-  const [associateTo, setAssociateTo] = useState<AssociateTo | ''>('');
+interface DealProps {
+  apiOrigin: string;
+  dealId: string;
+}
+
+/** Loads the deal's view, then shows it. */
+const DealCard = ({ apiOrigin, dealId }: DealProps) => {
+  const [loading, setLoading] = useState<Loading<DealView>>(LOADING);
+  useEffect(
+    () => loadInto(() => loadDeal(hubspotFetch, apiOrigin, dealId), setLoading, 'No se pudo cargar el negocio.'),
+    [apiOrigin, dealId],
+  );
+  if (loading.status === 'failed') {
+    return <LoadFailed message={loading.message} />;
+  }
+  if (loading.status === 'loading') {
+    return <LoadingSpinner label="Cargando…" layout="centered" />;
+  }
+  return <DealEditor apiOrigin={apiOrigin} dealId={dealId} loaded={loading.value} />;
+};
+
+/** The rep's choices, the documents' states and the buttons, from the loaded view on. */
+const DealEditor = ({ apiOrigin, dealId, loaded }: DealProps & { loaded: DealView }) => {
+  const actions = useExtensionActions<'crm.record.tab'>();
+  const [view, setView] = useState(loaded);
+  const [documentType, setDocumentType] = useState<DocumentType | ''>(loaded.documentType ?? '');
+  const [associateTo, setAssociateTo] = useState<AssociateTo | ''>(loaded.associateTo ?? '');
   const [busy, setBusy] = useState(false);
   const [feedback, setFeedback] = useState<Feedback>(null);
 
-  const adopt = (loaded: DealView) => {
-    setView(loaded);
-    setDocumentType(loaded.documentType ?? '');
-    setAssociateTo(loaded.associateTo ?? '');
+  const adopt = (next: DealView) => {
+    setView(next);
+    setDocumentType(next.documentType ?? '');
+    setAssociateTo(next.associateTo ?? '');
   };
-
-  useEffect(() => {
-    if (!apiOrigin) {
-      setLoadError('La aplicación no tiene configurada la dirección del servidor (API_ORIGIN).');
-      return;
-    }
-    loadDeal(hubspotFetch, apiOrigin, portalId, dealId)
-      .then(adopt)
-      .catch((err: unknown) => setLoadError(err instanceof Error ? err.message : 'No se pudo cargar el negocio.'));
-  }, [apiOrigin, portalId, dealId]);
-
-  if (loadError) {
-    return (
-      <EmptyState title="No se pudo cargar Holded" layout="vertical">
-        <Text>{loadError}</Text>
-      </EmptyState>
-    );
-  }
-  if (!view) {
-    return <LoadingSpinner label="Cargando…" layout="centered" />;
-  }
 
   const run = async (action: () => Promise<DealView>, success: Omit<NonNullable<Feedback>, 'variant'>) => {
     setBusy(true);
@@ -164,7 +174,7 @@ export const HoldedDealCard = () => {
         variant="secondary"
         disabled={!changed || busy}
         onClick={() =>
-          void run(() => saveChoices(hubspotFetch, apiOrigin, portalId, dealId, { documentType, associateTo }), {
+          void run(() => saveChoices(hubspotFetch, apiOrigin, dealId, { documentType, associateTo }), {
             title: 'Cambios guardados',
             body: 'El negocio usará este tipo de documento.',
           })
@@ -192,7 +202,7 @@ export const HoldedDealCard = () => {
           variant="primary"
           disabled={busy || changed || !view.holdedConfigured}
           onClick={() =>
-            void run(() => createDocument(hubspotFetch, apiOrigin, portalId, dealId), {
+            void run(() => createDocument(hubspotFetch, apiOrigin, dealId), {
               title: 'Documento solicitado',
               body: `${current.label}: se está creando en Holded.`,
             })
@@ -207,7 +217,7 @@ export const HoldedDealCard = () => {
           variant="primary"
           disabled={busy || changed || !view.holdedConfigured}
           onClick={() =>
-            void run(() => createDocument(hubspotFetch, apiOrigin, portalId, dealId), {
+            void run(() => createDocument(hubspotFetch, apiOrigin, dealId), {
               title: 'Reintento solicitado',
               body: `${current.label}: se vuelve a intentar en Holded.`,
             })
@@ -222,7 +232,7 @@ export const HoldedDealCard = () => {
           variant="secondary"
           disabled={busy}
           onClick={() =>
-            void run(() => loadDeal(hubspotFetch, apiOrigin, portalId, dealId), {
+            void run(() => loadDeal(hubspotFetch, apiOrigin, dealId), {
               title: 'Estado actualizado',
               body: 'Esto es lo que sabemos ahora de Holded.',
             })

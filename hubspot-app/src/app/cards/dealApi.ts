@@ -1,7 +1,13 @@
-// The backend's deal card API, as the card uses it (through hubspot.fetch, which signs each request):
-// GET/PUT /api/deals/{dealId}?portalId=… and POST /api/deals/{dealId}/documents?portalId=….
-import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../common/backendFetch.ts';
-import type { DocumentType } from '../common/documentTypes.ts';
+// The backend's deal card API, as the card uses it: GET and PUT /api/deals/{dealId}, and
+// POST /api/deals/{dealId}/documents. hubspot.fetch adds the caller's portal and user to the URL.
+import {
+  type BackendRequest,
+  type FetchLike,
+  acceptedBody,
+  backendUrl,
+  callBackend,
+} from '@holded-hubspot/ui-common/backend';
+import type { DocumentType } from '@holded-hubspot/ui-common/documentTypes';
 
 export type AssociateTo = 'company' | 'contact';
 
@@ -35,50 +41,30 @@ export interface DealChoices {
   associateTo: AssociateTo | '';
 }
 
-function dealUrl(apiOrigin: string, portalId: number, dealId: string, rest = ''): string {
-  return `${apiOrigin}/api/deals/${encodeURIComponent(dealId)}${rest}?portalId=${encodeURIComponent(String(portalId))}`;
-}
-
-async function call(
-  fetch: FetchLike,
-  url: string,
-  options: Parameters<FetchLike>[1],
-  fallback: string,
-): Promise<DealView> {
-  const res = await fetch(url, { ...options, timeout: TIMEOUT_MS });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    throw new BackendError(messageOf(unwrapErrorBody(body), fallback));
-  }
-  return body as DealView;
+async function dealCall(fetch: FetchLike, url: string, request: BackendRequest, fallback: string): Promise<DealView> {
+  return acceptedBody<DealView>(await callBackend(fetch, url, request), fallback);
 }
 
 /** The deal's view. */
-export function loadDeal(fetch: FetchLike, apiOrigin: string, portalId: number, dealId: string): Promise<DealView> {
-  return call(fetch, dealUrl(apiOrigin, portalId, dealId), { method: 'GET' }, 'No se pudo cargar el negocio.');
+export function loadDeal(fetch: FetchLike, apiOrigin: string, dealId: string): Promise<DealView> {
+  return dealCall(fetch, backendUrl(apiOrigin, 'deals', dealId), { method: 'GET' }, 'No se pudo cargar el negocio.');
 }
 
 /** Saves the choices on the deal; resolves to the new view. */
-export function saveChoices(
-  fetch: FetchLike,
-  apiOrigin: string,
-  portalId: number,
-  dealId: string,
-  choices: DealChoices,
-): Promise<DealView> {
-  return call(
+export function saveChoices(fetch: FetchLike, apiOrigin: string, dealId: string, choices: DealChoices): Promise<DealView> {
+  return dealCall(
     fetch,
-    dealUrl(apiOrigin, portalId, dealId),
+    backendUrl(apiOrigin, 'deals', dealId),
     { method: 'PUT', body: { ...choices } },
     'No se pudieron guardar los cambios.',
   );
 }
 
 /** "Crear ahora" / "Reintentar": queues the document of the deal's type. */
-export function createDocument(fetch: FetchLike, apiOrigin: string, portalId: number, dealId: string): Promise<DealView> {
-  return call(
+export function createDocument(fetch: FetchLike, apiOrigin: string, dealId: string): Promise<DealView> {
+  return dealCall(
     fetch,
-    dealUrl(apiOrigin, portalId, dealId, '/documents'),
+    backendUrl(apiOrigin, 'deals', dealId, 'documents'),
     { method: 'POST', body: {} },
     'No se pudo pedir el documento.',
   );

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRenderer } from '@hubspot/ui-extensions/testing';
-import { Alert, Button, Checkbox, DateInput, Input, LoadingSpinner, Select, Text, Toggle } from '@hubspot/ui-extensions';
+import { Alert, Button, Checkbox, DateInput, Input, LoadingSpinner, Select, Text, TextArea, Toggle } from '@hubspot/ui-extensions';
 import type { Settings } from './settingsApi.ts';
 
 const fetchMock = vi.fn();
@@ -11,7 +11,8 @@ vi.mock('@hubspot/ui-extensions', async (original) => {
 const { SettingsPage } = await import('./SettingsPage.tsx');
 
 const API = 'https://holded-hubspot.example.com';
-const URL = `${API}/api/settings?portalId=123`;
+// hubspot.fetch adds the portal and the user itself.
+const SETTINGS_URL = `${API}/api/settings`;
 
 const loaded: Settings = {
   portalId: 123,
@@ -35,13 +36,30 @@ const loaded: Settings = {
   lastRuns: [
     { id: 9, status: 'completed', trigger: 'scheduled', startedAt: '2026-11-28T00:00:03Z', finishedAt: '2026-11-28T00:01:10Z', created: 12, updated: 3, failed: 1 },
   ],
+  // An authorised user who is not a super admin.
+  access: { canEdit: true, superAdmin: false, allowedEditors: [], message: null },
+};
+
+const READ_ONLY_MESSAGE = 'Solo pueden cambiar esta configuración los superadministradores del portal y ana@reformas.es.';
+
+const superAdmin: Settings = {
+  ...loaded,
+  access: {
+    canEdit: true,
+    superAdmin: true,
+    allowedEditors: [
+      { userId: '701', email: 'ana@reformas.es' },
+      { userId: '702', email: null },
+    ],
+    message: null,
+  },
 };
 
 const reply = (status: number, body: unknown) => ({ ok: status >= 200 && status < 300, status, json: async () => body });
 
-function renderPage() {
+function renderPage(variables: Record<string, string> = { API_ORIGIN: API }) {
   const renderer = createRenderer('settings');
-  renderer.mocks.context.variables = { API_ORIGIN: API };
+  renderer.mocks.context.variables = variables;
   renderer.render(<SettingsPage />);
   return renderer;
 }
@@ -55,7 +73,7 @@ describe('SettingsPage', () => {
     expect(maybeFind(LoadingSpinner)).not.toBeNull();
     await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
 
-    expect(fetchMock).toHaveBeenCalledWith(URL, { method: 'GET', timeout: 15000 });
+    expect(fetchMock).toHaveBeenCalledWith(SETTINGS_URL, { method: 'GET', timeout: 15000 });
     const key = find(Input, { name: 'holdedApiKey' });
     expect(key.props.value).toBe('');
     expect(key.props.type).toBe('password');
@@ -92,7 +110,7 @@ describe('SettingsPage', () => {
     findByTestId(Button, 'save').trigger('onClick');
 
     await waitFor(() => expect(find(Alert).props.title).toBe('Configuración guardada'));
-    expect(fetchMock).toHaveBeenLastCalledWith(URL, {
+    expect(fetchMock).toHaveBeenLastCalledWith(SETTINGS_URL, {
       method: 'PUT',
       timeout: 15000,
       body: {
@@ -177,7 +195,7 @@ describe('SettingsPage', () => {
     fetchMock.mockResolvedValueOnce(reply(202, { status: 'queued', message: 'Sincronización en cola: empezará en unos segundos.' }));
     findByTestId(Button, 'sync-now').trigger('onClick');
     await waitFor(() => expect(find(Alert).props.title).toBe('Sincronización solicitada'));
-    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/sync?portalId=123`, { method: 'POST', timeout: 15000 });
+    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/sync`, { method: 'POST', timeout: 15000 });
     expect(find(Alert).text).toContain('empezará en unos segundos');
   });
 
@@ -193,5 +211,108 @@ describe('SettingsPage', () => {
     const { find, waitFor, maybeFind } = renderPage();
     await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
     expect(find(Text).text).toBe('Firma de HubSpot no válida.');
+  });
+
+  it('says so when the app was uploaded without API_ORIGIN, and calls nothing', () => {
+    const { find, maybeFind } = renderPage({});
+    expect(maybeFind(LoadingSpinner)).toBeNull();
+    expect(find(Text).text).toBe('La aplicación no tiene configurada la dirección del servidor (API_ORIGIN).');
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  describe('access', () => {
+    it('shows the settings read-only to a user who may not change them, saying who can', async () => {
+      const readOnly = { ...loaded, access: { canEdit: false, superAdmin: false, allowedEditors: [], message: READ_ONLY_MESSAGE } };
+      fetchMock.mockResolvedValueOnce(reply(200, readOnly));
+      const { find, findAll, findByTestId, maybeFind, waitFor } = renderPage();
+      await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+
+      expect(find(Alert).props.title).toBe('Solo lectura');
+      expect(find(Alert).text).toBe(READ_ONLY_MESSAGE);
+      expect(findByTestId(Button, 'save').props.disabled).toBe(true);
+      expect(find(Input, { name: 'holdedApiKey' }).props.readOnly).toBe(true);
+      expect(find(DateInput).props.readOnly).toBe(true);
+      expect(find(Toggle).props.readOnly).toBe(true);
+      expect(findAll(Checkbox).every((box) => box.props.readOnly === true)).toBe(true);
+      expect(findAll(Select).every((select) => select.props.readOnly === true)).toBe(true);
+      // Only super admins see who is authorised.
+      expect(maybeFind(TextArea)).toBeNull();
+    });
+
+    it('lets an authorised user edit, without the list of authorised users', async () => {
+      fetchMock.mockResolvedValueOnce(reply(200, loaded));
+      const { find, findByTestId, maybeFind, waitFor } = renderPage();
+      await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+      expect(maybeFind(Alert)).toBeNull();
+      expect(find(Input, { name: 'holdedApiKey' }).props.readOnly).toBe(false);
+      expect(findByTestId(Button, 'save').props.disabled).toBe(false);
+      expect(maybeFind(TextArea)).toBeNull();
+    });
+
+    it('shows a super admin the authorised users, by email when known, and sends them only when changed', async () => {
+      fetchMock.mockResolvedValueOnce(reply(200, superAdmin));
+      const { find, findByTestId, maybeFind, waitFor } = renderPage();
+      await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+      const field = find(TextArea, { name: 'allowedEditors' });
+      expect(field.props.label).toBe('Usuarios autorizados a cambiar la configuración');
+      expect(field.props.value).toBe('ana@reformas.es\n702');
+
+      // The same users, reordered and spaced differently: nothing to send.
+      field.trigger('onChange', ' 702 , ANA@reformas.es ' as never);
+      fetchMock.mockResolvedValueOnce(reply(200, superAdmin));
+      findByTestId(Button, 'save').trigger('onClick');
+      await waitFor(() => expect(find(Alert).props.variant).toBe('success'));
+      expect(fetchMock.mock.calls[1][1].body).not.toHaveProperty('allowedEditors');
+
+      find(TextArea, { name: 'allowedEditors' }).trigger('onChange', 'ana@reformas.es, luis@reformas.es\n702\n\nluis@reformas.es' as never);
+      const saved = {
+        ...superAdmin,
+        access: {
+          ...superAdmin.access,
+          allowedEditors: [...superAdmin.access.allowedEditors, { userId: '703', email: 'luis@reformas.es' }],
+        },
+      };
+      fetchMock.mockResolvedValueOnce(reply(200, saved));
+      findByTestId(Button, 'save').trigger('onClick');
+      await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(3));
+      expect((fetchMock.mock.calls[2][1].body as { allowedEditors: string[] }).allowedEditors).toEqual([
+        'ana@reformas.es',
+        'luis@reformas.es',
+        '702',
+      ]);
+      await waitFor(() => expect(find(TextArea).props.value).toBe('ana@reformas.es\n702\nluis@reformas.es'));
+    });
+
+    it('shows the message of a 422 that names the authorised users', async () => {
+      fetchMock.mockResolvedValueOnce(reply(200, superAdmin));
+      const { find, findByTestId, maybeFind, waitFor } = renderPage();
+      await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+      find(TextArea).trigger('onChange', 'nadie@otra-empresa.es' as never);
+      const failure = {
+        error: 'validation',
+        message: 'Revisa los campos marcados.',
+        fields: { allowedEditors: 'nadie@otra-empresa.es no es un usuario de este portal de HubSpot.' },
+      };
+      fetchMock.mockResolvedValueOnce(reply(422, failure));
+      findByTestId(Button, 'save').trigger('onClick');
+      await waitFor(() => expect(find(Alert).props.title).toBe('No se ha guardado'));
+      expect(find(TextArea).props.error).toBe(true);
+      expect(find(TextArea).props.validationMessage).toBe('nadie@otra-empresa.es no es un usuario de este portal de HubSpot.');
+      expect(find(TextArea).props.value).toBe('nadie@otra-empresa.es');
+    });
+
+    it('shows the message of a refused save (403, also wrapped by HubSpot) and turns read-only', async () => {
+      fetchMock.mockResolvedValueOnce(reply(200, loaded));
+      const { find, findAll, findByTestId, maybeFind, waitFor } = renderPage();
+      await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+      const refused = { error: 'forbidden', message: READ_ONLY_MESSAGE };
+      fetchMock.mockResolvedValueOnce(reply(502, { status: 'error', category: 'BAD_GATEWAY', responseBody: JSON.stringify(refused) }));
+      findByTestId(Button, 'save').trigger('onClick');
+
+      await waitFor(() => expect(findAll(Alert).map((a) => a.props.title)).toEqual(['Solo lectura', 'No se ha guardado']));
+      expect(findAll(Alert).map((a) => a.text)).toEqual([READ_ONLY_MESSAGE, READ_ONLY_MESSAGE]);
+      expect(findByTestId(Button, 'save').props.disabled).toBe(true);
+      expect(find(Input, { name: 'holdedApiKey' }).props.readOnly).toBe(true);
+    });
   });
 });

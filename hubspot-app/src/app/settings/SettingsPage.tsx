@@ -1,294 +1,41 @@
-// Settings page of Holded ⇄ HubSpot (HubSpot app settings, platform 2026.03).
-// Three sections, as the product defines them: the Holded connection, what goes from Holded to
-// HubSpot (next sync date, objects, document type → pipeline stage), and sensitive data.
+// Settings page of Holded ⇄ HubSpot (HubSpot app settings, platform 2026.03): loads the portal's
+// settings from our backend and shows the form.
 import { useEffect, useState } from 'react';
-import {
-  Alert,
-  Button,
-  Checkbox,
-  DateInput,
-  Divider,
-  EmptyState,
-  Flex,
-  Heading,
-  Input,
-  LoadingSpinner,
-  Select,
-  Text,
-  Toggle,
-  hubspot,
-  useExtensionContext,
-} from '@hubspot/ui-extensions';
-import {
-  DEFAULT_TAXES,
-  DOCUMENT_TYPES,
-  type DocumentType,
-  type FetchLike,
-  type Settings,
-  type StageRef,
-  type SyncObjects,
-  fromDateParts,
-  isValidationFailure,
-  loadSettings,
-  requestSync,
-  saveSettings,
-  toDateParts,
-} from './settingsApi.ts';
+import { EmptyState, LoadingSpinner, Text, hubspot, useExtensionContext } from '@hubspot/ui-extensions';
+import type { FetchLike } from '@holded-hubspot/ui-common/backend';
+import { LOADING, type Loading, NO_API_ORIGIN, loadInto } from '@holded-hubspot/ui-common/load';
+import { SettingsForm } from './SettingsForm.tsx';
+import { type Settings, loadSettings } from './settingsApi.ts';
 
 hubspot.extend<'settings'>(() => <SettingsPage />);
 
-const OBJECT_LABELS: { key: keyof SyncObjects; label: string }[] = [
-  { key: 'contacts', label: 'Personas → Contactos' },
-  { key: 'companies', label: 'Empresas → Empresas' },
-  { key: 'products', label: 'Productos → Productos' },
-  { key: 'documents', label: 'Documentos → Negocios' },
-];
-
-type Feedback = { variant: 'success' | 'danger'; title: string; body: string } | null;
-
 const hubspotFetch: FetchLike = (url, options) => hubspot.fetch(url, options);
 
+const LoadFailed = ({ message }: { message: string }) => (
+  <EmptyState title="No se pudo cargar la configuración" layout="vertical">
+    <Text>{message}</Text>
+  </EmptyState>
+);
+
+/** The page: the backend comes from the app's profile; hubspot.fetch tells it the portal and the user. */
 export const SettingsPage = () => {
   const context = useExtensionContext<'settings'>();
-  const portalId = context.portal.id;
   const apiOrigin = String(context.variables?.API_ORIGIN ?? '');
+  return apiOrigin ? <SettingsLoader apiOrigin={apiOrigin} /> : <LoadFailed message={NO_API_ORIGIN} />;
+};
 
-  const [settings, setSettings] = useState<Settings | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [apiKey, setApiKey] = useState('');
-  const [nextSyncDate, setNextSyncDate] = useState('');
-  const [objects, setObjects] = useState<SyncObjects | null>(null);
-  const [mapping, setMapping] = useState<Partial<Record<DocumentType, StageRef>>>({});
-  const [sensitive, setSensitive] = useState(false);
-  const [defaultTax, setDefaultTax] = useState('');
-  const [eraseExisting, setEraseExisting] = useState(true);
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
-  const [saving, setSaving] = useState(false);
-  const [feedback, setFeedback] = useState<Feedback>(null);
-
-  const adopt = (loaded: Settings) => {
-    setSettings(loaded);
-    setNextSyncDate(loaded.nextSyncDate);
-    setObjects(loaded.objects);
-    setMapping(loaded.documentMapping);
-    setSensitive(loaded.sensitiveData.enabled);
-    setDefaultTax(loaded.defaultTax);
-    setApiKey('');
-  };
-
-  useEffect(() => {
-    if (!apiOrigin) {
-      setLoadError('La aplicación no tiene configurada la dirección del servidor (API_ORIGIN).');
-      return;
-    }
-    loadSettings(hubspotFetch, apiOrigin, portalId)
-      .then(adopt)
-      .catch((err: unknown) =>
-        setLoadError(err instanceof Error ? err.message : 'No se pudo cargar la configuración.'),
-      );
-  }, [apiOrigin, portalId]);
-
-  if (loadError) {
-    return (
-      <EmptyState title="No se pudo cargar la configuración" layout="vertical">
-        <Text>{loadError}</Text>
-      </EmptyState>
-    );
+/** Loads the settings, then shows the form. */
+const SettingsLoader = ({ apiOrigin }: { apiOrigin: string }) => {
+  const [loading, setLoading] = useState<Loading<Settings>>(LOADING);
+  useEffect(
+    () => loadInto(() => loadSettings(hubspotFetch, apiOrigin), setLoading, 'No se pudo cargar la configuración.'),
+    [apiOrigin],
+  );
+  if (loading.status === 'failed') {
+    return <LoadFailed message={loading.message} />;
   }
-  if (!settings || !objects) {
+  if (loading.status === 'loading') {
     return <LoadingSpinner label="Cargando la configuración…" layout="centered" />;
   }
-
-  const errorProps = (field: string) =>
-    fieldErrors[field] ? { error: true, validationMessage: fieldErrors[field] } : {};
-
-  const setStage = (type: DocumentType, change: Partial<StageRef>) => {
-    const current = mapping[type] ?? { pipelineId: '', stageId: '' };
-    const next = { ...current, ...change };
-    if (change.pipelineId !== undefined && change.pipelineId !== current.pipelineId) {
-      next.stageId = '';
-    }
-    setMapping({ ...mapping, [type]: next });
-  };
-
-  const save = async () => {
-    setSaving(true);
-    setFeedback(null);
-    try {
-      const result = await saveSettings(hubspotFetch, apiOrigin, portalId, {
-        ...(apiKey.trim() ? { holdedApiKey: apiKey.trim() } : {}),
-        nextSyncDate,
-        objects,
-        documentMapping: mapping,
-        defaultTax,
-        sensitiveData: {
-          enabled: sensitive,
-          eraseExisting: settings.sensitiveData.enabled && !sensitive && eraseExisting,
-        },
-      });
-      if (isValidationFailure(result)) {
-        setFieldErrors(result.fields);
-        setFeedback({ variant: 'danger', title: 'No se ha guardado', body: result.message });
-      } else {
-        adopt(result);
-        setFieldErrors({});
-        setFeedback({ variant: 'success', title: 'Configuración guardada', body: 'Los cambios se aplican desde ahora.' });
-      }
-    } catch (err) {
-      setFeedback({
-        variant: 'danger',
-        title: 'No se ha guardado',
-        body: err instanceof Error ? err.message : 'Error inesperado.',
-      });
-    } finally {
-      setSaving(false);
-    }
-  };
-
-  const syncNow = async () => {
-    setFeedback(null);
-    try {
-      const message = await requestSync(hubspotFetch, apiOrigin, portalId);
-      setFeedback({ variant: 'success', title: 'Sincronización solicitada', body: message });
-    } catch (err) {
-      setFeedback({
-        variant: 'danger',
-        title: 'No se pudo sincronizar',
-        body: err instanceof Error ? err.message : 'Error inesperado.',
-      });
-    }
-  };
-
-  const holded = settings.holded;
-  const keyStatus = holded.configured
-    ? `Conectado con la API ${holded.generation ?? ''} de Holded · clave terminada en ${holded.keyLast4 ?? '····'}`
-    : 'Todavía no hay ninguna clave de Holded.';
-  const wasSensitive = settings.sensitiveData.enabled;
-
-  return (
-    <Flex direction="column" gap="md">
-      {feedback && (
-        <Alert title={feedback.title} variant={feedback.variant}>
-          {feedback.body}
-        </Alert>
-      )}
-
-      <Heading>Conexión con Holded</Heading>
-      <Text>{keyStatus}</Text>
-      <Input
-        name="holdedApiKey"
-        label="Clave de API de Holded"
-        type="password"
-        value={apiKey}
-        placeholder={holded.configured ? 'Déjala vacía para mantener la actual' : 'pat_… (API v2) o clave de la API v1'}
-        description="Se comprueba con Holded al guardar y se guarda cifrada. Nunca se vuelve a mostrar."
-        onChange={(value) => setApiKey(value)}
-        {...errorProps('holdedApiKey')}
-      />
-
-      <Divider />
-      <Heading>De Holded a HubSpot</Heading>
-      <DateInput
-        name="nextSyncDate"
-        label="Próxima sincronización"
-        format="YYYY-MM-DD"
-        value={toDateParts(nextSyncDate)}
-        description={`Se sincroniza cada noche a la 01:00 (${settings.timeZone}). Una fecha pasada trae también el historial desde esa fecha.`}
-        onChange={(value) => setNextSyncDate(fromDateParts(value))}
-        {...errorProps('nextSyncDate')}
-      />
-      <Text format={{ fontWeight: 'bold' }}>Qué se sincroniza</Text>
-      {OBJECT_LABELS.map(({ key, label }) => (
-        <Checkbox
-          key={key}
-          name={`objects.${key}`}
-          checked={objects[key]}
-          onChange={(checked) => setObjects({ ...objects, [key]: checked })}
-        >
-          {label}
-        </Checkbox>
-      ))}
-      {fieldErrors.objects && <Text variant="microcopy">{fieldErrors.objects}</Text>}
-
-      <Text format={{ fontWeight: 'bold' }}>Etapa de cada tipo de documento</Text>
-      <Text variant="microcopy">
-        Los documentos de Holded llegan como negocios en esta etapa, y un negocio que entra en ella crea el documento en Holded.
-      </Text>
-      {DOCUMENT_TYPES.map(({ value: type, label }) => {
-        const ref = mapping[type] ?? { pipelineId: '', stageId: '' };
-        const pipeline = settings.pipelines.find((p) => p.id === ref.pipelineId);
-        return (
-          <Flex key={type} direction="row" gap="sm">
-            <Select
-              name={`documentMapping.${type}.pipelineId`}
-              label={`${label}: pipeline`}
-              value={ref.pipelineId}
-              options={[{ label: 'Sin asignar', value: '' }, ...settings.pipelines.map((p) => ({ label: p.label, value: p.id }))]}
-              onChange={(value) => setStage(type, { pipelineId: String(value) })}
-              {...errorProps(`documentMapping.${type}`)}
-            />
-            <Select
-              name={`documentMapping.${type}.stageId`}
-              label={`${label}: etapa`}
-              value={ref.stageId}
-              readOnly={!pipeline}
-              options={[{ label: 'Sin asignar', value: '' }, ...(pipeline?.stages ?? []).map((s) => ({ label: s.label, value: s.id }))]}
-              onChange={(value) => setStage(type, { stageId: String(value) })}
-            />
-          </Flex>
-        );
-      })}
-
-      <Select
-        name="defaultTax"
-        label="Impuesto por defecto de los documentos"
-        description="Para las líneas de un negocio sin impuesto propio ni de su producto."
-        value={defaultTax}
-        options={[
-          ...(DEFAULT_TAXES.some((t) => t.value === defaultTax) ? [] : [{ label: defaultTax, value: defaultTax }]),
-          ...DEFAULT_TAXES.map((t) => ({ label: t.label, value: t.value })),
-        ]}
-        onChange={(value) => setDefaultTax(String(value))}
-        {...errorProps('defaultTax')}
-      />
-
-      <Divider />
-      <Heading>Datos sensibles</Heading>
-      <Toggle
-        name="sensitiveData"
-        label="Sincronizar NIF/DNI, NIF-IVA, IBAN y SWIFT"
-        checked={sensitive}
-        readOnly={!settings.sensitiveData.available && !wasSensitive}
-        onChange={(checked) => setSensitive(checked)}
-      />
-      {!settings.sensitiveData.available && settings.sensitiveData.reason && (
-        <Text variant="microcopy">{settings.sensitiveData.reason}</Text>
-      )}
-      {fieldErrors.sensitiveData && <Text variant="microcopy">{fieldErrors.sensitiveData}</Text>}
-      {wasSensitive && !sensitive && (
-        <Checkbox name="eraseExisting" checked={eraseExisting} onChange={(checked) => setEraseExisting(checked)}>
-          Borrar de HubSpot los valores sensibles ya copiados
-        </Checkbox>
-      )}
-
-      <Divider />
-      <Heading>Últimas sincronizaciones</Heading>
-      <Button testId="sync-now" variant="secondary" disabled={!holded.configured} onClick={() => void syncNow()}>
-        Sincronizar ahora
-      </Button>
-      {settings.lastRuns.length === 0 ? (
-        <Text>Todavía no se ha ejecutado ninguna sincronización.</Text>
-      ) : (
-        settings.lastRuns.map((run) => (
-          <Text key={run.id}>
-            {`${run.startedAt.slice(0, 16).replace('T', ' ')} · ${run.status} · ${run.created} creados, ${run.updated} actualizados, ${run.failed} con error`}
-          </Text>
-        ))
-      )}
-
-      <Button testId="save" variant="primary" disabled={saving} onClick={() => void save()}>
-        {saving ? 'Guardando…' : 'Guardar'}
-      </Button>
-    </Flex>
-  );
+  return <SettingsForm fetch={hubspotFetch} apiOrigin={apiOrigin} loaded={loading.value} />;
 };

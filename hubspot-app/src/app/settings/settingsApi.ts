@@ -1,10 +1,7 @@
-// The backend's settings API (GET/PUT /api/settings?portalId=…), as the page uses it.
-// Requests go through hubspot.fetch, which signs them (X-HubSpot-Signature-v3).
-import { BackendError, type FetchLike, TIMEOUT_MS, messageOf, unwrapErrorBody } from '../common/backendFetch.ts';
-
-import { DOCUMENT_TYPES, type DocumentType } from '../common/documentTypes.ts';
-
-export { BackendError, DOCUMENT_TYPES, type DocumentType, type FetchLike };
+// The backend's settings API (GET and PUT /api/settings, POST /api/sync), as the page uses it.
+// Requests go through hubspot.fetch, which signs them and adds the caller's portal and user to the URL.
+import { type FetchLike, acceptedBody, backendError, backendUrl, callBackend, messageOf } from '@holded-hubspot/ui-common/backend';
+import type { DocumentType } from '@holded-hubspot/ui-common/documentTypes';
 
 /** The default taxes offered (Holded's standard Spanish sales taxes); as the backend's OFFERED_DEFAULT_TAXES. */
 export const DEFAULT_TAXES = [
@@ -13,8 +10,6 @@ export const DEFAULT_TAXES = [
   { value: 's_iva_4', label: 'IVA 4 % (superreducido)' },
   { value: 's_iva_0', label: 'IVA 0 % (exento)' },
 ] as const;
-
-
 
 /** What to sync from Holded into HubSpot. */
 export interface SyncObjects {
@@ -46,6 +41,15 @@ export interface RunSummary {
   failed: number;
 }
 
+/** Who may change the settings: the portal's super admins, and the users they authorised. */
+export interface Access {
+  canEdit: boolean;
+  superAdmin: boolean;
+  allowedEditors: { userId: string; email: string | null }[];
+  /** Spanish: who can change the settings (shown when `canEdit` is false). */
+  message: string | null;
+}
+
 /** GET /api/settings */
 export interface Settings {
   portalId: number;
@@ -59,6 +63,7 @@ export interface Settings {
   defaultTax: string;
   pipelines: Pipeline[];
   lastRuns: RunSummary[];
+  access: Access;
 }
 
 /** PUT /api/settings: `holdedApiKey` only when the user typed a new key. */
@@ -69,6 +74,8 @@ export interface SettingsUpdate {
   documentMapping: Partial<Record<DocumentType, StageRef>>;
   sensitiveData: { enabled: boolean; eraseExisting: boolean };
   defaultTax?: string;
+  /** Emails or HubSpot user ids; only from a super admin who changed them. */
+  allowedEditors?: string[];
 }
 
 /** A refused save: one Spanish message per field. */
@@ -77,56 +84,38 @@ export interface ValidationFailure {
   fields: Record<string, string>;
 }
 
-function settingsUrl(apiOrigin: string, portalId: number): string {
-  return `${apiOrigin}/api/settings?portalId=${encodeURIComponent(String(portalId))}`;
+export async function loadSettings(fetch: FetchLike, apiOrigin: string): Promise<Settings> {
+  const reply = await callBackend(fetch, backendUrl(apiOrigin, 'settings'), { method: 'GET' });
+  return acceptedBody<Settings>(reply, 'No se pudo cargar la configuración.');
 }
 
-export async function loadSettings(fetch: FetchLike, apiOrigin: string, portalId: number): Promise<Settings> {
-  const res = await fetch(settingsUrl(apiOrigin, portalId), { method: 'GET', timeout: TIMEOUT_MS });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    throw new BackendError(messageOf(unwrapErrorBody(body), 'No se pudo cargar la configuración.'));
-  }
-  return body as Settings;
-}
-
-/** Saves; resolves to the saved settings, or to a ValidationFailure for a 422. */
+/** Saves; resolves to the saved settings, or to a ValidationFailure for a 422. A refusal (403) throws its BackendError. */
 export async function saveSettings(
   fetch: FetchLike,
   apiOrigin: string,
-  portalId: number,
   update: SettingsUpdate,
 ): Promise<Settings | ValidationFailure> {
-  const res = await fetch(settingsUrl(apiOrigin, portalId), {
+  const reply = await callBackend(fetch, backendUrl(apiOrigin, 'settings'), {
     method: 'PUT',
-    body: update as unknown as Record<string, unknown>,
-    timeout: TIMEOUT_MS,
+    body: { ...update },
   });
-  const raw = await res.json().catch(() => ({}));
-  if (res.ok) {
-    return raw as Settings;
+  if (reply.ok) {
+    return reply.body as unknown as Settings;
   }
-  const body = unwrapErrorBody(raw);
-  if (body.fields && typeof body.fields === 'object') {
+  const { fields } = reply.body;
+  if (fields && typeof fields === 'object') {
     return {
-      message: messageOf(body, 'Revisa los campos marcados.'),
-      fields: body.fields as Record<string, string>,
+      message: messageOf(reply.body, 'Revisa los campos marcados.'),
+      fields: fields as Record<string, string>,
     };
   }
-  throw new BackendError(messageOf(body, 'No se pudo guardar la configuración.'));
+  throw backendError(reply.body, 'No se pudo guardar la configuración.');
 }
 
 /** Asks the backend to sync now; resolves to the message to show. */
-export async function requestSync(fetch: FetchLike, apiOrigin: string, portalId: number): Promise<string> {
-  const res = await fetch(`${apiOrigin}/api/sync?portalId=${encodeURIComponent(String(portalId))}`, {
-    method: 'POST',
-    timeout: TIMEOUT_MS,
-  });
-  const body = unwrapErrorBody(await res.json().catch(() => ({})));
-  if (!res.ok) {
-    throw new BackendError(messageOf(body, 'No se pudo iniciar la sincronización.'));
-  }
-  return messageOf(body, 'Sincronización en cola.');
+export async function requestSync(fetch: FetchLike, apiOrigin: string): Promise<string> {
+  const reply = await callBackend(fetch, backendUrl(apiOrigin, 'sync'), { method: 'POST' });
+  return messageOf(acceptedBody(reply, 'No se pudo iniciar la sincronización.'), 'Sincronización en cola.');
 }
 
 export function isValidationFailure(value: Settings | ValidationFailure): value is ValidationFailure {
@@ -142,4 +131,21 @@ export function toDateParts(iso: string): { year: number; month: number; date: n
 export function fromDateParts(parts: { year: number; month: number; date: number }): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${parts.year}-${pad(parts.month + 1)}-${pad(parts.date)}`;
+}
+
+/** The authorised users as the page shows them: by email when known, else by user id, one per line. */
+export function editorsText(editors: Access['allowedEditors']): string {
+  return editors.map((editor) => editor.email ?? editor.userId).join('\n');
+}
+
+/** The emails or user ids typed, one per line or comma-separated, without blanks or repeats. */
+export function parseEditors(text: string): string[] {
+  const entries = text.split(/[\n,]/).map((entry) => entry.trim());
+  return entries.filter((entry, i) => entry && entries.findIndex((e) => e.toLowerCase() === entry.toLowerCase()) === i);
+}
+
+/** Whether two lists of editors name different users (order and case aside). */
+export function editorsDiffer(a: string[], b: string[]): boolean {
+  const key = (list: string[]) => list.map((entry) => entry.toLowerCase()).sort().join('\n');
+  return key(a) !== key(b);
 }
