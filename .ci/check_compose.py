@@ -138,29 +138,54 @@ def as_list(value):
     return [str(v) for v in value]
 
 
-class Dockerfile:
-    """The final stage's entrypoint, command, health check and copied binaries."""
+class Stage:
+    """One build stage's entrypoint, command, health check and copied binaries."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, base=None):
+        self.entrypoint = base.entrypoint if base else None
+        self.command = base.command if base else None
+        self.healthcheck = base.healthcheck if base else None
+        self.binaries = set(base.binaries) if base else set()
+
+
+class Dockerfile:
+    """The entrypoint, command, health check and copied binaries of a stage
+    (`target`, else the final one), following stages built on stages."""
+
+    def __init__(self, path, target=None):
+        self.path = f"{path}" + (f" (target {target})" if target else "")
         text = Path(path).read_text()
         text = re.sub(r"\\\n", " ", text)
-        self.entrypoint, self.command, self.healthcheck = None, None, None
-        self.binaries = set()
+        stages, stage = {}, None
         for line in text.splitlines():
             line = line.strip()
             if line.upper().startswith("FROM "):
-                self.entrypoint, self.command, self.healthcheck = None, None, None
-                self.binaries = set()
+                words = line.split()
+                base = stages.get(words[1])
+                stage = Stage(base)
+                if len(words) >= 4 and words[2].upper() == "AS":
+                    stages[words[3]] = stage
+            elif stage is None:
+                continue
             elif line.startswith("ENTRYPOINT "):
-                self.entrypoint = json.loads(line[len("ENTRYPOINT "):])
+                stage.entrypoint = json.loads(line[len("ENTRYPOINT "):])
             elif line.startswith("CMD "):
-                self.command = json.loads(line[len("CMD "):])
+                stage.command = json.loads(line[len("CMD "):])
             elif line.startswith("HEALTHCHECK "):
                 match = re.search(r"\bCMD\s+(\[.*\])", line)
-                self.healthcheck = json.loads(match.group(1)) if match else None
+                stage.healthcheck = json.loads(match.group(1)) if match else None
             elif line.startswith("COPY ") and "/usr/local/bin" in line:
-                self.binaries |= {Path(p).name for p in line.split()[1:-1] if not p.startswith("--")}
+                destination = line.split()[-1]
+                sources = [p for p in line.split()[1:-1] if not p.startswith("--")]
+                if destination.endswith("/"):
+                    stage.binaries |= {Path(p).name for p in sources}
+                else:
+                    stage.binaries.add(Path(destination).name)
+        chosen = stages.get(target) if target else stage
+        self.missing_target = target is not None and chosen is None
+        chosen = chosen or Stage()
+        self.entrypoint, self.command = chosen.entrypoint, chosen.command
+        self.healthcheck, self.binaries = chosen.healthcheck, chosen.binaries
 
 
 def depends_on(service):
@@ -214,11 +239,14 @@ def check(compose_path, clis, readme):
             continue
         context = build if isinstance(build, str) else build.get("context", ".")
         dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        target = None if isinstance(build, str) else build.get("target")
         path = root / context / dockerfile
         if not path.is_file():
             problems.add(f"services.{name}.build", f"no Dockerfile at {path}")
             continue
-        dockerfiles[name] = Dockerfile(path)
+        dockerfiles[name] = Dockerfile(path, target)
+        if dockerfiles[name].missing_target:
+            problems.add(f"services.{name}.build", f"{path} has no stage `{target}`")
         if service.get("image"):
             built_images[service["image"]] = name
 

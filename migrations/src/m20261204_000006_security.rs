@@ -1,9 +1,10 @@
 //! Tenant isolation and request authenticity: signatures of signed writes
 //! already seen (replay refusal), who besides super admins may change a
 //! portal's settings, a portal whose HubSpot access is failing for now
-//! (degraded, not disconnected) or lacks scopes, server-side console sessions
-//! and failed console logins (throttling), and the indexes that let journals
-//! be pruned by age.
+//! (degraded, not disconnected) or lacks scopes, when the app was uninstalled
+//! from a portal, server-side console sessions and failed console logins
+//! (throttling), links whose HubSpot contact was erased for privacy, and the
+//! indexes that let journals be pruned by age.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -68,7 +69,14 @@ impl MigrationTrait for Migration {
                 timestamp_with_time_zone_null(Portals::DegradedSince),
                 text_null(Portals::DegradedReason),
                 text_null(Portals::MissingScopes),
+                timestamp_with_time_zone_null(Portals::UninstalledAt),
             ],
+        )
+        .await?;
+        add_columns(
+            manager,
+            RecordLinks::Table,
+            [timestamp_with_time_zone_null(RecordLinks::ErasedAt)],
         )
         .await?;
         for (name, table, column) in AGE_INDEXES {
@@ -92,6 +100,7 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(table).to_owned())
                 .await?;
         }
+        drop_columns(manager, RecordLinks::Table, [RecordLinks::ErasedAt]).await?;
         drop_columns(
             manager,
             Portals::Table,
@@ -99,6 +108,7 @@ impl MigrationTrait for Migration {
                 Portals::DegradedSince,
                 Portals::DegradedReason,
                 Portals::MissingScopes,
+                Portals::UninstalledAt,
             ],
         )
         .await?;
@@ -183,4 +193,11 @@ enum Portals {
     DegradedSince,
     DegradedReason,
     MissingScopes,
+    UninstalledAt,
+}
+
+#[derive(Clone, Copy, DeriveIden)]
+enum RecordLinks {
+    Table,
+    ErasedAt,
 }

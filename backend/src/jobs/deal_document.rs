@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{JobQueue, QueueError};
 use crate::{
     deals::DealFlow,
-    store::{Store, entities::document_request},
+    store::{Store, entities::document_request, webhooks::PRIVACY_DELETION},
 };
 
 /// Work on a deal's Holded document.
@@ -83,7 +83,10 @@ pub async fn sweep_deal_work(
 ) -> Result<usize, SweepError> {
     let mut queued = 0;
     for event in store.claim_stale_webhook_events(now, 100).await? {
-        let Some(deal_id) = event.object_id else {
+        // Only deal-stage changes wait for a job (a privacy deletion is
+        // handled, idempotently, when it is received).
+        let deal_change = event.subscription_type != PRIVACY_DELETION;
+        let Some(deal_id) = event.object_id.filter(|_| deal_change) else {
             store.mark_webhook_processed(event.id).await?;
             continue;
         };

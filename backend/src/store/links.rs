@@ -69,6 +69,7 @@ impl Store {
                 holded_updated_at: Set(w.holded_updated_at),
                 last_synced_at: Set(Some(now)),
                 deleted_in_holded: Set(false),
+                erased_at: NotSet,
             });
             record_link::Entity::insert_many(rows)
                 .on_conflict(

@@ -13,11 +13,13 @@ pub mod oauth_states;
 pub mod overview;
 pub mod portal_tokens;
 pub mod portals;
+pub mod privacy;
 pub mod retention;
 pub mod rotation;
 pub mod runs;
 pub mod settings;
 pub mod signed_requests;
+pub mod uninstall;
 pub mod webhooks;
 
 pub use document_requests::{RequestState, RequestTrigger};

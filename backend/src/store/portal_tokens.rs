@@ -5,7 +5,7 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
-use super::{PortalStatus, Store, entities::portal};
+use super::{Store, entities::portal};
 use crate::{
     crypto::{Cipher, SealedFor},
     hubspot::{AccessEvent, Hubspot, PortalClient, TokenStore, Tokens},
@@ -123,7 +123,8 @@ impl TokenStore for PortalTokens {
         Box::pin(async move { self.write(&tokens).await })
     }
 
-    /// Only a revoked refresh token disconnects the portal; a refresh that
+    /// Only a revoked refresh token disconnects the portal (as uninstalled:
+    /// see `Store::mark_uninstalled`); a refresh that
     /// may pass leaves it connected and degraded; missing scopes are shown
     /// on the portal.
     fn note(&self, event: AccessEvent) -> BoxFuture<'_, ()> {
@@ -131,12 +132,11 @@ impl TokenStore for PortalTokens {
             let result = match &event {
                 AccessEvent::Revoked(reason) => {
                     self.store
-                        .set_portal_status(
+                        .mark_uninstalled(
                             self.portal_id,
-                            PortalStatus::Disconnected,
-                            Some(format!(
+                            &format!(
                                 "HubSpot revocó el acceso de la app (desinstalada o acceso retirado): {reason}. Vuelve a instalarla."
-                            )),
+                            ),
                         )
                         .await
                 }

@@ -88,6 +88,7 @@ impl Store {
             row.status = Set(PortalStatus::Installing.as_str().to_owned());
             row.status_reason = Set(None);
             row.missing_scopes = Set(None);
+            row.uninstalled_at = Set(None);
             row.updated_at = Set(now);
             return row.update(self.db()).await;
         }
@@ -110,6 +111,7 @@ impl Store {
             degraded_since: Set(None),
             degraded_reason: Set(None),
             missing_scopes: Set(None),
+            uninstalled_at: Set(None),
         }
         .insert(self.db())
         .await

@@ -1,7 +1,8 @@
 //! Pruning the journals: handled webhook events and timeline entries older
 //! than the retention period (`HH_RETENTION_DAYS`), and the short-lived rows
 //! (signatures, install states, console sessions, failed sign-ins) once they
-//! can no longer matter. Rows go in small batches, each its own statement,
+//! can no longer matter, and the settings of portals uninstalled longer
+//! than their grace period. Rows go in small batches, each its own statement,
 //! so webhook intake never waits long behind a prune. Unhandled webhook
 //! events are never pruned, however old.
 
@@ -25,6 +26,8 @@ pub struct Pruned {
     pub timeline_entries: u64,
     /// Expired signatures, install states, sessions and sign-in failures.
     pub expired: u64,
+    /// Uninstalled portals whose grace period ended (settings and links erased).
+    pub uninstalled_portals: u64,
 }
 
 /// Deletes, batch by batch, the rows of `$entity` (keyed by an `i64` `id`)
@@ -95,10 +98,12 @@ impl Store {
             .exec(db)
             .await?
             .rows_affected;
+        let uninstalled_portals = self.erase_uninstalled(now).await?;
         Ok(Pruned {
             webhook_events,
             timeline_entries,
             expired,
+            uninstalled_portals,
         })
     }
 }

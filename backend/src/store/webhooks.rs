@@ -9,6 +9,10 @@ use sea_orm::{
 
 use super::{Store, entities::webhook_event};
 
+/// The subscription type of HubSpot's privacy deletion of a contact (stored
+/// like deal-stage changes, but handled when received).
+pub const PRIVACY_DELETION: &str = "contact.privacyDeletion";
+
 /// How long a queued event may stay unhandled before it is queued again.
 pub const REQUEUE_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 

@@ -149,6 +149,11 @@ fn consider(
         company_properties(contact, ctx.sensitive)
     };
     let hash = content_hash(&props, &[]);
+    if link.is_some_and(|l| l.erased_at.is_some()) {
+        // Its HubSpot contact was erased for privacy: never brought back.
+        side.tally.counts().skipped += 1;
+        return;
+    }
     if let Some(link) = link.filter(|l| l.hubspot_id.is_some()) {
         if link.content_hash.as_deref() == Some(hash.as_str()) && !link.deleted_in_holded {
             side.tally.counts().unchanged += 1;

@@ -16,7 +16,10 @@ use super::{
 };
 use crate::{
     jobs::{DealCause, DealDocument},
-    store::{PortalStatus, webhooks::NewWebhookEvent},
+    store::{
+        PortalStatus,
+        webhooks::{NewWebhookEvent, PRIVACY_DELETION},
+    },
 };
 
 /// One event of HubSpot's webhook array (fields this service reads).
@@ -58,6 +61,10 @@ impl Event {
         deal && self.property_name.as_deref() == Some("dealstage")
     }
 
+    fn is_privacy_deletion(&self) -> bool {
+        self.subscription_type == PRIVACY_DELETION
+    }
+
     fn caused_by(&self, app_id: u64) -> bool {
         self.change_source.as_deref() == Some("INTEGRATION")
             && self.source_id.as_deref() == Some(app_id.to_string().as_str())
@@ -71,8 +78,8 @@ impl Event {
     }
 }
 
-/// The deal id as text (HubSpot sends it as a number).
-fn stored_deal_id(event: &Event) -> Option<String> {
+/// The event's object id as text (HubSpot sends it as a number).
+fn stored_object_id(event: &Event) -> Option<String> {
     event.object_id.as_ref().map(|id| match id {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -85,6 +92,9 @@ async fn judge(
     event: &Event,
     raw: &serde_json::Value,
 ) -> Result<Verdict, ApiError> {
+    if event.is_privacy_deletion() {
+        return erase_contact(state, event, raw).await;
+    }
     if !event.is_deal_stage_change() {
         return Ok(Verdict::Ignored("not a deal stage change"));
     }
@@ -107,7 +117,7 @@ async fn judge(
             dedupe_key: event.dedupe_key(),
             portal_id: event.portal_id,
             subscription_type: event.subscription_type.clone(),
-            object_id: stored_deal_id(event),
+            object_id: stored_object_id(event),
             payload: raw.to_string(),
             occurred_at: DateTime::<Utc>::from_timestamp_millis(event.occurred_at)
                 .unwrap_or_else(Utc::now),
@@ -117,7 +127,7 @@ async fn judge(
     let Some(event_id) = stored else {
         return Ok(Verdict::Duplicate);
     };
-    if let Some(deal_id) = stored_deal_id(event) {
+    if let Some(deal_id) = stored_object_id(event) {
         // A failed push is not lost: the stored event is swept up again.
         if let Err(err) = state
             .queue
@@ -131,6 +141,71 @@ async fn judge(
             tracing::warn!(error = %err, "could not queue the deal job; the sweeper will");
         }
     }
+    Ok(Verdict::Accepted)
+}
+
+/// A contact's privacy deletion in HubSpot: what this service keeps about
+/// the contact is erased at once (whatever the portal's state; erasing is
+/// idempotent, so a redelivery after a failure erases again), and the first
+/// delivery of the event is recorded and audited. Holded is not touched.
+async fn erase_contact(
+    state: &AppState,
+    event: &Event,
+    raw: &serde_json::Value,
+) -> Result<Verdict, ApiError> {
+    let Some(contact_id) = stored_object_id(event) else {
+        return Ok(Verdict::Ignored("privacy deletion without a contact"));
+    };
+    if state
+        .store
+        .portal(event.portal_id)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Ok(Verdict::Ignored("unknown portal"));
+    }
+    let erased = state
+        .store
+        .erase_hubspot_contact(event.portal_id, &contact_id)
+        .await
+        .map_err(internal)?;
+    let stored = state
+        .store
+        .record_webhook_event(NewWebhookEvent {
+            dedupe_key: event.dedupe_key(),
+            portal_id: event.portal_id,
+            subscription_type: event.subscription_type.clone(),
+            object_id: Some(contact_id.clone()),
+            payload: raw.to_string(),
+            occurred_at: DateTime::<Utc>::from_timestamp_millis(event.occurred_at)
+                .unwrap_or_else(Utc::now),
+        })
+        .await
+        .map_err(internal)?;
+    let Some(event_id) = stored else {
+        return Ok(Verdict::Duplicate);
+    };
+    state
+        .store
+        .mark_webhook_processed(event_id)
+        .await
+        .map_err(internal)?;
+    state
+        .store
+        .audit(
+            Some(event.portal_id),
+            "hubspot",
+            "privacy.contact_erased",
+            json!({"contactoHubSpot": contact_id, "borrado": erased}),
+        )
+        .await
+        .map_err(internal)?;
+    tracing::info!(
+        portal_id = event.portal_id,
+        ?erased,
+        "contact erased for privacy"
+    );
     Ok(Verdict::Accepted)
 }
 

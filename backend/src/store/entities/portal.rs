@@ -44,6 +44,9 @@ pub struct Model {
     pub degraded_reason: Option<String>,
     /// Scopes HubSpot said the installation lacks (space separated).
     pub missing_scopes: Option<String>,
+    /// When the app was found uninstalled (HubSpot refused its refresh
+    /// token); its settings are kept for a grace period, then erased.
+    pub uninstalled_at: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -25,6 +25,9 @@ pub struct Model {
     pub last_synced_at: Option<DateTimeUtc>,
     /// The record is gone from Holded (marked in HubSpot, never deleted there).
     pub deleted_in_holded: bool,
+    /// When its HubSpot contact was erased for privacy (HubSpot's privacy
+    /// deletion): the Holded record is never synced into HubSpot again.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -10,7 +10,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    store::{PortalOverview, PortalStatus, entities::portal},
+    store::{PortalOverview, PortalStatus, entities::portal, uninstall::UNINSTALL_GRACE},
     web::{AppState, signed::internal},
 };
 
@@ -59,6 +59,9 @@ fn portal_row(row: &PortalOverview) -> Markup {
                 }
                 @if let (Some(since), Some(reason)) = (portal.degraded_since, &portal.degraded_reason) {
                     br; small { "Desde " (layout::when(since)) ": " (reason) ". Se reintenta solo." }
+                }
+                @if let Some(at) = portal.uninstalled_at {
+                    br; small { "Desinstalada el " (layout::when(at)) "; su configuración y la clave de Holded se borran el " (layout::when(at + UNINSTALL_GRACE)) " si no se vuelve a instalar." }
                 }
                 @if let Some(scopes) = &portal.missing_scopes {
                     br; small { "Faltan permisos de HubSpot (" (scopes) "): un superadministrador debe volver a instalar la app." }

@@ -57,6 +57,7 @@ async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateT
         degraded_since: Set(None),
         degraded_reason: Set(None),
         missing_scopes: Set(None),
+        uninstalled_at: Set(None),
     }
     .insert(store.db())
     .await

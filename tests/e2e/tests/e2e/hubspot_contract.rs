@@ -1361,7 +1361,10 @@ async fn properties_pipelines_associations_timeline_tax_and_account() {
         .send_app_events(std::slice::from_ref(&event))
         .await
         .expect_err("not approved");
-    assert!(matches!(refused, HubspotError::Auth { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, HubspotError::Refused { status: 403, .. }),
+        "a 403 is a refusal, not a revoked install: {refused:?}"
+    );
     let note = portal
         .add_deal_note(&deal, "Holded · Factura F-2026-001 creada", Utc::now())
         .await

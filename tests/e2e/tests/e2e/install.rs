@@ -311,8 +311,9 @@ async fn an_uninstalled_app_leaves_the_portal_disconnected_until_installed_again
     assert!(
         row.status_reason
             .unwrap()
-            .contains("desinstalada o revocada")
+            .contains("desinstalada o acceso retirado")
     );
+    assert!(row.uninstalled_at.is_some());
     // Nothing keeps calling HubSpot for it: not the page, not a sync.
     let calls = stack.sims.hubspot.stats().total;
     assert_eq!(get().await.unwrap().status(), 409);

@@ -17,6 +17,7 @@ mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
 mod install;
+mod lifecycle;
 mod security;
 mod settings_api;
 mod sync;

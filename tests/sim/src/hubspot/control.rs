@@ -26,6 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/portals/{portal}/withhold-scope",
                 web::post().to(withhold_scope),
             )
+            .route(
+                "/portals/{portal}/contacts/{contact}/gdpr-delete",
+                web::post().to(gdpr_delete_contact),
+            )
             .route("/portals/{portal}/deals", web::post().to(seed_deal))
             .route(
                 "/portals/{portal}/records/{object_type}",
@@ -129,6 +133,17 @@ async fn withhold_scope(
     let input: Scope = body_or_400!(body);
     sim.withhold_scope(*path, &input.scope);
     HttpResponse::NoContent().finish()
+}
+
+async fn gdpr_delete_contact(
+    sim: web::Data<HubspotSim>,
+    path: web::Path<(u64, u64)>,
+) -> HttpResponse {
+    let (portal, contact) = path.into_inner();
+    match sim.gdpr_delete_contact(portal, contact) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => bad(e),
+    }
 }
 
 async fn seed_deal(

@@ -410,6 +410,27 @@ impl HubspotSim {
         Ok(())
     }
 
+    /// Permanently deletes a contact to comply with privacy law, as a user
+    /// would in HubSpot: the record and its associations are gone, and a
+    /// `contact.privacyDeletion` event is delivered.
+    pub fn gdpr_delete_contact(&self, portal: u64, contact: u64) -> Result<(), String> {
+        self.ensure_dispatcher();
+        let mut state = self.lock();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        if p.records(ObjType::Contacts).remove(&contact).is_none() {
+            return Err(format!("no contact {contact} in portal {portal}"));
+        }
+        p.associations.retain(|a| {
+            !(a.from_type == ObjType::Contacts && a.from_id == contact
+                || a.to_type == ObjType::Contacts && a.to_id == contact)
+        });
+        webhooks::enqueue_privacy_deletion(&mut state, portal, contact);
+        Ok(())
+    }
+
     /// Adds a custom deal pipeline (numeric ids, like HubSpot's).
     pub fn add_pipeline(&self, portal: u64, input: NewPipeline) -> Result<Value, String> {
         let mut state = self.lock();

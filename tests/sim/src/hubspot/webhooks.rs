@@ -50,6 +50,21 @@ pub fn enqueue_stage_change(
     }
 }
 
+/// Queues the `contact.privacyDeletion` event HubSpot sends when a user
+/// permanently deletes a contact to comply with privacy law.
+pub fn enqueue_privacy_deletion(state: &mut State, portal: u64, contact: u64) {
+    let app_id = state.app.app_id;
+    state.next_event += 1;
+    let event = json!({
+        "eventId": state.next_event, "subscriptionId": 2, "portalId": portal, "appId": app_id,
+        "occurredAt": state.now().timestamp_millis(), "subscriptionType": "contact.privacyDeletion",
+        "attemptNumber": 0, "objectId": contact, "changeFlag": "PRIVACY_DELETION", "changeSource": "GDPR",
+    });
+    if state.app.webhook_url.is_some() {
+        state.pending_events.push(event);
+    }
+}
+
 /// The v3 signature HubSpot sends.
 pub fn sign_v3(secret: &str, method: &str, uri: &str, body: &[u8], timestamp_ms: i64) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
