@@ -10,7 +10,7 @@
 //! - [`install`]: OAuth install and CRM provisioning of a portal;
 //! - [`settings`]: a portal's settings, validated and audited;
 //! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
-//! - [`jobs`]: the queue, the scheduler tick and the workers;
+//! - [`jobs`]: the queue, the scheduler tick and the workers; [`lease`]: keeping a lease while work runs;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen;
 //! - `demo`: `holded-hubspot demo`, the whole product against the simulators
@@ -29,6 +29,7 @@ pub mod hubspot;
 pub mod i18n;
 pub mod install;
 pub mod jobs;
+pub mod lease;
 pub mod runtime;
 pub mod schedule;
 pub mod settings;

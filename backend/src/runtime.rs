@@ -1,7 +1,7 @@
 //! Putting the service together: database, secrets, queue, HTTP and workers,
 //! for the `serve`, `worker`, `migrate` and `demo` commands.
 
-use std::net::TcpListener;
+use std::{net::TcpListener, sync::Arc};
 
 use anyhow::Context;
 
@@ -14,7 +14,7 @@ use crate::{
     install::{Installer, manifest::AppScopes},
     jobs::{JobContext, JobQueue, run_workers},
     settings::{HoldedAccess, SettingsService, SuperAdminCache},
-    store::Store,
+    store::{Store, budget::StoreBudget},
     sync::SyncEngine,
     telemetry,
     web::{self, AppState},
@@ -36,8 +36,13 @@ pub struct Runtime {
 }
 
 /// The HubSpot app's client, when its credentials are configured; its
-/// install links' `state` is signed with `keys`.
-fn hubspot_client(config: &Config, keys: &Keyring) -> anyhow::Result<Option<Hubspot>> {
+/// install links' `state` is signed with `keys`, and each portal's request
+/// budget is kept in `store`, shared by every process.
+fn hubspot_client(
+    config: &Config,
+    keys: &Keyring,
+    store: &Store,
+) -> anyhow::Result<Option<Hubspot>> {
     let Some(app) = &config.hubspot_app else {
         tracing::warn!(
             "HUBSPOT_CLIENT_ID/SECRET/APP_ID are not set: install and HubSpot calls are disabled"
@@ -64,10 +69,9 @@ fn hubspot_client(config: &Config, keys: &Keyring) -> anyhow::Result<Option<Hubs
         scopes: scopes.required_scopes.clone(),
         optional_scopes: scopes.optional_scopes.clone(),
     };
-    Ok(Some(Hubspot::new(
-        HubspotConfig::new(api_base),
-        Some(oauth),
-    )?))
+    let mut hubspot = HubspotConfig::new(api_base);
+    hubspot.budget = Some(Arc::new(StoreBudget::new(store.clone(), hubspot.limits)));
+    Ok(Some(Hubspot::new(hubspot, Some(oauth))?))
 }
 
 /// Resolves the key for secrets at rest: `HH_SECRET_KEY`, or on the embedded
@@ -105,7 +109,7 @@ impl Runtime {
         } else {
             tracing::info!("using PostgreSQL");
         }
-        let hubspot = hubspot_client(&config, &keys)?;
+        let hubspot = hubspot_client(&config, &keys, &store)?;
         Ok(Self {
             config,
             store,

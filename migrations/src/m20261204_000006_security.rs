@@ -2,9 +2,10 @@
 //! already seen (replay refusal), who besides super admins may change a
 //! portal's settings, a portal whose HubSpot access is failing for now
 //! (degraded, not disconnected) or lacks scopes, when the app was uninstalled
-//! from a portal, server-side console sessions and failed console logins
-//! (throttling), links whose HubSpot contact was erased for privacy, and the
-//! indexes that let journals be pruned by age.
+//! from a portal, which run holds a portal's sync lock, server-side console sessions and failed console logins
+//! (throttling), links whose HubSpot contact was erased for privacy, the
+//! per-portal HubSpot request budget every process shares, and the indexes
+//! that let journals be pruned by age.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -56,6 +57,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ApiBudgets::Table)
+                    .if_not_exists()
+                    .col(string(ApiBudgets::Key).primary_key())
+                    .col(big_integer(ApiBudgets::TatMs))
+                    .to_owned(),
+            )
+            .await?;
         add_columns(
             manager,
             Settings::Table,
@@ -70,6 +81,7 @@ impl MigrationTrait for Migration {
                 text_null(Portals::DegradedReason),
                 text_null(Portals::MissingScopes),
                 timestamp_with_time_zone_null(Portals::UninstalledAt),
+                string_null(Portals::SyncLockOwner),
             ],
         )
         .await?;
@@ -109,11 +121,13 @@ impl MigrationTrait for Migration {
                 Portals::DegradedReason,
                 Portals::MissingScopes,
                 Portals::UninstalledAt,
+                Portals::SyncLockOwner,
             ],
         )
         .await?;
         drop_columns(manager, Settings::Table, [Settings::AllowedEditors]).await?;
         for table in [
+            Alias::new("api_budgets"),
             Alias::new("login_failures"),
             Alias::new("console_sessions"),
             Alias::new("signed_requests"),
@@ -182,6 +196,13 @@ enum LoginFailures {
 }
 
 #[derive(Clone, Copy, DeriveIden)]
+enum ApiBudgets {
+    Table,
+    Key,
+    TatMs,
+}
+
+#[derive(Clone, Copy, DeriveIden)]
 enum Settings {
     Table,
     AllowedEditors,
@@ -194,6 +215,7 @@ enum Portals {
     DegradedReason,
     MissingScopes,
     UninstalledAt,
+    SyncLockOwner,
 }
 
 #[derive(Clone, Copy, DeriveIden)]

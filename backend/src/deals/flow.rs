@@ -26,6 +26,7 @@ use crate::{
     crypto::Cipher,
     holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
+    lease::Heartbeat,
     schedule::portal_time_zone,
     settings::{DEFAULT_TAX, DocumentMapping, HoldedAccess},
     store::{
@@ -208,11 +209,15 @@ impl DealFlow {
     /// Works on request `id` if no other worker does: to `created`, to a
     /// later attempt, or to `failed` with a Spanish message for the rep.
     pub async fn run_request(&self, id: i64) -> Result<Outcome, sea_orm::DbErr> {
-        let Some(request) = self.store.claim_document_request(id, Utc::now()).await? else {
+        let Some(request) = self.store.claim_document_request(id).await? else {
             return Ok(Outcome::Skipped);
         };
         // Renews the lease while this worker works; stops however the work ends.
-        let _heartbeat = Heartbeat::start(self.store.clone(), request.id, request.attempts);
+        let (store, id, attempts) = (self.store.clone(), request.id, request.attempts);
+        let _heartbeat = Heartbeat::start("document request", Duration::from_secs(15), move || {
+            let store = store.clone();
+            async move { store.renew_document_request_lease(id, attempts).await }
+        });
         let (portal, result) = match self.portal_readiness(request.portal_id).await? {
             Readiness::Ready(portal) => (Some(*portal), Ok(())),
             Readiness::NotYet => (
@@ -515,6 +520,7 @@ impl DealFlow {
                 work.state = RequestState::Creating.as_str().to_owned();
                 work.document_date = Some(work.document_date.unwrap_or(ctx.today));
                 work.reference = Some(marker.clone());
+                // The intent, saved under the fence right before the create.
                 self.save(work).await?;
                 document::create(
                     &ctx.holded,
@@ -638,6 +644,8 @@ impl DealFlow {
             "holded_error".to_owned(),
             mismatch.clone().unwrap_or_default(),
         );
+        // The fence: a worker whose lease ran out stops before writing.
+        self.save(work).await?;
         ctx.hubspot
             .update_object(ObjectType::Deals, &work.deal_id, &properties)
             .await?;
@@ -697,32 +705,6 @@ fn missing_association(to: AssociateTo) -> String {
 
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
-}
-
-/// Renews a request's lease while its worker works on it; stops when
-/// dropped, however the work ends (an early return, an error, a panic).
-struct Heartbeat(tokio::task::JoinHandle<()>);
-
-impl Heartbeat {
-    fn start(store: Store, id: i64, attempts: i32) -> Self {
-        let every = Duration::from_secs(15);
-        Self(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                match store.renew_document_request_lease(id, attempts).await {
-                    Ok(true) => {}
-                    Ok(false) => return,
-                    Err(err) => tracing::warn!(request = id, error = %err, "lease renewal failed"),
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::{
     error::{ErrorBody, HubspotError},
-    limits::{Bucket, Limiters, RateLimits},
+    limits::{Bucket, Limiters, RateLimits, SharedBudget},
     oauth::{OAuth, OAuthSettings},
     pipelines::Pipeline,
     tokens::{AccessEvent, TokenStore, Tokens},
@@ -68,6 +68,8 @@ pub struct HubspotConfig {
     pub api_base: String,
     /// Per-portal limits.
     pub limits: RateLimits,
+    /// Where the per-portal budget is kept; `None`: in this process.
+    pub budget: Option<SharedBudget>,
     /// Retry behaviour.
     pub retry: RetryPolicy,
     /// Refresh access tokens this long before they expire.
@@ -80,6 +82,7 @@ impl HubspotConfig {
         Self {
             api_base: api_base.into().trim_end_matches('/').to_owned(),
             limits: RateLimits::default(),
+            budget: None,
             retry: RetryPolicy::default(),
             refresh_margin: chrono::Duration::minutes(5),
         }
@@ -90,7 +93,7 @@ impl HubspotConfig {
 struct Shared {
     http: reqwest::Client,
     config: HubspotConfig,
-    limiters: Limiters,
+    budget: SharedBudget,
     oauth: Option<OAuth>,
     calls: AtomicU64,
     daily_blocks: Mutex<HashMap<u64, DateTime<Utc>>>,
@@ -114,7 +117,10 @@ impl Hubspot {
         let oauth = oauth.map(|s| OAuth::new(s, http.clone())).transpose()?;
         Ok(Self {
             shared: Arc::new(Shared {
-                limiters: Limiters::new(config.limits),
+                budget: config
+                    .budget
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(Limiters::new(config.limits))),
                 http,
                 config,
                 oauth,
@@ -320,11 +326,11 @@ impl PortalClient {
         loop {
             self.check_daily_block()?;
             self.shared
-                .limiters
+                .budget
                 .acquire(self.portal_id, request.bucket)
                 .await;
             let tokens = self.current_tokens(false).await?;
-            let next = match self.attempt(&request, &tokens).await {
+            let next = match self.attempt(&request, &tokens, retries + 1).await {
                 Ok((status, bytes)) => {
                     self.judge(&request, status, bytes, &policy, &mut backoff, refreshed)
                 }
@@ -364,6 +370,7 @@ impl PortalClient {
         &self,
         request: &ApiRequest,
         tokens: &Tokens,
+        attempt: usize,
     ) -> Result<(StatusCode, Vec<u8>), HubspotError> {
         let url = format!("{}{}", self.shared.config.api_base, request.path);
         let mut builder = self
@@ -388,7 +395,15 @@ impl PortalClient {
         metrics::counter!("hh_hubspot_calls_total", "status" => class).increment(1);
         metrics::histogram!("hh_hubspot_call_duration_seconds", "status" => class)
             .record(started.elapsed().as_secs_f64());
-        tracing::debug!(portal = self.portal_id, method = %request.method, path = %request.path, status = status.as_u16(), "HubSpot call");
+        tracing::debug!(
+            portal = self.portal_id,
+            method = %request.method,
+            route = %request.path,
+            status = status.as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            attempt,
+            "HubSpot call"
+        );
         Ok((status, bytes.to_vec()))
     }
 

@@ -2,6 +2,8 @@
 //! PostgreSQL storage on PostgreSQL, sharing the application's database. Each
 //! job type has its own queue (apalis names it after the type).
 
+use std::time::Duration;
+
 use apalis::prelude::TaskSink;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
@@ -39,13 +41,40 @@ impl<T> Clone for Storage<T> {
     }
 }
 
+/// Jobs a worker takes from the queue at a time: no more than it runs at
+/// once, so that a worker never holds work another one could start.
+pub const FETCH_BATCH: usize = super::workers::CONCURRENCY;
+
+/// How often a worker tells the queue it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Missed heartbeats after which a worker is taken for dead and the jobs it
+/// held go back to the queue (10 s; apalis' defaults were 60 s on SQLite
+/// and 300 s on PostgreSQL, during which a crashed worker's jobs waited).
+pub const MISSED_HEARTBEATS: usize = 2;
+
 impl<T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static> Storage<T> {
     fn new(store: &Store) -> Self {
+        let queue = std::any::type_name::<T>();
         match store.backend() {
-            DbBackend::Postgres => Self::Postgres(PostgresStorage::new(
-                store.db().get_postgres_connection_pool(),
-            )),
-            _ => Self::Sqlite(SqliteStorage::new(store.db().get_sqlite_connection_pool())),
+            DbBackend::Postgres => Self::Postgres(
+                PostgresStorage::new(store.db().get_postgres_connection_pool()).with_config(
+                    apalis_postgres::Config::default()
+                        .queue(queue)
+                        .batch_size(FETCH_BATCH)
+                        .heartbeat_interval(HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
+                ),
+            ),
+            _ => Self::Sqlite(
+                SqliteStorage::new(store.db().get_sqlite_connection_pool()).with_config(
+                    apalis_sqlite::Config::default()
+                        .queue(queue)
+                        .batch_size(FETCH_BATCH)
+                        .heartbeat_interval(HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
+                ),
+            ),
         }
     }
 

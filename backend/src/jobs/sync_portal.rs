@@ -54,10 +54,11 @@ pub async fn run_sync_portal(
                     tracing::info!(portal_id = portal.id, run_id = report.run_id, status = %report.status, "sync run ended");
                     report.status == "paused"
                 }
-                Err(SyncError::AlreadyRunning) => {
+                Err(err @ (SyncError::AlreadyRunning | SyncError::LockLost)) => {
                     tracing::info!(
                         portal_id = portal.id,
-                        "a run is already in progress; this one is skipped"
+                        reason = %err,
+                        "another run holds the portal; this one ends without writing"
                     );
                     return Ok(());
                 }

@@ -24,8 +24,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How often workers look for new jobs ("sync now" starts within this).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Jobs run at most this many at a time per process.
-const CONCURRENCY: usize = 4;
+/// Jobs of one queue run at most this many at a time per process.
+pub const CONCURRENCY: usize = 4;
 
 /// How often the sweeper looks for deal work whose job was lost or whose
 /// retry is due (cron, seconds first).

@@ -86,17 +86,19 @@ impl RequestTrigger {
 }
 
 /// No worker holds the request and its next attempt (if any) is due at `now`.
-fn free_and_due(now: DateTime<Utc>) -> Condition {
+/// No worker holds it and its next attempt is due, by the database's clock
+/// `now` (see [`Store::db_now`]).
+fn free_and_due(now: Expr) -> Condition {
     Condition::all()
         .add(
             Condition::any()
                 .add(document_request::Column::LeaseUntil.is_null())
-                .add(document_request::Column::LeaseUntil.lt(now)),
+                .add(Expr::col(document_request::Column::LeaseUntil).lt(now.clone())),
         )
         .add(
             Condition::any()
                 .add(document_request::Column::NextAttemptAt.is_null())
-                .add(document_request::Column::NextAttemptAt.lte(now)),
+                .add(Expr::col(document_request::Column::NextAttemptAt).lte(now)),
         )
 }
 
@@ -196,19 +198,19 @@ impl Store {
             .ok_or_else(|| DbErr::RecordNotFound("document request".to_owned()))
     }
 
-    /// Claims an open request for one worker until `now + REQUEST_LEASE`, in
-    /// one atomic update: `None` when it is finished, held by another worker,
-    /// or waiting for its next attempt. The claim counts an attempt; the
-    /// returned row's `attempts` is the fencing token of [`Self::save_document_request`].
+    /// Claims an open request for one worker for [`REQUEST_LEASE`], in one
+    /// atomic update judged by the database's clock: `None` when it is
+    /// finished, held by another worker, or waiting for its next attempt. The
+    /// claim counts an attempt; the returned row's `attempts` is the fencing
+    /// token of [`Self::save_document_request`].
     pub async fn claim_document_request(
         &self,
         id: i64,
-        now: DateTime<Utc>,
     ) -> Result<Option<document_request::Model>, DbErr> {
         let claimed = document_request::Entity::update_many()
             .col_expr(
                 document_request::Column::LeaseUntil,
-                Expr::value(Some(now + REQUEST_LEASE)),
+                self.db_now(REQUEST_LEASE),
             )
             .col_expr(
                 document_request::Column::Attempts,
@@ -216,7 +218,7 @@ impl Store {
             )
             .filter(document_request::Column::Id.eq(id))
             .filter(document_request::Column::State.is_in(open_states()))
-            .filter(free_and_due(now))
+            .filter(free_and_due(self.db_now(chrono::Duration::zero())))
             .exec(self.db())
             .await?
             .rows_affected
@@ -228,24 +230,31 @@ impl Store {
     }
 
     /// Saves every field of `row` if the worker still holds it (renewing the
-    /// lease of an open request, unless `row` releases it with no lease):
-    /// `false` when another worker claimed it since (the row's `attempts` no
-    /// longer matches).
+    /// lease of an open request by the database's clock, unless `row`
+    /// releases it with no lease): `false` when another worker claimed it
+    /// since (the row's `attempts` no longer matches). Saved right before a
+    /// create or a write-back, it is also the fence that stops a worker whose
+    /// lease ran out from sending it.
     pub async fn save_document_request(
         &self,
         mut row: document_request::Model,
     ) -> Result<bool, DbErr> {
-        let now = Utc::now();
-        row.updated_at = now;
+        row.updated_at = Utc::now();
         let open = RequestState::parse(&row.state).is_some_and(|s| RequestState::OPEN.contains(&s));
-        if open && row.lease_until.is_some() {
-            row.lease_until = Some(now + REQUEST_LEASE);
-        }
+        let renew = open && row.lease_until.is_some();
         let attempts = row.attempts;
         let id = row.id;
         let mut active = row.into_active_model().reset_all();
         active.id = NotSet;
-        let saved = document_request::Entity::update_many()
+        let mut update = document_request::Entity::update_many();
+        if renew {
+            active.lease_until = NotSet;
+            update = update.col_expr(
+                document_request::Column::LeaseUntil,
+                self.db_now(REQUEST_LEASE),
+            );
+        }
+        let saved = update
             .set(active)
             .filter(document_request::Column::Id.eq(id))
             .filter(document_request::Column::Attempts.eq(attempts))
@@ -264,7 +273,7 @@ impl Store {
         let renewed = document_request::Entity::update_many()
             .col_expr(
                 document_request::Column::LeaseUntil,
-                Expr::value(Some(Utc::now() + REQUEST_LEASE)),
+                self.db_now(REQUEST_LEASE),
             )
             .filter(document_request::Column::Id.eq(id))
             .filter(document_request::Column::Attempts.eq(attempts))
@@ -322,7 +331,7 @@ impl Store {
     ) -> Result<Vec<document_request::Model>, DbErr> {
         let quiet = Condition::all()
             .add(document_request::Column::State.is_in(open_states()))
-            .add(free_and_due(now))
+            .add(free_and_due(self.db_now(chrono::Duration::zero())))
             .add(document_request::Column::UpdatedAt.lt(now - QUEUED_GRACE))
             .add(
                 Condition::any()

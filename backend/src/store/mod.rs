@@ -5,6 +5,7 @@
 //! one migration set (`holded-hubspot-migrations`).
 
 pub mod audit;
+pub mod budget;
 pub mod console_sessions;
 pub mod document_requests;
 pub mod entities;
@@ -30,7 +31,10 @@ pub use runs::{RunDetail, RunItem, RunSummary, RunTrigger};
 use std::time::Duration;
 
 use holded_hubspot_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    sea_query::Expr,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseTarget;
@@ -114,6 +118,19 @@ impl Store {
     /// SQLite or PostgreSQL.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// The database's clock `offset` from now, for a statement to judge
+    /// leases by one clock whichever process runs it: `clock_timestamp()` on
+    /// PostgreSQL; on SQLite (one machine, one clock) this process's clock.
+    pub fn db_now(&self, offset: chrono::Duration) -> Expr {
+        match self.backend() {
+            DbBackend::Postgres => Expr::cust(format!(
+                "(clock_timestamp() + interval '{} milliseconds')",
+                offset.num_milliseconds()
+            )),
+            _ => Expr::value(chrono::Utc::now() + offset),
+        }
     }
 
     /// Checks that the database answers and that every migration is applied.

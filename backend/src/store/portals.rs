@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::{Store, entities::portal};
@@ -112,6 +114,7 @@ impl Store {
             degraded_reason: Set(None),
             missing_scopes: Set(None),
             uninstalled_at: Set(None),
+            sync_lock_owner: Set(None),
         }
         .insert(self.db())
         .await
@@ -196,39 +199,53 @@ impl Store {
     }
 }
 
-/// How long a sync run holds its portal without renewing the lease.
-pub const SYNC_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+/// How long a sync run holds its portal without renewing its lease (its
+/// heartbeat renews it every [`SYNC_HEARTBEAT`]).
+pub const SYNC_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// How often a running sync renews its lease.
+pub const SYNC_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Store {
-    /// Takes the portal's sync lock (one run per portal at a time, across
-    /// processes) with one atomic update; `false` when another run holds it.
-    /// The lease is renewed by calling this again while holding it (`renew`).
-    pub async fn lock_portal_sync(&self, portal_id: i64, renew: bool) -> Result<bool, DbErr> {
-        let now = Utc::now();
-        let mut update = portal::Entity::update_many()
-            .col_expr(
-                portal::Column::SyncLockUntil,
-                Expr::value(Some(now + SYNC_LEASE)),
-            )
-            .filter(portal::Column::Id.eq(portal_id));
-        if !renew {
-            update = update.filter(
-                sea_orm::Condition::any()
-                    .add(portal::Column::SyncLockUntil.is_null())
-                    .add(portal::Column::SyncLockUntil.lt(now)),
-            );
-        }
-        Ok(update.exec(self.db()).await?.rows_affected == 1)
+    /// Takes the portal's sync lock for `owner` (one run per portal at a
+    /// time, across processes) with one atomic update judged by the
+    /// database's clock; `false` when another run holds a live lock.
+    pub async fn lock_portal_sync(&self, portal_id: i64, owner: &str) -> Result<bool, DbErr> {
+        let free = sea_orm::Condition::any()
+            .add(portal::Column::SyncLockUntil.is_null())
+            .add(Expr::col(portal::Column::SyncLockUntil).lt(self.db_now(chrono::Duration::zero())))
+            .add(portal::Column::SyncLockOwner.eq(owner));
+        let taken = portal::Entity::update_many()
+            .col_expr(portal::Column::SyncLockOwner, Expr::value(owner))
+            .col_expr(portal::Column::SyncLockUntil, self.db_now(SYNC_LEASE))
+            .filter(portal::Column::Id.eq(portal_id))
+            .filter(free)
+            .exec(self.db())
+            .await?;
+        Ok(taken.rows_affected == 1)
     }
 
-    /// Releases the portal's sync lock.
-    pub async fn unlock_portal_sync(&self, portal_id: i64) -> Result<(), DbErr> {
+    /// Renews `owner`'s sync lock; `false` when it is no longer theirs.
+    pub async fn renew_portal_sync(&self, portal_id: i64, owner: &str) -> Result<bool, DbErr> {
+        let renewed = portal::Entity::update_many()
+            .col_expr(portal::Column::SyncLockUntil, self.db_now(SYNC_LEASE))
+            .filter(portal::Column::Id.eq(portal_id))
+            .filter(portal::Column::SyncLockOwner.eq(owner))
+            .exec(self.db())
+            .await?;
+        Ok(renewed.rows_affected == 1)
+    }
+
+    /// Releases `owner`'s sync lock (a lock taken over by another run stays).
+    pub async fn unlock_portal_sync(&self, portal_id: i64, owner: &str) -> Result<(), DbErr> {
         portal::Entity::update_many()
             .col_expr(
                 portal::Column::SyncLockUntil,
                 Expr::value(None::<DateTime<Utc>>),
             )
+            .col_expr(portal::Column::SyncLockOwner, Expr::value(None::<String>))
             .filter(portal::Column::Id.eq(portal_id))
+            .filter(portal::Column::SyncLockOwner.eq(owner))
             .exec(self.db())
             .await
             .map(|_| ())

@@ -7,8 +7,11 @@ use std::{
 
 use chrono::NaiveDate;
 
-use super::{Progress, mapping::Sensitive};
-use crate::{holded::HoldedClient, hubspot::PortalClient, settings::DocumentMapping, store::Store};
+use super::{Progress, SyncError, mapping::Sensitive};
+use crate::{
+    holded::HoldedClient, hubspot::PortalClient, lease::Heartbeat, settings::DocumentMapping,
+    store::Store,
+};
 
 /// A run in progress.
 pub struct RunContext<'a> {
@@ -37,6 +40,8 @@ pub struct RunContext<'a> {
     pub mapping: DocumentMapping,
     /// Progress reporting.
     pub progress: &'a dyn Progress,
+    /// The heartbeat of this run's sync lock.
+    pub lock: &'a Heartbeat,
 }
 
 impl RunContext<'_> {
@@ -45,12 +50,14 @@ impl RunContext<'_> {
         matches!((self.since, date), (Some(since), Some(date)) if date < since)
     }
 
-    /// Renews the portal's sync lease (between batches).
-    pub async fn renew_lease(&self) -> Result<(), sea_orm::DbErr> {
-        self.store
-            .lock_portal_sync(self.portal_id, true)
-            .await
-            .map(|_| ())
+    /// Between batches: whether this run still holds the portal's sync lock
+    /// (its heartbeat renews it); `LockLost` stops the run before it writes.
+    pub async fn renew_lease(&self) -> Result<(), SyncError> {
+        if self.lock.lost() {
+            Err(SyncError::LockLost)
+        } else {
+            Ok(())
+        }
     }
 }
 

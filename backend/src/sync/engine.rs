@@ -19,8 +19,11 @@ use super::{
 use crate::{
     crypto::Cipher,
     hubspot::{Hubspot, HubspotError, PortalClient},
+    lease::Heartbeat,
     settings::{DocumentMapping, HoldedAccess, SyncObjects},
-    store::{PortalStatus, RunTrigger, Store, portal_tokens::portal_client},
+    store::{
+        PortalStatus, RunTrigger, Store, portal_tokens::portal_client, portals::SYNC_HEARTBEAT,
+    },
 };
 
 /// What to run.
@@ -87,15 +90,24 @@ impl SyncEngine {
         request: SyncRequest,
         progress: &dyn Progress,
     ) -> Result<SyncReport, SyncError> {
+        let owner = uuid::Uuid::new_v4().simple().to_string();
         if !self
             .store
-            .lock_portal_sync(request.portal_id, false)
+            .lock_portal_sync(request.portal_id, &owner)
             .await?
         {
             return Err(SyncError::AlreadyRunning);
         }
-        let result = self.run_locked(&request, progress).await;
-        self.store.unlock_portal_sync(request.portal_id).await?;
+        let (store, portal_id, holder) = (self.store.clone(), request.portal_id, owner.clone());
+        let lock = Heartbeat::start("sync", SYNC_HEARTBEAT, move || {
+            let (store, holder) = (store.clone(), holder.clone());
+            async move { store.renew_portal_sync(portal_id, &holder).await }
+        });
+        let result = self.run_locked(&request, progress, &lock).await;
+        drop(lock);
+        self.store
+            .unlock_portal_sync(request.portal_id, &owner)
+            .await?;
         result
     }
 
@@ -103,6 +115,7 @@ impl SyncEngine {
         &self,
         request: &SyncRequest,
         progress: &dyn Progress,
+        lock: &Heartbeat,
     ) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let portal = self
@@ -160,6 +173,7 @@ impl SyncEngine {
             dry_run: run.dry_run,
             mapping: DocumentMapping::from_json(&settings.document_mapping),
             progress,
+            lock,
         };
         let mut kinds = Vec::new();
         let outcome = run_parts(&ctx, objects, &mut kinds).await;
@@ -199,6 +213,8 @@ impl SyncEngine {
                     elapsed_ms,
                 })
             }
+            // The run that took the lock over owns the run row now.
+            Err(SyncError::LockLost) => Err(SyncError::LockLost),
             // A revoked installation was already marked disconnected by the
             // portal's token store.
             Err(err) => {

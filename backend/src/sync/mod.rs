@@ -59,6 +59,10 @@ pub enum SyncError {
     /// Another run of this portal holds the lock.
     #[error("ya hay una sincronización en curso para este portal")]
     AlreadyRunning,
+    /// This run's lock was taken over (its lease ran out): it stops without
+    /// writing more; the run that holds the lock carries on.
+    #[error("otra sincronización tomó el relevo de este portal; esta se detiene")]
+    LockLost,
     /// The portal is not installed or is disconnected.
     #[error("el portal {0} no está conectado: instala la app de nuevo")]
     NotConnected(i64),

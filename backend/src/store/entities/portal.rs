@@ -47,6 +47,8 @@ pub struct Model {
     /// When the app was found uninstalled (HubSpot refused its refresh
     /// token); its settings are kept for a grace period, then erased.
     pub uninstalled_at: Option<DateTimeUtc>,
+    /// The run holding the sync lock (with `sync_lock_until`).
+    pub sync_lock_owner: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

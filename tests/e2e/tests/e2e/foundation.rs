@@ -58,6 +58,7 @@ async fn insert_portal(store: &Store, id: i64, next_run_at: Option<chrono::DateT
         degraded_reason: Set(None),
         missing_scopes: Set(None),
         uninstalled_at: Set(None),
+        sync_lock_owner: Set(None),
     }
     .insert(store.db())
     .await

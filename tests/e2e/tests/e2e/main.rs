@@ -10,6 +10,7 @@ mod support;
 
 mod foundation;
 
+mod budget;
 mod console;
 mod deals;
 mod demo;
@@ -17,6 +18,7 @@ mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
 mod install;
+mod leases;
 mod lifecycle;
 mod security;
 mod settings_api;
