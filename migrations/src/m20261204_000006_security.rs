@@ -3,7 +3,8 @@
 //! portal's settings, a portal whose HubSpot access is failing for now
 //! (degraded, not disconnected) or lacks scopes, when the app was uninstalled
 //! from a portal, which run holds a portal's sync lock, server-side console sessions and failed console logins
-//! (throttling), links whose HubSpot contact was erased for privacy, the
+//! (throttling), links whose HubSpot contact was erased for privacy, a
+//! trigger that arrived while a worker held a document request, the
 //! per-portal HubSpot request budget every process shares, and the indexes
 //! that let journals be pruned by age.
 
@@ -91,6 +92,14 @@ impl MigrationTrait for Migration {
             [timestamp_with_time_zone_null(RecordLinks::ErasedAt)],
         )
         .await?;
+        add_columns(
+            manager,
+            DocumentRequests::Table,
+            [timestamp_with_time_zone_null(
+                DocumentRequests::RetriggeredAt,
+            )],
+        )
+        .await?;
         for (name, table, column) in AGE_INDEXES {
             manager
                 .create_index(
@@ -112,6 +121,12 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(table).to_owned())
                 .await?;
         }
+        drop_columns(
+            manager,
+            DocumentRequests::Table,
+            [DocumentRequests::RetriggeredAt],
+        )
+        .await?;
         drop_columns(manager, RecordLinks::Table, [RecordLinks::ErasedAt]).await?;
         drop_columns(
             manager,
@@ -216,6 +231,12 @@ enum Portals {
     MissingScopes,
     UninstalledAt,
     SyncLockOwner,
+}
+
+#[derive(Clone, Copy, DeriveIden)]
+enum DocumentRequests {
+    Table,
+    RetriggeredAt,
 }
 
 #[derive(Clone, Copy, DeriveIden)]

@@ -1,6 +1,8 @@
 //! What the flow reads from HubSpot about a deal: its properties, the company
 //! or contact the document is for, and its line items with their products.
 
+use chrono::{DateTime, Utc};
+
 use super::error::DealError;
 use crate::{
     holded::DocumentType,
@@ -80,6 +82,9 @@ pub struct Deal {
     /// The Holded document the deal stands for, if any (`holded_id`: written
     /// by the nightly sync for deals that came from Holded, and by this flow).
     pub holded_id: Option<String>,
+    /// The stages it entered and when, newest first (HubSpot's history of
+    /// `dealstage`).
+    pub stage_history: Vec<(String, DateTime<Utc>)>,
 }
 
 impl Deal {
@@ -103,7 +108,25 @@ impl Deal {
                 .get("deal_currency_code")
                 .map(|c| c.trim().to_uppercase()),
             holded_id: object.get("holded_id").map(str::to_owned),
+            stage_history: object
+                .properties_with_history
+                .get("dealstage")
+                .map(|versions| {
+                    versions
+                        .iter()
+                        .filter_map(|v| Some((v.value.clone()?, v.timestamp)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// Whether the deal entered `stage` at `since` or later (HubSpot's stage
+    /// history; a deal that passed through the stage entered it too).
+    pub fn entered_since(&self, stage: &str, since: DateTime<Utc>) -> bool {
+        self.stage_history
+            .iter()
+            .any(|(value, at)| value == stage && *at >= since)
     }
 }
 
@@ -115,7 +138,7 @@ pub async fn read_deal(client: &PortalClient, deal_id: &str) -> Result<Deal, Dea
         )));
     }
     match client
-        .get_object(ObjectType::Deals, deal_id, &DEAL_PROPERTIES)
+        .get_object_with_history(ObjectType::Deals, deal_id, &DEAL_PROPERTIES, &["dealstage"])
         .await
     {
         Ok(object) => Ok(Deal::from_object(&object)),

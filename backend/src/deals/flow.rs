@@ -31,6 +31,7 @@ use crate::{
     settings::{DEFAULT_TAX, DocumentMapping, HoldedAccess},
     store::{
         PortalStatus, RequestState, RequestTrigger, Store,
+        document_requests::FailOutcome,
         entities::{document_request, portal},
         links::LinkWrite,
         portal_tokens::portal_client,
@@ -44,6 +45,10 @@ pub const MAX_ATTEMPTS: i32 = 12;
 
 /// The least wait after a failure that left a create in doubt.
 pub const IN_DOUBT_WAIT: chrono::Duration = chrono::Duration::seconds(30);
+
+/// How much earlier than a webhook's `occurredAt` HubSpot's history may date
+/// the same stage change (two clocks of HubSpot's).
+pub const EVENT_CLOCK_TOLERANCE: chrono::Duration = chrono::Duration::seconds(5);
 
 /// When a stage change whose deal could not be read (HubSpot failing for
 /// now) is tried again.
@@ -154,7 +159,12 @@ impl DealFlow {
                 return Ok(Outcome::Skipped);
             }
         };
-        let Some(doc_type) = self.triggered_type(&portal, &deal).await? else {
+        let occurred_at = self
+            .store
+            .webhook_event(event_id)
+            .await?
+            .map(|event| event.occurred_at);
+        let Some(doc_type) = self.triggered_type(&portal, &deal, occurred_at).await? else {
             self.store.mark_webhook_processed(event_id).await?;
             return Ok(Outcome::Skipped);
         };
@@ -171,11 +181,17 @@ impl DealFlow {
         self.run_request(request.id).await
     }
 
-    /// The document type whose trigger stage the deal is in now, if any.
+    /// The document type the stage change that occurred at `occurred_at`
+    /// triggers, if any: the deal, in the pipeline mapped to its type,
+    /// entered that type's stage at that time or later, as HubSpot's stage
+    /// history says — so a deal that passed through the stage (or whose
+    /// webhook came late) gets its document, and an event that does not
+    /// match what happened (forged, reordered) makes none.
     async fn triggered_type(
         &self,
         portal: &portal::Model,
         deal: &Deal,
+        occurred_at: Option<DateTime<Utc>>,
     ) -> Result<Option<DocumentType>, sea_orm::DbErr> {
         let Some(doc_type) = deal.document_type else {
             return Ok(None);
@@ -185,11 +201,12 @@ impl DealFlow {
             .portal_settings(portal.id, &portal.time_zone)
             .await?;
         let mapping = DocumentMapping::from_json(&settings.document_mapping);
-        let in_stage = mapping.stage(doc_type).is_some_and(|stage| {
+        let since = occurred_at.unwrap_or_else(Utc::now) - EVENT_CLOCK_TOLERANCE;
+        let entered = mapping.stage(doc_type).is_some_and(|stage| {
             deal.pipeline.as_deref() == Some(stage.pipeline_id.as_str())
-                && deal.stage.as_deref() == Some(stage.stage_id.as_str())
+                && deal.entered_since(&stage.stage_id, since)
         });
-        Ok(in_stage.then_some(doc_type))
+        Ok(entered.then_some(doc_type))
     }
 
     async fn portal_readiness(&self, portal_id: i64) -> Result<Readiness, sea_orm::DbErr> {
@@ -300,8 +317,16 @@ impl DealFlow {
         work.lease_until = None;
         let deal_id = work.deal_id.clone();
         let request_id = work.id;
-        if !self.store.save_document_request(work).await? {
-            return Ok(());
+        match self.store.fail_document_request(work).await? {
+            FailOutcome::Failed => {}
+            FailOutcome::Reopened => {
+                tracing::info!(
+                    request = request_id,
+                    "a new trigger came during the attempt; opened again"
+                );
+                return Ok(());
+            }
+            FailOutcome::LeaseLost => return Ok(()),
         }
         let Some(portal) = portal else {
             return Ok(());

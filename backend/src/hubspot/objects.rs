@@ -95,6 +95,22 @@ pub struct CrmObject {
     pub object_write_trace_id: Option<String>,
     /// Upserts: whether the record was created.
     pub new: Option<bool>,
+    /// Every value of the properties asked with `propertiesWithHistory`,
+    /// newest first.
+    #[serde(default)]
+    pub properties_with_history: BTreeMap<String, Vec<PropertyVersion>>,
+}
+
+/// One value a property had (`propertiesWithHistory`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyVersion {
+    /// The value.
+    pub value: Option<String>,
+    /// When it was set.
+    pub timestamp: DateTime<Utc>,
+    /// Who set it (`CRM_UI`, `INTEGRATION`, …).
+    pub source_type: Option<String>,
 }
 
 impl CrmObject {
@@ -122,6 +138,7 @@ impl CrmObject {
             archived: false,
             object_write_trace_id: None,
             new: None,
+            properties_with_history: BTreeMap::new(),
         }
     }
 }
@@ -287,9 +304,24 @@ impl PortalClient {
         id: &str,
         properties: &[&str],
     ) -> Result<CrmObject, HubspotError> {
+        self.get_object_with_history(object, id, properties, &[])
+            .await
+    }
+
+    /// [`Self::get_object`], with every value `history` properties have had.
+    pub async fn get_object_with_history(
+        &self,
+        object: ObjectType,
+        id: &str,
+        properties: &[&str],
+        history: &[&str],
+    ) -> Result<CrmObject, HubspotError> {
         let mut request = ApiRequest::get(format!("{}/{}", object.path(), id));
         if !properties.is_empty() {
             request = request.query("properties", properties.join(","));
+        }
+        if !history.is_empty() {
+            request = request.query("propertiesWithHistory", history.join(","));
         }
         Ok(self.call(request).await?.1)
     }

@@ -22,6 +22,17 @@ pub const REQUEST_LEASE: chrono::Duration = chrono::Duration::seconds(45);
 /// leaves it to the job that is on its way).
 pub const QUEUED_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
+/// How a failed attempt ended ([`Store::fail_document_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Failed: it waits for the rep.
+    Failed,
+    /// A trigger came during the attempt: open again, due now.
+    Reopened,
+    /// Another worker holds the request.
+    LeaseLost,
+}
+
 /// The states of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestState {
@@ -179,6 +190,21 @@ impl Store {
                 .exec(self.db())
                 .await?;
         }
+        // A trigger while a worker holds the request is kept for when that
+        // attempt ends (see `fail_document_request`).
+        document_request::Entity::update_many()
+            .col_expr(
+                document_request::Column::RetriggeredAt,
+                Expr::value(Some(now)),
+            )
+            .filter(scope.clone())
+            .filter(document_request::Column::State.is_in(open_states()))
+            .filter(
+                Expr::col(document_request::Column::LeaseUntil)
+                    .gt(self.db_now(chrono::Duration::zero())),
+            )
+            .exec(self.db())
+            .await?;
         if trigger == RequestTrigger::Card {
             // The rep asked now: an open request waiting out a backoff goes at once.
             document_request::Entity::update_many()
@@ -215,6 +241,10 @@ impl Store {
             .col_expr(
                 document_request::Column::Attempts,
                 Expr::col(document_request::Column::Attempts).add(1),
+            )
+            .col_expr(
+                document_request::Column::RetriggeredAt,
+                Expr::value(None::<DateTime<Utc>>),
             )
             .filter(document_request::Column::Id.eq(id))
             .filter(document_request::Column::State.is_in(open_states()))
@@ -261,6 +291,44 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(saved.rows_affected == 1)
+    }
+
+    /// Ends the attempt of the worker holding `row` (fencing by `attempts`)
+    /// with `row` failed — unless a trigger arrived during the attempt: then
+    /// the request opens again, due now, and `Reopened` says so. `LeaseLost`
+    /// when another worker holds it.
+    pub async fn fail_document_request(
+        &self,
+        row: document_request::Model,
+    ) -> Result<FailOutcome, DbErr> {
+        let attempts = row.attempts;
+        let id = row.id;
+        let mut active = row.clone().into_active_model().reset_all();
+        active.id = NotSet;
+        active.updated_at = Set(Utc::now());
+        let failed = document_request::Entity::update_many()
+            .set(active)
+            .filter(document_request::Column::Id.eq(id))
+            .filter(document_request::Column::Attempts.eq(attempts))
+            .filter(document_request::Column::RetriggeredAt.is_null())
+            .exec(self.db())
+            .await?
+            .rows_affected
+            == 1;
+        if failed {
+            return Ok(FailOutcome::Failed);
+        }
+        let mut reopened = row;
+        reopened.state = RequestState::Pending.as_str().to_owned();
+        reopened.next_attempt_at = None;
+        reopened.lease_until = None;
+        reopened.retriggered_at = None;
+        reopened.attempts_at_open = attempts;
+        Ok(if self.save_document_request(reopened).await? {
+            FailOutcome::Reopened
+        } else {
+            FailOutcome::LeaseLost
+        })
     }
 
     /// Renews the lease of a request this worker holds (fencing by `attempts`);

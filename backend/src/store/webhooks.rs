@@ -59,6 +59,11 @@ impl Store {
         })
     }
 
+    /// One stored event.
+    pub async fn webhook_event(&self, id: i64) -> Result<Option<webhook_event::Model>, DbErr> {
+        webhook_event::Entity::find_by_id(id).one(self.db()).await
+    }
+
     /// Marks an event handled by its job.
     pub async fn mark_webhook_processed(&self, id: i64) -> Result<(), DbErr> {
         webhook_event::Entity::update_many()

@@ -54,6 +54,9 @@ pub struct Model {
     pub queued_at: Option<DateTimeUtc>,
     /// `attempts` when it was last (re-)opened: the attempt limit counts from here.
     pub attempts_at_open: i32,
+    /// A trigger arrived while a worker held the request: if that attempt
+    /// fails, the request opens again instead of waiting for the rep.
+    pub retriggered_at: Option<DateTimeUtc>,
 }
 
 /// Relations are navigated with explicit queries.

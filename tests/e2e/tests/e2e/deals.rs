@@ -1348,3 +1348,75 @@ async fn a_token_refresh_that_fails_for_now_keeps_the_portal_connected_and_the_c
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn a_deal_that_passes_through_its_trigger_stage_gets_its_document() {
+    let env = env(Setup::default()).await;
+    let deal = env.deal(DealSpec {
+        name: "Cocina para el Mesón de Ávila",
+        doc_type: "estimate",
+        associate: Some("company"),
+        amount: Some("8400"),
+        company: Some(company("Mesón de Ávila SL")),
+        ..Default::default()
+    });
+    // The rep drags the deal through the estimate stage and on, at once.
+    env.move_to_trigger(deal, "estimate");
+    env.hubspot()
+        .move_deal(env.portal as u64, deal, "closedlost")
+        .unwrap();
+    let created = env.wait_created(deal, "estimate").await;
+    assert!(created.holded_document_id.is_some());
+    assert_eq!(env.documents().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stage_change_that_did_not_happen_makes_no_document() {
+    let env = env(Setup::default()).await;
+    // Seeded in the invoice stage long ago: it never entered it after any event.
+    let deal = env
+        .hubspot()
+        .seed_deal(
+            env.portal as u64,
+            SeedDeal {
+                properties: props(&[
+                    ("dealname", "Reforma del bar Galicia"),
+                    ("pipeline", "default"),
+                    ("dealstage", trigger("invoice")),
+                    ("holded_tipo_documento", "invoice"),
+                    ("amount", "1200"),
+                ]),
+                company: Some(company("Bar Galicia SC")),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .deal_id;
+    env.hubspot().advance_clock(chrono::Duration::minutes(5));
+    // A signed event claims it just moved into the invoice stage.
+    let event = json!([{
+        "eventId": 991, "subscriptionId": 9001, "portalId": env.portal,
+        "appId": crate::support::APP_ID, "occurredAt": env.hubspot().now().timestamp_millis(),
+        "subscriptionType": "object.propertyChange", "objectTypeId": "0-3",
+        "objectId": deal, "propertyName": "dealstage", "propertyValue": trigger("invoice"),
+        "changeSource": "CRM_UI", "attemptNumber": 0,
+    }])
+    .to_string();
+    let res = env
+        .stack
+        .signed(Method::POST, "/webhooks/hubspot", &event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let store = env.stack.db.store().await;
+    for _ in 0..100 {
+        let events = webhook_event::Entity::find().all(store.db()).await.unwrap();
+        if events.iter().all(|e| e.processed_at.is_some()) && !events.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(env.requests(deal).await.is_empty(), "no request was opened");
+    assert!(env.documents().is_empty());
+}

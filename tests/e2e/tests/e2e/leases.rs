@@ -145,3 +145,68 @@ async fn a_worker_past_its_lease_is_fenced_off_on_sqlite() {
 async fn a_worker_past_its_lease_is_fenced_off_on_postgres() {
     a_worker_past_its_lease_is_fenced_off(Engine::Postgres).await;
 }
+
+async fn a_trigger_during_an_attempt_is_not_lost(engine: Engine) {
+    use holded_hubspot::store::document_requests::FailOutcome;
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    portal(&store, 43).await;
+    let request = store
+        .open_document_request(43, "9002", "invoice", RequestTrigger::Stage)
+        .await
+        .unwrap();
+    let held = store
+        .claim_document_request(request.id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The deal enters the stage again while the worker is busy…
+    store
+        .open_document_request(43, "9002", "invoice", RequestTrigger::Stage)
+        .await
+        .unwrap();
+    // …and that attempt fails: the request opens again instead.
+    let mut failed = held.clone();
+    failed.state = "failed".into();
+    failed.error = Some("Holded rechazó los datos".into());
+    failed.lease_until = None;
+    assert_eq!(
+        store.fail_document_request(failed).await.unwrap(),
+        FailOutcome::Reopened
+    );
+    let row = store.document_request(request.id).await.unwrap().unwrap();
+    assert_eq!(row.state, "pending");
+    assert_eq!(row.next_attempt_at, None);
+    // Without a new trigger, a failed attempt fails.
+    let again = store
+        .claim_document_request(request.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut failed = again.clone();
+    failed.state = "failed".into();
+    failed.lease_until = None;
+    assert_eq!(
+        store.fail_document_request(failed).await.unwrap(),
+        FailOutcome::Failed
+    );
+    assert_eq!(
+        store
+            .document_request(request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "failed"
+    );
+}
+
+#[tokio::test]
+async fn a_trigger_during_an_attempt_is_not_lost_on_sqlite() {
+    a_trigger_during_an_attempt_is_not_lost(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_trigger_during_an_attempt_is_not_lost_on_postgres() {
+    a_trigger_during_an_attempt_is_not_lost(Engine::Postgres).await;
+}

@@ -355,9 +355,58 @@ pub struct Record {
     pub indexed: Option<Snapshot>,
     /// The next version search will see, and when.
     pub pending: Option<(Instant, Snapshot)>,
+    /// Every value each property has had, oldest first (what
+    /// `propertiesWithHistory` answers, newest first).
+    pub history: BTreeMap<String, Vec<Version>>,
+}
+
+/// One value a property had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The value.
+    pub value: String,
+    /// When it was set.
+    pub timestamp: DateTime<Utc>,
+    /// Who set it: `CRM_UI`, `INTEGRATION`, `API`.
+    pub source_type: &'static str,
 }
 
 impl Record {
+    /// Records the values just set by `source_type` in the history.
+    pub fn remember(
+        &mut self,
+        values: &BTreeMap<String, String>,
+        at: DateTime<Utc>,
+        source_type: &'static str,
+    ) {
+        for (name, value) in values {
+            self.history.entry(name.clone()).or_default().push(Version {
+                value: value.clone(),
+                timestamp: at,
+                source_type,
+            });
+        }
+    }
+
+    /// `propertiesWithHistory` for `names`: each property's versions, newest first.
+    pub fn history_json(&self, names: &[String]) -> Value {
+        let mut out = serde_json::Map::new();
+        for name in names {
+            let versions: Vec<Value> = self
+                .history
+                .get(name)
+                .map(|v| {
+                    v.iter()
+                        .rev()
+                        .map(|v| json!({"value": v.value, "timestamp": iso(v.timestamp), "sourceType": v.source_type}))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.insert(name.clone(), Value::Array(versions));
+        }
+        Value::Object(out)
+    }
+
     /// Makes the current version visible to search after `lag`.
     pub fn reindex(&mut self, now: Instant, lag: std::time::Duration) {
         self.promote(now);

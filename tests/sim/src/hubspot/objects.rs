@@ -263,6 +263,9 @@ async fn get_one(
     if let Some(to) = store::query_param(req.query_string(), "associations") {
         v["associations"] = associations_of(&state, caller.portal_id, t, record.id, &to);
     }
+    if let Some(names) = store::history_properties(req.query_string()) {
+        v["propertiesWithHistory"] = record.history_json(&names);
+    }
     Ok(HttpResponse::Ok().json(v))
 }
 

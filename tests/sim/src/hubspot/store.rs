@@ -171,14 +171,17 @@ pub fn create(
     values.insert("hs_object_id".into(), id.to_string());
     let mut record = Record {
         id,
-        props: values,
+        props: BTreeMap::new(),
         created_at: now,
         updated_at: now,
         archived: false,
         archived_at: None,
         indexed: None,
         pending: None,
+        history: BTreeMap::new(),
     };
+    record.remember(&values, now, "API");
+    record.props = values;
     calculate(t, &mut record.props);
     record.reindex(Instant::now(), lag);
     state
@@ -210,6 +213,11 @@ pub fn update(
         return;
     };
     let old_stage = record.props.get("dealstage").cloned();
+    let source_type = match source {
+        Source::App | Source::OtherIntegration => "INTEGRATION",
+        Source::User => "CRM_UI",
+    };
+    record.remember(values, now, source_type);
     for (name, value) in values {
         if value.is_empty() {
             record.props.remove(name);
@@ -288,8 +296,18 @@ fn calculate(t: ObjType, props: &mut BTreeMap<String, String>) {
 
 /// Property names requested in a query (`properties=a,b&properties=c`).
 pub fn requested_properties(query: &str) -> Option<Vec<String>> {
+    listed(query, "properties")
+}
+
+/// The properties named by `propertiesWithHistory` (comma-separated, or repeated).
+pub fn history_properties(query: &str) -> Option<Vec<String>> {
+    listed(query, "propertiesWithHistory")
+}
+
+/// The names a list parameter gives (comma-separated, or repeated).
+fn listed(query: &str, parameter: &str) -> Option<Vec<String>> {
     let names: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
-        .filter(|(k, _)| k == "properties")
+        .filter(|(k, _)| k == parameter)
         .flat_map(|(_, v)| {
             v.split(',')
                 .map(str::trim)
