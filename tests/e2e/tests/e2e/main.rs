@@ -14,6 +14,7 @@ mod budget;
 mod console;
 mod deals;
 mod demo;
+mod fault_matrix;
 mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;

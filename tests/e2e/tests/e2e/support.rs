@@ -212,13 +212,25 @@ impl ServiceProcess {
         db: Option<&TestDb>,
         extra_env: &[(&str, &str)],
     ) -> Self {
+        Self::start(&["serve"], port, cwd, db, extra_env).await
+    }
+
+    /// Runs the service binary with `args` (an HTTP-serving command) on
+    /// `port` and waits until `/healthz` answers.
+    pub async fn start(
+        args: &[&str],
+        port: u16,
+        cwd: &Path,
+        db: Option<&TestDb>,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let log_path = cwd.join(format!(
             "service-{port}-{}.log",
             uuid::Uuid::new_v4().simple()
         ));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut cmd = service_command(cwd);
-        cmd.arg("serve")
+        cmd.args(args)
             .env("HH_BIND", format!("127.0.0.1:{port}"))
             .env("HH_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
             .stdout(log.try_clone().expect("log"))
@@ -436,29 +448,38 @@ impl Stack {
 
     /// Follows the install redirects by hand; returns the callback's status and body.
     pub async fn oauth_dance(&self) -> (u16, String) {
-        let client = no_redirects();
-        let start = client
-            .get(format!("{}/oauth/install", self.service.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            start.status(),
-            302,
-            "{}",
-            start.text().await.unwrap_or_default()
-        );
-        let authorize = location(&start);
-        assert!(authorize.starts_with(&format!("{}/oauth/authorize?", self.sims.hubspot_url)));
-        let approved = client.get(&authorize).send().await.unwrap();
-        assert_eq!(approved.status(), 302);
-        let callback = location(&approved);
-        assert!(callback.starts_with(&format!("{}/oauth/callback?", self.service.url)));
-        let done = client.get(&callback).send().await.unwrap();
-        let status = done.status().as_u16();
-        (status, done.text().await.unwrap())
+        oauth_dance(&self.service.url, &self.sims.hubspot_url).await
     }
+}
 
+/// Installs the app of the service at `service` through HubSpot's simulator
+/// at `hubspot`, following the redirects by hand; returns the callback's
+/// status and body.
+pub async fn oauth_dance(service: &str, hubspot: &str) -> (u16, String) {
+    let client = no_redirects();
+    let start = client
+        .get(format!("{service}/oauth/install"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        302,
+        "{}",
+        start.text().await.unwrap_or_default()
+    );
+    let authorize = location(&start);
+    assert!(authorize.starts_with(&format!("{hubspot}/oauth/authorize?")));
+    let approved = client.get(&authorize).send().await.unwrap();
+    assert_eq!(approved.status(), 302);
+    let callback = location(&approved);
+    assert!(callback.starts_with(&format!("{service}/oauth/callback?")));
+    let done = client.get(&callback).send().await.unwrap();
+    let status = done.status().as_u16();
+    (status, done.text().await.unwrap())
+}
+
+impl Stack {
     /// A request to `path_and_query` signed with the app's secret and nothing
     /// appended: the shape of a webhook delivery (and of forgeries).
     pub fn signed(

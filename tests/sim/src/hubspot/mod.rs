@@ -431,6 +431,29 @@ impl HubspotSim {
         Ok(())
     }
 
+    /// Associates two records as a user would (`type_id` one of the default
+    /// association types, e.g. 5 for a deal's primary company, 3 for its contact).
+    pub fn associate(
+        &self,
+        portal: u64,
+        from: (ObjType, u64),
+        to: (ObjType, u64),
+        type_id: u32,
+    ) -> Result<(), String> {
+        let mut state = self.lock();
+        let p = state
+            .portals
+            .get_mut(&portal)
+            .ok_or_else(|| format!("no portal {portal}"))?;
+        for (t, id) in [from, to] {
+            if !p.records(t).contains_key(&id) {
+                return Err(format!("no {} {id} in portal {portal}", t.singular()));
+            }
+        }
+        p.associate(from.0, from.1, to.0, to.1, type_id);
+        Ok(())
+    }
+
     /// Adds a custom deal pipeline (numeric ids, like HubSpot's).
     pub fn add_pipeline(&self, portal: u64, input: NewPipeline) -> Result<Value, String> {
         let mut state = self.lock();
