@@ -244,6 +244,9 @@ fn fixture(name: &str) -> Value {
         "v2-contact" => include_str!("../../fixtures/holded/v2-contact.json"),
         "v2-product" => include_str!("../../fixtures/holded/v2-product.json"),
         "v2-document" => include_str!("../../fixtures/holded/v2-document.json"),
+        "v2-document-list-item" => {
+            include_str!("../../fixtures/holded/v2-document-list-item.json")
+        }
         "v2-tax" => include_str!("../../fixtures/holded/v2-tax.json"),
         "v2-numbering-series" => include_str!("../../fixtures/holded/v2-numbering-series.json"),
         "v2-usage" => include_str!("../../fixtures/holded/v2-usage.json"),
@@ -283,9 +286,17 @@ fn values_at<'a>(value: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
     }
 }
 
-/// Asserts `value` has every field of the fixture with an allowed type.
+/// Asserts `value` has every field of the fixture with an allowed type, and
+/// none of its `absent` ones.
 fn assert_shape(value: &Value, fixture_name: &str) {
     let spec = fixture(fixture_name);
+    for field in spec["absent"].as_array().into_iter().flatten() {
+        let field = field.as_str().expect("field name");
+        assert!(
+            value.get(field).is_none(),
+            "{fixture_name}: {field} must be absent from {value}"
+        );
+    }
     let fields = spec["fields"].as_object().expect("fields");
     for (path, allowed) in fields {
         let allowed: Vec<&str> = allowed.as_str().expect("types").split('|').collect();
@@ -328,17 +339,24 @@ async fn simulator_responses_match_the_published_shapes() {
     for (path, item_fixture) in [
         ("/contacts", "v2-contact"),
         ("/products", "v2-product"),
-        ("/invoices", "v2-document"),
-        ("/estimates", "v2-document"),
-        ("/proformas", "v2-document"),
-        ("/waybills", "v2-document"),
-        ("/sales-orders", "v2-document"),
+        ("/invoices", "v2-document-list-item"),
+        ("/estimates", "v2-document-list-item"),
+        ("/proformas", "v2-document-list-item"),
+        ("/waybills", "v2-document-list-item"),
+        ("/sales-orders", "v2-document-list-item"),
         ("/taxes", "v2-tax"),
         ("/numbering-series/invoice", "v2-numbering-series"),
     ] {
         let page = env.raw_json(&v2_path(path), Generation::V2).await;
         assert_shape(&page, "v2-page");
         assert_shape(&page["items"][0], item_fixture);
+        if item_fixture == "v2-document-list-item" {
+            let id = page["items"][0]["id"].as_str().expect("id");
+            let one = env
+                .raw_json(&v2_path(&format!("{path}/{id}")), Generation::V2)
+                .await;
+            assert_shape(&one, "v2-document");
+        }
     }
     let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
     assert_shape(&usage, "v2-usage");
@@ -1588,5 +1606,352 @@ async fn the_control_surface_drives_the_simulator_over_http() {
         .0,
         401
     );
+    env.sims.stop().await;
+}
+
+// ---------------------------------------------------------------- real-API fidelity, round 2
+
+/// Creates a contact through the API of `generation` and returns its id.
+async fn create_raw_contact(env: &Env, generation: Generation, body: Value) -> String {
+    let (path, auth) = match generation {
+        Generation::V1 => (v1_path("/contacts"), Auth::Key(&env.account.v1_key)),
+        Generation::V2 => (v2_path("/contacts"), Auth::Bearer(&env.account.v2_token)),
+    };
+    let (status, _, reply) = env
+        .raw(reqwest::Method::POST, &path, auth, Some(body))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    serde_json::from_str::<Value>(&reply).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn ids_of(page: &Value) -> Vec<&str> {
+    page.as_array()
+        .or_else(|| page["items"].as_array())
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}
+
+/// S-V2PREVIEW (`openapi-en.json`): the item schema of `GET /invoices`,
+/// `/estimates`, `/proformas`, `/waybills` and `/sales-orders` has no
+/// `lines`, `notes`, `draft` or `custom_fields`; `GET /<type>/{id}` has them.
+/// v1 lists carry `products[]` (S-V1SPEC `GET /documents/{docType}`).
+#[tokio::test]
+async fn v2_document_lists_carry_no_lines_and_a_single_get_has_them() {
+    let env = Env::new().await;
+    env.seed(3, 3, 2);
+    for doc_type in DocumentType::ALL {
+        let path = v2_path(&format!("/{}", doc_type.v2_path()));
+        let page = env.raw_json(&path, Generation::V2).await;
+        for item in page["items"].as_array().unwrap() {
+            assert_shape(item, "v2-document-list-item");
+            let one = env
+                .raw_json(
+                    &format!("{path}/{}", item["id"].as_str().unwrap()),
+                    Generation::V2,
+                )
+                .await;
+            assert_shape(&one, "v2-document");
+            assert!(!one["lines"].as_array().unwrap().is_empty());
+        }
+        let v1 = env
+            .raw_json(
+                &v1_path(&format!("/documents/{}", doc_type.v1_name())),
+                Generation::V1,
+            )
+            .await;
+        assert!(!v1[0]["products"].as_array().unwrap().is_empty());
+    }
+    env.sims.stop().await;
+}
+
+/// Whether v2 `GET /contacts` filters by `code` differs between sources (the
+/// April preview lists `phone`, `mobile`, `email`, `custom_id`; the June
+/// scrape adds `code`), and Holded ignores parameters it does not know
+/// (S-SPIKE §6: `page` is silently ignored). Default: `code` is ignored and
+/// every contact comes back; a setting honours it; another ignores every
+/// filter, v1's `phone` included.
+#[tokio::test]
+async fn contact_filters_holded_may_not_know_are_ignored_and_every_contact_comes_back() {
+    let env = Env::new().await;
+    env.seed(30, 0, 0);
+    let talleres = create_raw_contact(
+        &env,
+        Generation::V2,
+        json!({"name": "Talleres Ruiz SL", "code": "B12345678", "email": "admin@talleresruiz.es",
+               "phone": "+34976112233"}),
+    )
+    .await;
+    let all = env.sims.holded.contacts(&env.account.account_id).len();
+    let count = |page: &Value| page["items"].as_array().unwrap().len();
+    let by_code = env
+        .raw_json(
+            &v2_path("/contacts?code=B12345678&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&by_code), all, "an unknown filter returns everything");
+    let by_email = env
+        .raw_json(
+            &v2_path("/contacts?email=admin%40talleresruiz.es&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(ids_of(&by_email), [talleres.as_str()]);
+    let unknown = env
+        .raw_json(
+            &v2_path("/contacts?nif=B12345678&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&unknown), all);
+
+    let mut settings = env.sims.holded.settings();
+    settings.v2_contact_code_filter = true;
+    env.sims.holded.set_settings(settings.clone());
+    let by_code = env
+        .raw_json(&v2_path("/contacts?code=B12345678"), Generation::V2)
+        .await;
+    assert_eq!(ids_of(&by_code), [talleres.as_str()]);
+
+    settings.ignore_contact_filters = true;
+    env.sims.holded.set_settings(settings);
+    let by_email = env
+        .raw_json(
+            &v2_path("/contacts?email=admin%40talleresruiz.es&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&by_email), all);
+    let by_phone = env
+        .raw_json(&v1_path("/contacts?phone=%2B34976112233"), Generation::V1)
+        .await;
+    assert_eq!(
+        by_phone.as_array().unwrap().len(),
+        all,
+        "v1 answers everyone"
+    );
+    env.sims.stop().await;
+}
+
+/// S-SPIKE §5: v1 and v2 calls count against one monthly quota per account
+/// (`api_v1_legacy_1` for v1; 5,000 on a small plan), reported by
+/// `GET /api/v2/usage`. No source shows the refusal; the simulator's is the
+/// harsher reading (429 problem+json like the per-minute limit, without
+/// `Retry-After`, `X-RateLimit-Window: month`), refused calls count, and the
+/// quota is whole again next month. The other reading (a public design note
+/// of 2026-08: the reported limit is a billable-overage ceiling) serves calls
+/// beyond it.
+#[tokio::test]
+async fn the_monthly_quota_counts_v1_and_v2_calls_and_refuses_beyond_it_until_next_month() {
+    let env = Env::new().await;
+    env.sims
+        .holded
+        .set_clock("2026-12-30T12:00:00Z".parse().unwrap());
+    let mut settings = env.sims.holded.settings();
+    settings.monthly_limit = 6;
+    env.sims.holded.set_settings(settings.clone());
+    for i in 0..3 {
+        env.raw_json(&v1_path("/taxes"), Generation::V1).await;
+        env.raw_json(&v2_path("/taxes"), Generation::V2).await;
+        assert_eq!(
+            env.sims.holded.monthly_usage(&env.account.account_id),
+            2 * (i + 1)
+        );
+    }
+    for (path, auth) in [
+        (v2_path("/taxes"), Auth::Bearer(&env.account.v2_token)),
+        (v1_path("/taxes"), Auth::Key(&env.account.v1_key)),
+        (v2_path("/usage"), Auth::Bearer(&env.account.v2_token)),
+    ] {
+        let response = http()
+            .get(format!("{}{path}", env.sims.holded_url))
+            .header(
+                match auth {
+                    Auth::Key(_) => "key",
+                    _ => "authorization",
+                },
+                match auth {
+                    Auth::Key(key) => key.to_owned(),
+                    Auth::Bearer(token) => format!("Bearer {token}"),
+                    Auth::None => unreachable!(),
+                },
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["x-ratelimit-window"], "month");
+        assert!(response.headers().get("retry-after").is_none());
+        let problem: Value = response.json().await.unwrap();
+        assert_shape(&problem, "v2-problem");
+        assert_eq!(problem["status"], 429);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Monthly API quota"),
+            "{problem}"
+        );
+    }
+    assert_eq!(env.sims.holded.monthly_usage(&env.account.account_id), 9);
+
+    // The other reading: calls beyond the limit are served (and billed).
+    settings.quota_enforced = false;
+    env.sims.holded.set_settings(settings.clone());
+    let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
+    assert_eq!(
+        (usage["usage"].as_u64(), usage["limit"].as_u64()),
+        (Some(10), Some(6))
+    );
+
+    // A new month starts from zero.
+    settings.quota_enforced = true;
+    env.sims.holded.set_settings(settings);
+    env.sims.holded.advance_clock(chrono::Duration::days(2));
+    let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
+    assert_eq!(usage["period"], "2027-01");
+    assert_eq!(usage["usage"], 1);
+    env.sims.stop().await;
+}
+
+/// Lists that lag behind writes and pages that repeat (faults): HubSpot's
+/// search index lags behind writes (reference §search) and Holded's lists
+/// give no guarantee either (S-CTHLS LEARNED.md: v2 values lag a few seconds
+/// after a write); clients guard against a repeated cursor (S-PYH) and a
+/// repeated v1 page (S-SPIKE §6: `page` ignored answers the same page).
+#[tokio::test]
+async fn faults_serve_a_new_record_late_in_lists_and_repeat_a_page_or_cursor() {
+    let env = Env::new().await;
+    env.seed(120, 0, 0);
+    env.sims.holded.add_fault(Fault {
+        kind: FaultKind::ListLag,
+        rate: None,
+        next: None,
+        delay_ms: Some(30_000),
+        generation: None,
+        route: Some("/contacts".into()),
+    });
+    let fresh =
+        create_raw_contact(&env, Generation::V1, json!({"name": "Begoña Etxeberria"})).await;
+    let everyone = env
+        .raw_json(
+            &v2_path("/contacts?limit=100&cursor=6a0000000000000000000064"),
+            Generation::V2,
+        )
+        .await;
+    assert!(
+        !ids_of(&everyone).contains(&fresh.as_str()),
+        "not listed yet"
+    );
+    let one = env
+        .raw_json(&v2_path(&format!("/contacts/{fresh}")), Generation::V2)
+        .await;
+    assert_eq!(one["name"], "Begoña Etxeberria", "found by id at once");
+    env.sims.holded.advance_clock(chrono::Duration::seconds(31));
+    let everyone = env
+        .raw_json(
+            &v2_path("/contacts?limit=100&cursor=6a0000000000000000000064"),
+            Generation::V2,
+        )
+        .await;
+    assert!(
+        ids_of(&everyone).contains(&fresh.as_str()),
+        "listed once the lag passed"
+    );
+    env.sims.holded.clear_faults();
+
+    let repeat = Fault {
+        kind: FaultKind::RepeatPage,
+        rate: None,
+        next: Some(1),
+        delay_ms: None,
+        generation: None,
+        route: None,
+    };
+    // The first page never repeats; the next one does, once.
+    env.sims.holded.add_fault(repeat.clone());
+    let first = env
+        .raw_json(&v1_path("/contacts?page=1"), Generation::V1)
+        .await;
+    let again = env
+        .raw_json(&v1_path("/contacts?page=2"), Generation::V1)
+        .await;
+    assert_eq!(ids_of(&again), ids_of(&first));
+    let second = env
+        .raw_json(&v1_path("/contacts?page=2"), Generation::V1)
+        .await;
+    assert_ne!(ids_of(&second), ids_of(&first));
+
+    env.sims.holded.add_fault(repeat);
+    let first = env
+        .raw_json(&v2_path("/contacts?limit=50"), Generation::V2)
+        .await;
+    let cursor = first["cursor"].as_str().unwrap();
+    let next = env
+        .raw_json(
+            &v2_path(&format!("/contacts?limit=50&cursor={cursor}")),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(
+        (next["cursor"].as_str(), next["has_more"].as_bool()),
+        (Some(cursor), Some(true))
+    );
+    env.sims.stop().await;
+}
+
+/// S-V2PREVIEW / S-PYH: a v2 document is created as a draft without a fiscal
+/// number; it gets one when it is approved (in Holded, or `POST …/approve`).
+#[tokio::test]
+async fn a_v2_draft_gets_its_number_when_a_user_approves_it_in_holded() {
+    let env = Env::new().await;
+    let client = env.client(Generation::V2);
+    let contact = client.create_contact(&full_contact()).await.unwrap();
+    let created = client
+        .create_document(&NewDocument {
+            doc_type: DocumentType::Invoice,
+            contact: DocumentContact::Id(contact),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+            description: None,
+            notes: None,
+            currency: Some("EUR".into()),
+            numbering_series_id: None,
+            lines: invoice_lines(),
+        })
+        .await
+        .unwrap();
+    let path = v2_path(&format!("/invoices/{}", created.id));
+    let draft = env.raw_json(&path, Generation::V2).await;
+    assert_eq!(
+        (draft["document_number"].clone(), draft["draft"].clone()),
+        (Value::Null, json!(true))
+    );
+    let approved: Value = http()
+        .post(format!(
+            "{}/_sim/holded/accounts/{}/documents/{}/approve",
+            env.sims.holded_url, env.account.account_id, created.id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["number"], "F260001");
+    let issued = env.raw_json(&path, Generation::V2).await;
+    assert_eq!(issued["document_number"], "F260001");
+    assert_eq!(issued["draft"], false);
+    assert!(issued["approved_at"].is_string());
+    let listed = env.raw_json(&v2_path("/invoices"), Generation::V2).await;
+    assert_eq!(listed["items"][0]["document_number"], "F260001");
     env.sims.stop().await;
 }
