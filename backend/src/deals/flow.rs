@@ -23,9 +23,11 @@ use super::{
 };
 use crate::{
     config::TimelineMode,
+    contact_index::ContactIndex,
     crypto::Cipher,
     holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
+    quota::{Paused, Quota},
     schedule::portal_time_zone,
     settings::{DEFAULT_TAX, DocumentMapping, HoldedAccess},
     store::{
@@ -34,7 +36,10 @@ use crate::{
         links::LinkWrite,
         portal_tokens::portal_client,
     },
-    sync::mapping::document_link,
+    sync::{
+        content_hash,
+        mapping::{created_document_properties, document_link},
+    },
 };
 
 /// Transient failures are tried again this many times (over about a day)
@@ -251,6 +256,10 @@ impl DealFlow {
         match result {
             Ok(()) => Ok(Outcome::Created),
             Err(DealError::LeaseLost) => Ok(Outcome::Skipped),
+            Err(DealError::QuotaSpent) => {
+                self.wait_for_quota(work, Paused::refused(Utc::now())).await
+            }
+            Err(DealError::Paused(paused)) => self.wait_for_quota(work, paused).await,
             Err(DealError::Database(err)) => Err(err),
             Err(DealError::Transient(why)) if attempts < MAX_ATTEMPTS => {
                 let at = Utc::now() + retry_wait(&work);
@@ -278,6 +287,25 @@ impl DealFlow {
                 Ok(Outcome::Failed(message))
             }
         }
+    }
+
+    /// Leaves the request waiting for next month, when Holded's quota is
+    /// whole again; the turn does not count as an attempt.
+    async fn wait_for_quota(
+        &self,
+        mut work: document_request::Model,
+        paused: Paused,
+    ) -> Result<Outcome, sea_orm::DbErr> {
+        tracing::info!(request = work.id, until = %paused.until, "Holded's monthly quota is spent; the request waits");
+        work.error = Some(paused.message);
+        work.next_attempt_at = Some(paused.until);
+        work.lease_until = None;
+        work.attempts_at_open += 1;
+        Ok(if self.store.save_document_request(work).await? {
+            Outcome::Retrying(paused.until)
+        } else {
+            Outcome::Skipped
+        })
     }
 
     /// Marks the request failed and tells the rep on the deal (best effort:
@@ -379,9 +407,31 @@ impl DealFlow {
             ))
         })?;
         let ctx = self.context(portal, &work.deal_id).await?;
+        let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
+        if let Some(paused) = quota.paused(ctx.holded.account_id()).await? {
+            return Err(DealError::Paused(paused));
+        }
+        let result = self.steps(&ctx, doc_type, portal, work).await;
+        match result {
+            Err(DealError::QuotaSpent) => Err(DealError::Paused(quota.spent(&ctx.holded).await?)),
+            other => {
+                quota.record(&ctx.holded).await?;
+                other
+            }
+        }
+    }
+
+    /// The steps of a turn, from wherever the request is.
+    async fn steps(
+        &self,
+        ctx: &Context,
+        doc_type: DocumentType,
+        portal: &portal::Model,
+        work: &mut document_request::Model,
+    ) -> Result<(), DealError> {
         let mut adopted = false;
         if work.holded_document_id.is_none()
-            && let Some(existing) = self.deal_document(&ctx, doc_type, portal.id).await?
+            && let Some(existing) = self.deal_document(ctx, doc_type, portal.id).await?
         {
             // The deal already is this Holded document (it came from Holded).
             work.holded_contact_id = existing.contact_id.clone();
@@ -393,14 +443,14 @@ impl DealFlow {
         let mut previous_contact = None;
         if work.state == RequestState::Pending.as_str() {
             previous_contact = work.holded_contact_id.clone();
-            self.party_step(&ctx, portal.id, work).await?;
+            self.party_step(ctx, portal.id, work).await?;
         }
         if work.holded_document_id.is_none() {
             adopted = self
-                .document_step(&ctx, doc_type, work, previous_contact)
+                .document_step(ctx, doc_type, work, previous_contact)
                 .await?;
         }
-        self.finish(&ctx, doc_type, work, adopted).await
+        self.finish(ctx, doc_type, work, adopted).await
     }
 
     /// The Holded document of `doc_type` that the deal already stands for:
@@ -456,6 +506,7 @@ impl DealFlow {
             hubspot: &ctx.hubspot,
             holded: &ctx.holded,
             store: &self.store,
+            index: ContactIndex::new(&self.store, &self.cipher, portal_id, ctx.sensitive),
             sensitive: ctx.sensitive,
         };
         let party = ensure_party(&context, to, &record).await?;
@@ -541,6 +592,7 @@ impl DealFlow {
                     hubspot_id: work.deal_id.clone(),
                     content_hash: String::new(),
                     holded_updated_at: None,
+                    listed: false,
                 }],
             )
             .await?;
@@ -626,14 +678,9 @@ impl DealFlow {
                 )
             });
         let link = document_link(doc_type, &id);
-        let mut properties = Properties::new();
+        let shown = created_document_properties(&document);
+        let mut properties = shown.clone();
         properties.insert("holded_id".to_owned(), id.clone());
-        properties.insert(
-            "holded_numero_documento".to_owned(),
-            document.number.clone().unwrap_or_default(),
-        );
-        properties.insert("holded_enlace".to_owned(), link.clone());
-        properties.insert("holded_estado_sync".to_owned(), "creado".to_owned());
         properties.insert(
             "holded_error".to_owned(),
             mismatch.clone().unwrap_or_default(),
@@ -641,6 +688,28 @@ impl DealFlow {
         ctx.hubspot
             .update_object(ObjectType::Deals, &work.deal_id, &properties)
             .await?;
+        let created_here = self
+            .store
+            .links(work.portal_id, ORIGIN_KIND, std::slice::from_ref(&id))
+            .await?
+            .contains_key(&id);
+        if created_here {
+            // What the deal shows of the document it made: the nightly sync
+            // rewrites it only when Holded changes it (a number on approval).
+            self.store
+                .save_links(
+                    work.portal_id,
+                    ORIGIN_KIND,
+                    &[LinkWrite {
+                        holded_id: id.clone(),
+                        hubspot_id: work.deal_id.clone(),
+                        content_hash: content_hash(&shown, &[]),
+                        holded_updated_at: None,
+                        listed: false,
+                    }],
+                )
+                .await?;
+        }
         work.state = RequestState::Created.as_str().to_owned();
         work.holded_document_number = document.number.clone();
         work.holded_link = Some(link.clone());

@@ -3,14 +3,18 @@
 //! id written back to HubSpot and to the link table (so the nightly sync and
 //! later documents reuse it).
 
+use futures::TryStreamExt;
+
 use super::{deal::AssociateTo, error::DealError};
 use crate::{
+    contact_index::ContactIndex,
     holded::{
-        Address, ContactChanges, ContactLookup, HoldedApi, HoldedClient, HoldedError, normalise_nif,
+        Address, Contact, ContactChanges, ContactLookup, HoldedApi, HoldedClient, HoldedError,
+        normalise_email, normalise_nif,
     },
     hubspot::{CrmObject, PortalClient, Properties},
     store::{Store, links::LinkWrite},
-    sync::mapping::{SENSITIVE_PROPERTIES, normalise_email},
+    sync::mapping::SENSITIVE_PROPERTIES,
 };
 
 /// Properties read from the company or contact.
@@ -85,6 +89,8 @@ pub struct PartyContext<'a> {
     pub holded: &'a HoldedClient,
     /// Database.
     pub store: &'a Store,
+    /// The last contact scan's index.
+    pub index: ContactIndex<'a>,
     /// Whether NIF, VAT number, IBAN and SWIFT may travel.
     pub sensitive: bool,
 }
@@ -178,34 +184,125 @@ async fn linked_contact(
     Ok(None)
 }
 
-/// A Holded contact with the same NIF (when sensitive data may travel) or
-/// email, preferring one of the same kind (person or company).
+/// The Holded contact with the same NIF (when sensitive data may travel) or
+/// email: one of the same kind (person or company) if there is exactly one,
+/// else the only one. Two that fit as well stop the deal with a message
+/// naming them: picking one would put the document on the wrong customer.
 async fn found_contact(
     ctx: &PartyContext<'_>,
     changes: &ContactChanges,
 ) -> Result<Option<(String, PartySource)>, DealError> {
     let lookups = [
-        (changes.nif.as_deref(), PartySource::FoundByNif),
-        (changes.email.as_deref(), PartySource::FoundByEmail),
+        (
+            changes.nif.as_deref().map(ContactLookup::Nif),
+            PartySource::FoundByNif,
+        ),
+        (
+            changes.email.as_deref().map(ContactLookup::Email),
+            PartySource::FoundByEmail,
+        ),
     ];
-    for (value, source) in lookups {
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+    for (lookup, source) in lookups {
+        let Some(lookup) = lookup.filter(|l| !l.key().is_empty()) else {
             continue;
         };
-        let lookup = match source {
-            PartySource::FoundByNif => ContactLookup::Nif(value),
-            _ => ContactLookup::Email(value),
-        };
-        let found = ctx.holded.find_contacts(lookup).await?;
-        let same_kind = found
+        let found = matching_contacts(ctx, lookup).await?;
+        let same_kind: Vec<&Contact> = found
             .iter()
-            .find(|c| Some(c.is_person) == changes.is_person)
-            .or(found.first());
-        if let Some(contact) = same_kind {
-            return Ok(Some((contact.id.clone(), source)));
+            .filter(|c| Some(c.is_person) == changes.is_person)
+            .collect();
+        let fitting = if same_kind.is_empty() {
+            found.iter().collect()
+        } else {
+            same_kind
+        };
+        match fitting.as_slice() {
+            [] => continue,
+            [one] => return Ok(Some((one.id.clone(), source))),
+            several => return Err(DealError::Permanent(ambiguous(lookup, several))),
         }
     }
     Ok(None)
+}
+
+/// Every Holded contact that really has `lookup`'s value: from Holded's list
+/// filter (checked, never trusted) and the last contact scan's index (each
+/// candidate read to confirm it), or — when Holded cannot filter on it (v1)
+/// or ignored the filter, and the index is missing or stale — from a scan of
+/// every contact, which refreshes the index.
+async fn matching_contacts(
+    ctx: &PartyContext<'_>,
+    lookup: ContactLookup<'_>,
+) -> Result<Vec<Contact>, DealError> {
+    let found = ctx.holded.find_contacts(lookup).await?;
+    if !found.complete && !ctx.index.fresh().await? {
+        return scan_contacts(ctx, lookup).await;
+    }
+    let mut matches = found.contacts;
+    for id in ctx.index.candidates(lookup).await? {
+        if matches.iter().any(|c| c.id == id) {
+            continue;
+        }
+        match ctx.holded.contact(&id).await {
+            Ok(contact) if lookup.matches(&contact) => matches.push(contact),
+            Ok(_) | Err(HoldedError::NotFound { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(matches)
+}
+
+/// Reads every Holded contact, recording each in the index (completed when
+/// the list ends cleanly), and keeps those with `lookup`'s value.
+async fn scan_contacts(
+    ctx: &PartyContext<'_>,
+    lookup: ContactLookup<'_>,
+) -> Result<Vec<Contact>, DealError> {
+    let started = chrono::Utc::now();
+    let mut pages = ctx.holded.contacts();
+    let mut matches = Vec::new();
+    while let Some(page) = pages.try_next().await? {
+        ctx.index.record(&page).await?;
+        matches.extend(page.into_iter().filter(|c| lookup.matches(c)));
+    }
+    if pages.doubt().is_none() {
+        ctx.index.complete(started).await?;
+    }
+    Ok(matches)
+}
+
+/// The message that stops a deal whose lookup found several contacts: who
+/// they are (name and Holded id), and what to do. A NIF is not repeated in it.
+fn ambiguous(lookup: ContactLookup<'_>, several: &[&Contact]) -> String {
+    let named: Vec<String> = several
+        .iter()
+        .take(3)
+        .map(|c| format!("«{}» (id {})", c.name, c.id))
+        .collect();
+    let more = match several.len() {
+        n if n > 3 => format!(" y {} más", n - 3),
+        _ => String::new(),
+    };
+    let value = match lookup {
+        ContactLookup::Email(email) => format!(" ({})", email.trim()),
+        _ => String::new(),
+    };
+    format!(
+        "Hay {} contactos en Holded con el mismo {}{value}: {}{more}. No se elige uno al azar: deja uno solo en Holded (o cambia el {} del que no es) y pulsa Reintentar.",
+        several.len(),
+        lookup.field_name(),
+        join_spanish(&named),
+        lookup.field_name(),
+    )
+}
+
+/// `a`, `a y b`, `a, b y c`.
+fn join_spanish(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} y {last}", init.join(", ")),
+    }
 }
 
 /// Writes the Holded id on the HubSpot record. HubSpot may refuse (another
@@ -266,6 +363,7 @@ async fn link(
                 hubspot_id: record_id.to_owned(),
                 content_hash: String::new(),
                 holded_updated_at: None,
+                listed: false,
             }],
         )
         .await?;

@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod console_sessions;
+pub mod contact_index;
 pub mod document_requests;
 pub mod entities;
+pub mod holded_usage;
 pub mod links;
 pub mod oauth_states;
 pub mod overview;

@@ -152,8 +152,20 @@ async fn documents_of_one_contact_are_found_by_contact_and_date() {
             .contact_documents(DocumentType::Estimate, &ours, day(9), day(11))
             .await
             .unwrap();
-        let notes: Vec<_> = found.iter().filter_map(|d| d.notes.as_deref()).collect();
-        assert_eq!(notes, ["ref hh-1-10"], "{generation:?}");
+        assert_eq!(found.len(), 1, "{generation:?}");
+        let notes = match generation {
+            Generation::V1 => found[0].notes.clone(),
+            // A v2 list carries no notes: the document read whole does.
+            Generation::V2 => {
+                assert_eq!((&found[0].notes, &found[0].lines), (&None, &None));
+                client
+                    .document(DocumentType::Estimate, &found[0].id)
+                    .await
+                    .unwrap()
+                    .notes
+            }
+        };
+        assert_eq!(notes.as_deref(), Some("ref hh-1-10"), "{generation:?}");
         // Both ends of the window are included.
         let found = client
             .contact_documents(DocumentType::Estimate, &ours, day(10), day(20))
@@ -219,6 +231,7 @@ fn fast_options() -> ClientOptions {
             max_retry_after: Duration::from_secs(2),
         },
         v2_page_size: 100,
+        ..ClientOptions::default()
     }
 }
 
@@ -605,29 +618,37 @@ async fn contacts_round_trip_in_both_generations() {
             }
         }
 
-        for lookup in [
-            ContactLookup::Nif("12345678-Z"),
-            ContactLookup::Email("nuria@puig.es"),
-            ContactLookup::Phone("+34612345678"),
+        // Every lookup keeps only real matches (normalised) and says whether
+        // Holded's filter can be trusted to have found them all: v1 has no
+        // NIF or email filter; v2's `code` is ignored (default reading).
+        for (lookup, found_here, complete) in [
+            (
+                ContactLookup::Nif("12345678-Z"),
+                generation == Generation::V2,
+                false,
+            ),
+            (
+                ContactLookup::Email(" Nuria@Puig.ES"),
+                generation == Generation::V2,
+                generation == Generation::V2,
+            ),
+            (ContactLookup::Phone("+34612345678"), true, true),
         ] {
-            let lookup = match (generation, lookup) {
-                // v2 filters `code` exactly on the server.
-                (Generation::V2, ContactLookup::Nif(_)) => ContactLookup::Nif("12345678Z"),
-                (_, other) => other,
-            };
             let found = client.find_contacts(lookup).await.expect("find");
-            assert!(
-                found.iter().any(|c| c.id == id),
+            assert_eq!(
+                found.contacts.iter().any(|c| c.id == id),
+                found_here,
                 "{generation:?} {lookup:?}"
             );
+            // Only real matches (the v1 round made a contact with the same values).
+            assert!(found.contacts.iter().all(|c| lookup.matches(c)));
+            assert_eq!(found.complete, complete, "{generation:?} {lookup:?}");
         }
-        assert!(
-            client
-                .find_contacts(ContactLookup::Email("nadie@ejemplo.es"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        let nobody = client
+            .find_contacts(ContactLookup::Email("nadie@ejemplo.es"))
+            .await
+            .unwrap();
+        assert!(nobody.contacts.is_empty());
 
         // Update one field; everything else stays (v1 partial PUT, v2 get–merge–put).
         let before = contact.updated_at;
@@ -739,11 +760,13 @@ async fn lists_are_streams_of_pages_in_both_generations() {
                 .unwrap()
                 .concat();
             assert_eq!(docs.len(), 2, "{doc_type:?}");
-            assert!(
-                docs.iter().all(|d| d.doc_type == doc_type
-                    && !d.lines.is_empty()
-                    && d.total > Decimal::ZERO)
-            );
+            // v1 lists carry the lines; v2 lists carry none (never an empty list).
+            assert!(docs.iter().all(|d| d.doc_type == doc_type
+                && match generation {
+                    Generation::V1 => d.lines.as_ref().is_some_and(|l| !l.is_empty()),
+                    Generation::V2 => d.lines.is_none(),
+                }
+                && d.total > Decimal::ZERO));
         }
     }
     let stats = env.sims.holded.stats();
@@ -906,8 +929,12 @@ async fn documents_read_back_with_the_same_lines_taxes_and_totals() {
                 "{generation:?}: dates survive Unix seconds / ISO"
             );
             assert_eq!(doc.notes.as_deref(), Some("HubSpot deal 123"));
-            assert_eq!(doc.lines.len(), 2);
-            for (read, written) in doc.lines.iter().zip(invoice_lines()) {
+            let lines = doc
+                .lines
+                .clone()
+                .expect("a document read whole has its lines");
+            assert_eq!(lines.len(), 2);
+            for (read, written) in lines.iter().zip(invoice_lines()) {
                 assert_eq!(read.name, written.name);
                 assert_eq!(read.units, written.units);
                 assert_eq!(
@@ -994,7 +1021,7 @@ async fn contact_name_only_creates_a_new_contact_each_time() {
             .find_contacts(ContactLookup::Phone("+34000"))
             .await
             .unwrap();
-        assert!(found.is_empty());
+        assert!(found.contacts.is_empty());
     }
     env.sims.stop().await;
 }
@@ -1406,18 +1433,48 @@ async fn paging_stops_on_repeated_pages_and_cursors_and_bad_fields_are_named() {
         fast_options(),
     )
     .unwrap();
-    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let mut stream = client.contacts();
+    let pages: Vec<Vec<_>> = (&mut stream).try_collect().await.expect("list");
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2]);
     assert_eq!(client.calls_made(), 2);
+    assert!(
+        stream
+            .doubt()
+            .is_some_and(|d| d.contains("repitió una página")),
+        "a scan that stopped on a repeat says so: {:?}",
+        stream.doubt()
+    );
 
     // v2 that keeps answering the same cursor with has_more: stop at the repeat.
     let v2 = stub_server(|_| {
         r#"{"items":[{"id":"6a0000000000000000000001","name":"A"}],"cursor":"6a0000000000000000000001","has_more":true}"#.to_owned()
     });
     let client = HoldedClient::new(&v2, "pat_x".to_owned().into(), fast_options()).unwrap();
-    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let mut stream = client.contacts();
+    let pages: Vec<Vec<_>> = (&mut stream).try_collect().await.expect("list");
     assert_eq!(pages.len(), 2);
     assert_eq!(client.calls_made(), 2);
+    assert!(
+        stream
+            .doubt()
+            .is_some_and(|d| d.contains("/contacts no terminó limpiamente")),
+        "{:?}",
+        stream.doubt()
+    );
+
+    // A document read whole without its lines is an error naming the field,
+    // never a document without lines.
+    let bare = stub_server(|_| {
+        r#"{"id":"6a0000000000000000000009","document_number":"F260009","date":"2026-03-01","total":"121"}"#.to_owned()
+    });
+    let client = HoldedClient::new(&bare, "pat_x".to_owned().into(), fast_options()).unwrap();
+    match client
+        .document(DocumentType::Invoice, "6a0000000000000000000009")
+        .await
+    {
+        Err(HoldedError::Decode { field, .. }) => assert_eq!(field, "lines"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 
     // Undecodable fields are named with their path.
     let bad = stub_server(|path| {
