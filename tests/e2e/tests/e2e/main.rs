@@ -14,6 +14,7 @@ mod console;
 mod deals;
 mod demo;
 mod holded_contract;
+mod holded_fidelity;
 mod hubspot_app;
 mod hubspot_contract;
 mod install;
