@@ -188,11 +188,7 @@ async fn measure(n: usize, key: Key) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    for n in if sizes.is_empty() { vec![1_000] } else { sizes } {
+    for n in support::sizes(1_000) {
         for key in [Key::V1, Key::V2] {
             measure(n, key).await?;
         }

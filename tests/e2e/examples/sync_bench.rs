@@ -101,11 +101,7 @@ async fn bench(n: usize) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    for n in if sizes.is_empty() { vec![1_000] } else { sizes } {
+    for n in support::sizes(1_000) {
         bench(n).await?;
     }
     Ok(())

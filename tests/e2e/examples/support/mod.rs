@@ -19,6 +19,19 @@ use holded_hubspot_sim::{
 };
 use secrecy::SecretString;
 
+/// The account sizes given on the command line (`default` when none).
+pub fn sizes(default: usize) -> Vec<usize> {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        vec![default]
+    } else {
+        sizes
+    }
+}
+
 /// Which Holded key the portal's settings hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {

@@ -218,6 +218,18 @@ impl Env {
         );
     }
 
+    /// Seeds `spec`'s deal, moves it into its type's trigger stage as a rep
+    /// would, and waits until its document exists.
+    pub(crate) async fn created_through(
+        &self,
+        spec: DealSpec<'_>,
+    ) -> (u64, document_request::Model) {
+        let doc_type = spec.doc_type;
+        let deal = self.deal(spec);
+        self.move_to_trigger(deal, doc_type);
+        (deal, self.wait_created(deal, doc_type).await)
+    }
+
     pub(crate) async fn wait_created(&self, deal: u64, doc_type: &str) -> document_request::Model {
         self.wait_state(deal, doc_type, &["created"]).await
     }

@@ -271,16 +271,16 @@ async fn a_lookup_on_an_account_that_ignores_the_filter_picks_the_right_contact_
     // The NIF in its EU VAT form finds the one company with it, whatever Holded answered.
     let mut company = company("Talleres Ruiz SL");
     company.insert("holded_nif".into(), "ESB12345678".into());
-    let first = env.deal(DealSpec {
-        name: "Revisión de la flota",
-        doc_type: "estimate",
-        associate: Some("company"),
-        amount: Some("480"),
-        company: Some(company),
-        ..Default::default()
-    });
-    env.move_to_trigger(first, "estimate");
-    let request = env.wait_created(first, "estimate").await;
+    let (first, request) = env
+        .created_through(DealSpec {
+            name: "Revisión de la flota",
+            doc_type: "estimate",
+            associate: Some("company"),
+            amount: Some("480"),
+            company: Some(company),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(
         request.holded_contact_id.as_deref(),
         Some(talleres.as_str())
@@ -375,16 +375,16 @@ async fn on_v1_a_deal_finds_its_contact_in_the_last_night_index_without_scanning
             .count("GET", "/api/invoicing/v1/contacts")
     };
     let before = list_calls();
-    let deal = env.deal(DealSpec {
-        name: "Auditoría energética",
-        doc_type: "proform",
-        associate: Some("contact"),
-        amount: Some("900"),
-        contact: Some(person("Íñigo", "Etxeberria", "Inigo@Etxeberria.EUS")),
-        ..Default::default()
-    });
-    env.move_to_trigger(deal, "proform");
-    let request = env.wait_created(deal, "proform").await;
+    let (_, request) = env
+        .created_through(DealSpec {
+            name: "Auditoría energética",
+            doc_type: "proform",
+            associate: Some("contact"),
+            amount: Some("900"),
+            contact: Some(person("Íñigo", "Etxeberria", "Inigo@Etxeberria.EUS")),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(
         request.holded_contact_id.as_deref(),
         Some(existing.as_str())
@@ -558,16 +558,16 @@ async fn when_holded_bills_beyond_the_quota_instead_of_refusing_the_portal_pause
 async fn a_draft_approved_in_holded_gets_its_number_on_its_deal_and_a_lagging_list_deletes_nothing()
 {
     let env = env(Setup::default()).await;
-    let deal = env.deal(DealSpec {
-        name: "Carpintería a medida",
-        doc_type: "invoice",
-        associate: Some("company"),
-        amount: Some("1000"),
-        company: Some(company("Carpintería Olmedo SL")),
-        ..Default::default()
-    });
-    env.move_to_trigger(deal, "invoice");
-    let request = env.wait_created(deal, "invoice").await;
+    let (deal, request) = env
+        .created_through(DealSpec {
+            name: "Carpintería a medida",
+            doc_type: "invoice",
+            associate: Some("company"),
+            amount: Some("1000"),
+            company: Some(company("Carpintería Olmedo SL")),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(
         request.holded_document_number, None,
         "a v2 draft has no number"

@@ -501,17 +501,22 @@ impl Stack {
         self.fetch_as(&self.super_admin(portal), portal, method, path, body)
     }
 
+    /// The console's answer to signing in with [`ADMIN_TOKEN`] through `client`.
+    pub async fn console_sign_in(&self, client: &reqwest::Client) -> reqwest::Response {
+        client
+            .post(format!("{}/console/login", self.service.url))
+            .form(&[("token", ADMIN_TOKEN)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A page of the operator console (`path` after `/console`), as the
     /// operator sees it once signed in with [`ADMIN_TOKEN`].
     pub async fn console_page(&self, path: &str) -> String {
         let base = format!("{}/console", self.service.url);
         let client = no_redirects();
-        let signed_in = client
-            .post(format!("{base}/login"))
-            .form(&[("token", ADMIN_TOKEN)])
-            .send()
-            .await
-            .unwrap();
+        let signed_in = self.console_sign_in(&client).await;
         assert_eq!(signed_in.status(), 303, "console sign-in");
         let cookie = signed_in.headers()["set-cookie"]
             .to_str()
