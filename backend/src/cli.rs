@@ -233,6 +233,9 @@ impl Progress for PrintProgress {
         for planned in &r.planned {
             println!("    · {planned}");
         }
+        if let Some(warning) = &r.warning {
+            println!("  ⚠ {warning}");
+        }
     }
 }
 

@@ -100,6 +100,15 @@ pub struct ConfigArgs {
     /// Log format: `human` or `json`. Levels come from `RUST_LOG` (default `info`).
     #[arg(long, env = "HH_LOG_FORMAT", default_value = "human", global = true)]
     pub log_format: String,
+    /// Holded calls a month each customer's plan allows (v1 and v2 together;
+    /// Holded's own limit, where a v2 token may read it, lowers it).
+    #[arg(
+        long,
+        env = "HH_HOLDED_MONTHLY_QUOTA",
+        default_value = "5000",
+        global = true
+    )]
+    pub holded_monthly_quota: String,
 }
 
 /// Where the data lives.
@@ -192,6 +201,8 @@ pub struct Config {
     pub retention_days: u32,
     /// Log format.
     pub log_format: LogFormat,
+    /// Holded calls a month an account's plan allows.
+    pub holded_monthly_quota: u64,
 }
 
 /// A configuration value that is missing or malformed.
@@ -363,6 +374,21 @@ impl Config {
                     ),
                 )
             })?;
+        let holded_monthly_quota = args
+            .holded_monthly_quota
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|calls| *calls >= 1)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HH_HOLDED_MONTHLY_QUOTA",
+                    format!(
+                        "`{}` is not a number of calls (1 or more)",
+                        args.holded_monthly_quota
+                    ),
+                )
+            })?;
         if secret_key.is_none() && matches!(database, DatabaseTarget::Postgres(_)) {
             return Err(ConfigError::new(
                 "HH_SECRET_KEY",
@@ -397,6 +423,7 @@ impl Config {
             metrics_bind,
             retention_days,
             log_format: parse_enum("HH_LOG_FORMAT", &args.log_format)?,
+            holded_monthly_quota,
         })
     }
 }

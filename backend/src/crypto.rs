@@ -265,6 +265,8 @@ struct SealingKey {
     derived: Aes256Gcm,
     /// The secret key itself, for `hh1` values.
     legacy: Aes256Gcm,
+    /// HKDF-derived key for [`Cipher::fingerprint`].
+    fingerprint: std::sync::Arc<SecretBox<[u8; 32]>>,
 }
 
 impl SealingKey {
@@ -274,6 +276,10 @@ impl SealingKey {
             key_id: key.key_id(),
             derived: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&derived)),
             legacy: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.0.expose_secret())),
+            fingerprint: std::sync::Arc::new(SecretBox::new(Box::new(derive(
+                key,
+                b"holded-hubspot/fingerprint/v1",
+            )))),
         }
     }
 }
@@ -325,6 +331,15 @@ impl Cipher {
     /// The current key's id.
     pub fn key_id(&self) -> &str {
         &self.current.key_id
+    }
+
+    /// A keyed hash (hex, 128 bits) of `value` for `purpose`: the same value
+    /// gives the same text under the current key, and the value cannot be
+    /// recovered from it, even when it is guessable (a NIF, an email). A new
+    /// `HH_SECRET_KEY` gives other fingerprints.
+    pub fn fingerprint(&self, purpose: &str, value: &str) -> String {
+        let message = [purpose.as_bytes(), b"\0", value.as_bytes()].concat();
+        to_hex(&hmac_sha256(self.current.fingerprint.expose_secret(), &message)[..16])
     }
 
     /// Encrypts `plaintext` for `target` with a fresh random nonce.

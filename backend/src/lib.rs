@@ -7,6 +7,8 @@
 //! - [`store`]: database, migrations, entities and queries;
 //! - [`crypto`]: secrets at rest; [`http`]: outgoing HTTP clients; [`i18n`]: bilingual messages;
 //! - [`holded`], [`hubspot`]: the two API clients (they know nothing of each other);
+//!   [`quota`]: Holded's monthly request quota per account; [`contact_index`]:
+//!   the last contact scan's index the deal flow looks Holded contacts up in;
 //! - [`install`]: OAuth install and CRM provisioning of a portal;
 //! - [`settings`]: a portal's settings, validated and audited;
 //! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
@@ -18,6 +20,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod contact_index;
 pub mod crypto;
 pub mod deals;
 #[cfg(feature = "demo")]
@@ -30,6 +33,7 @@ pub mod i18n;
 pub mod install;
 pub mod jobs;
 pub mod lease;
+pub mod quota;
 pub mod runtime;
 pub mod schedule;
 pub mod settings;

@@ -160,7 +160,10 @@ impl Runtime {
         HoldedAccess::new(
             self.keys.cipher.clone(),
             self.config.holded_api_base.clone(),
-            ClientOptions::default(),
+            ClientOptions {
+                monthly_quota: self.config.holded_monthly_quota,
+                ..ClientOptions::default()
+            },
         )
     }
 

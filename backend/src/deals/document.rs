@@ -131,7 +131,7 @@ mod tests {
             description: None,
             date: None,
             notes: None,
-            lines: Vec::new(),
+            lines: Some(Vec::new()),
             subtotal: dec!(1000),
             tax: dec!(210),
             total: dec!(1210),

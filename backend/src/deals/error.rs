@@ -2,7 +2,7 @@
 //! (permanent), or another attempt later may succeed (transient).
 
 use crate::{
-    holded::HoldedError, hubspot::HubspotError, i18n::spanish_part as spanish,
+    holded::HoldedError, hubspot::HubspotError, i18n::spanish_part as spanish, quota::Paused,
     settings::StoredKeyError,
 };
 
@@ -21,6 +21,13 @@ pub enum DealError {
     /// Holded or HubSpot did not answer well; tried again with backoff.
     #[error("{0}")]
     Transient(String),
+    /// Holded refused a call: the account spent its monthly request quota.
+    #[error("Holded: la cuota mensual de peticiones está agotada")]
+    QuotaSpent,
+    /// The account's quota is spent: the request waits, without counting
+    /// an attempt, until the next month begins.
+    #[error("{}", .0.message)]
+    Paused(Paused),
     /// Another worker took the request over (this one's lease expired).
     #[error("otro proceso continúa con esta solicitud")]
     LeaseLost,
@@ -46,6 +53,9 @@ impl From<StoredKeyError> for DealError {
 
 impl From<HoldedError> for DealError {
     fn from(err: HoldedError) -> Self {
+        if matches!(err, HoldedError::QuotaExhausted { .. }) {
+            return Self::QuotaSpent;
+        }
         let message = format!("Holded: {}", spanish(&err.to_string()));
         if err.is_transient() || matches!(err, HoldedError::AmbiguousCreate { .. }) {
             Self::Transient(message)

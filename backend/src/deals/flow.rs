@@ -23,20 +23,25 @@ use super::{
 };
 use crate::{
     config::TimelineMode,
+    contact_index::ContactIndex,
     crypto::Cipher,
     holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
     lease::Heartbeat,
+    quota::{Paused, Quota},
     schedule::portal_time_zone,
     settings::{DEFAULT_TAX, DocumentMapping, HoldedAccess},
     store::{
         PortalStatus, RequestState, RequestTrigger, Store,
         document_requests::FailOutcome,
-        entities::{document_request, portal},
+        entities::{document_request, portal, webhook_event},
         links::LinkWrite,
         portal_tokens::portal_client,
     },
-    sync::mapping::document_link,
+    sync::{
+        content_hash,
+        mapping::{created_document_properties, document_link},
+    },
 };
 
 /// Transient failures are tried again this many times (over about a day)
@@ -80,6 +85,23 @@ pub enum Outcome {
     Retrying(DateTime<Utc>),
     /// Waits for the rep, with this message.
     Failed(String),
+}
+
+/// What a stored webhook event says happened: the stage the deal moved into
+/// (`propertyValue`), and when.
+struct StageChange {
+    stage: Option<String>,
+    occurred_at: DateTime<Utc>,
+}
+
+impl StageChange {
+    fn of(event: &webhook_event::Model) -> Self {
+        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+        Self {
+            stage: payload["propertyValue"].as_str().map(str::to_owned),
+            occurred_at: event.occurred_at,
+        }
+    }
 }
 
 /// Whether a portal can be worked on now.
@@ -159,12 +181,12 @@ impl DealFlow {
                 return Ok(Outcome::Skipped);
             }
         };
-        let occurred_at = self
+        let change = self
             .store
             .webhook_event(event_id)
             .await?
-            .map(|event| event.occurred_at);
-        let Some(doc_type) = self.triggered_type(&portal, &deal, occurred_at).await? else {
+            .map(|event| StageChange::of(&event));
+        let Some(doc_type) = self.triggered_type(&portal, &deal, change).await? else {
             self.store.mark_webhook_processed(event_id).await?;
             return Ok(Outcome::Skipped);
         };
@@ -181,19 +203,19 @@ impl DealFlow {
         self.run_request(request.id).await
     }
 
-    /// The document type the stage change that occurred at `occurred_at`
-    /// triggers, if any: the deal, in the pipeline mapped to its type,
-    /// entered that type's stage at that time or later, as HubSpot's stage
-    /// history says — so a deal that passed through the stage (or whose
-    /// webhook came late) gets its document, and an event that does not
-    /// match what happened (forged, reordered) makes none.
+    /// The document type a stage change triggers, if any: it moved the deal
+    /// into the stage mapped to the deal's type (in that pipeline), and
+    /// HubSpot's stage history confirms the deal entered that stage then or
+    /// later — so a deal that passed through the stage (or whose webhook came
+    /// late) gets its document, and an event that does not match what
+    /// happened (forged, or about another stage) makes none.
     async fn triggered_type(
         &self,
         portal: &portal::Model,
         deal: &Deal,
-        occurred_at: Option<DateTime<Utc>>,
+        change: Option<StageChange>,
     ) -> Result<Option<DocumentType>, sea_orm::DbErr> {
-        let Some(doc_type) = deal.document_type else {
+        let (Some(doc_type), Some(change)) = (deal.document_type, change) else {
             return Ok(None);
         };
         let settings = self
@@ -201,9 +223,10 @@ impl DealFlow {
             .portal_settings(portal.id, &portal.time_zone)
             .await?;
         let mapping = DocumentMapping::from_json(&settings.document_mapping);
-        let since = occurred_at.unwrap_or_else(Utc::now) - EVENT_CLOCK_TOLERANCE;
+        let since = change.occurred_at - EVENT_CLOCK_TOLERANCE;
         let entered = mapping.stage(doc_type).is_some_and(|stage| {
             deal.pipeline.as_deref() == Some(stage.pipeline_id.as_str())
+                && change.stage.as_deref() == Some(stage.stage_id.as_str())
                 && deal.entered_since(&stage.stage_id, since)
         });
         Ok(entered.then_some(doc_type))
@@ -273,6 +296,10 @@ impl DealFlow {
         match result {
             Ok(()) => Ok(Outcome::Created),
             Err(DealError::LeaseLost) => Ok(Outcome::Skipped),
+            Err(DealError::QuotaSpent) => {
+                self.wait_for_quota(work, Paused::refused(Utc::now())).await
+            }
+            Err(DealError::Paused(paused)) => self.wait_for_quota(work, paused).await,
             Err(DealError::Database(err)) => Err(err),
             Err(DealError::Transient(why)) if attempts < MAX_ATTEMPTS => {
                 let at = Utc::now() + retry_wait(&work);
@@ -300,6 +327,25 @@ impl DealFlow {
                 Ok(Outcome::Failed(message))
             }
         }
+    }
+
+    /// Leaves the request waiting for next month, when Holded's quota is
+    /// whole again; the turn does not count as an attempt.
+    async fn wait_for_quota(
+        &self,
+        mut work: document_request::Model,
+        paused: Paused,
+    ) -> Result<Outcome, sea_orm::DbErr> {
+        tracing::info!(request = work.id, until = %paused.until, "Holded's monthly quota is spent; the request waits");
+        work.error = Some(paused.message);
+        work.next_attempt_at = Some(paused.until);
+        work.lease_until = None;
+        work.attempts_at_open += 1;
+        Ok(if self.store.save_document_request(work).await? {
+            Outcome::Retrying(paused.until)
+        } else {
+            Outcome::Skipped
+        })
     }
 
     /// Marks the request failed and tells the rep on the deal (best effort:
@@ -409,9 +455,31 @@ impl DealFlow {
             ))
         })?;
         let ctx = self.context(portal, &work.deal_id).await?;
+        let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
+        if let Some(paused) = quota.paused(ctx.holded.account_id()).await? {
+            return Err(DealError::Paused(paused));
+        }
+        let result = self.steps(&ctx, doc_type, portal, work).await;
+        match result {
+            Err(DealError::QuotaSpent) => Err(DealError::Paused(quota.spent(&ctx.holded).await?)),
+            other => {
+                quota.record(&ctx.holded).await?;
+                other
+            }
+        }
+    }
+
+    /// The steps of a turn, from wherever the request is.
+    async fn steps(
+        &self,
+        ctx: &Context,
+        doc_type: DocumentType,
+        portal: &portal::Model,
+        work: &mut document_request::Model,
+    ) -> Result<(), DealError> {
         let mut adopted = false;
         if work.holded_document_id.is_none()
-            && let Some(existing) = self.deal_document(&ctx, doc_type, portal.id).await?
+            && let Some(existing) = self.deal_document(ctx, doc_type, portal.id).await?
         {
             // The deal already is this Holded document (it came from Holded).
             work.holded_contact_id = existing.contact_id.clone();
@@ -423,14 +491,14 @@ impl DealFlow {
         let mut previous_contact = None;
         if work.state == RequestState::Pending.as_str() {
             previous_contact = work.holded_contact_id.clone();
-            self.party_step(&ctx, portal.id, work).await?;
+            self.party_step(ctx, portal.id, work).await?;
         }
         if work.holded_document_id.is_none() {
             adopted = self
-                .document_step(&ctx, doc_type, work, previous_contact)
+                .document_step(ctx, doc_type, work, previous_contact)
                 .await?;
         }
-        self.finish(&ctx, doc_type, work, adopted).await
+        self.finish(ctx, doc_type, work, adopted).await
     }
 
     /// The Holded document of `doc_type` that the deal already stands for:
@@ -486,6 +554,7 @@ impl DealFlow {
             hubspot: &ctx.hubspot,
             holded: &ctx.holded,
             store: &self.store,
+            index: ContactIndex::new(&self.store, &self.cipher, portal_id, ctx.sensitive),
             sensitive: ctx.sensitive,
         };
         let party = ensure_party(&context, to, &record).await?;
@@ -572,6 +641,7 @@ impl DealFlow {
                     hubspot_id: work.deal_id.clone(),
                     content_hash: String::new(),
                     holded_updated_at: None,
+                    listed: false,
                 }],
             )
             .await?;
@@ -657,14 +727,9 @@ impl DealFlow {
                 )
             });
         let link = document_link(doc_type, &id);
-        let mut properties = Properties::new();
+        let shown = created_document_properties(&document);
+        let mut properties = shown.clone();
         properties.insert("holded_id".to_owned(), id.clone());
-        properties.insert(
-            "holded_numero_documento".to_owned(),
-            document.number.clone().unwrap_or_default(),
-        );
-        properties.insert("holded_enlace".to_owned(), link.clone());
-        properties.insert("holded_estado_sync".to_owned(), "creado".to_owned());
         properties.insert(
             "holded_error".to_owned(),
             mismatch.clone().unwrap_or_default(),
@@ -674,6 +739,28 @@ impl DealFlow {
         ctx.hubspot
             .update_object(ObjectType::Deals, &work.deal_id, &properties)
             .await?;
+        let created_here = self
+            .store
+            .links(work.portal_id, ORIGIN_KIND, std::slice::from_ref(&id))
+            .await?
+            .contains_key(&id);
+        if created_here {
+            // What the deal shows of the document it made: the nightly sync
+            // rewrites it only when Holded changes it (a number on approval).
+            self.store
+                .save_links(
+                    work.portal_id,
+                    ORIGIN_KIND,
+                    &[LinkWrite {
+                        holded_id: id.clone(),
+                        hubspot_id: work.deal_id.clone(),
+                        content_hash: content_hash(&shown, &[]),
+                        holded_updated_at: None,
+                        listed: false,
+                    }],
+                )
+                .await?;
+        }
         work.state = RequestState::Created.as_str().to_owned();
         work.holded_document_number = document.number.clone();
         work.holded_link = Some(link.clone());

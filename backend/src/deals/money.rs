@@ -8,13 +8,7 @@ pub fn format_amount(amount: Decimal, currency: &str) -> String {
     let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     let text = format!("{:.2}", rounded.abs());
     let (units, cents) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, digit) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(digit);
-    }
+    let grouped = crate::i18n::group_thousands(units);
     let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
         "-"
     } else {

@@ -3,14 +3,18 @@
 //! id written back to HubSpot and to the link table (so the nightly sync and
 //! later documents reuse it).
 
+use futures::TryStreamExt;
+
 use super::{deal::AssociateTo, error::DealError};
 use crate::{
+    contact_index::ContactIndex,
     holded::{
-        Address, ContactChanges, ContactLookup, HoldedApi, HoldedClient, HoldedError, normalise_nif,
+        Address, Contact, ContactChanges, ContactLookup, HoldedApi, HoldedClient, HoldedError,
+        normalise_email, normalise_nif,
     },
     hubspot::{CrmObject, PortalClient, Properties},
     store::{Store, links::LinkWrite},
-    sync::mapping::{SENSITIVE_PROPERTIES, normalise_email},
+    sync::mapping::SENSITIVE_PROPERTIES,
 };
 
 /// Properties read from the company or contact.
@@ -43,6 +47,9 @@ pub enum PartySource {
     FoundByEmail,
     /// Created in Holded now.
     Created,
+    /// Created in Holded by an earlier attempt whose answer (or worker) was
+    /// lost, and found by its reference.
+    Adopted,
 }
 
 /// The Holded contact a document is for.
@@ -70,6 +77,7 @@ impl Party {
             PartySource::FoundByNif => format!("{found} en Holded por su NIF/CIF"),
             PartySource::FoundByEmail => format!("{found} en Holded por su email"),
             PartySource::Created => format!("{created} en Holded"),
+            PartySource::Adopted => format!("{created} en Holded (en un intento anterior)"),
         };
         format!("{noun} «{}» {how}", self.name)
     }
@@ -85,6 +93,8 @@ pub struct PartyContext<'a> {
     pub holded: &'a HoldedClient,
     /// Database.
     pub store: &'a Store,
+    /// The last contact scan's index.
+    pub index: ContactIndex<'a>,
     /// Whether NIF, VAT number, IBAN and SWIFT may travel.
     pub sensitive: bool,
 }
@@ -124,19 +134,8 @@ pub async fn ensure_party(
     }
     let (holded_id, source) = match linked_contact(ctx, to, &record).await? {
         Some(id) => (id, PartySource::Linked),
-        None => match found_contact(ctx, &changes).await? {
-            Some(found) => found,
-            None => (
-                ctx.holded.create_contact(&changes).await?,
-                PartySource::Created,
-            ),
-        },
+        None => find_or_create_once(ctx, to, &record, changes).await?,
     };
-    if source != PartySource::Linked {
-        // Linked before HubSpot is written: a retry after a failed write-back
-        // finds this contact instead of creating another.
-        link(ctx, to, record_id, &holded_id).await?;
-    }
     let write_back_problem = if record.get("holded_id") == Some(holded_id.as_str()) {
         None
     } else {
@@ -148,6 +147,114 @@ pub async fn ensure_party(
         source,
         write_back_problem,
     })
+}
+
+/// The reference written on the Holded contact created for a HubSpot record
+/// (v1 `CustomId`): how a later attempt recognises it.
+fn reference(ctx: &PartyContext<'_>, to: AssociateTo, record_id: &str) -> String {
+    format!("hubspot-{}-{}-{record_id}", ctx.portal_id, link_kind(to))
+}
+
+/// Finds the record's Holded contact, or creates it — once, however many
+/// deals of this customer run at the same time and whatever crashes: one
+/// worker at a time holds the record's claim; under it the link is checked
+/// again, a create an earlier holder sent (its answer or its worker lost) is
+/// looked for by its reference before anything else, and the intent to
+/// create is recorded before the create is sent. The contact is linked
+/// before the claim is released.
+async fn find_or_create_once(
+    ctx: &PartyContext<'_>,
+    to: AssociateTo,
+    record: &CrmObject,
+    changes: ContactChanges,
+) -> Result<(String, PartySource), DealError> {
+    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let kind = link_kind(to);
+    let Some(claim) = ctx
+        .store
+        .claim_party(ctx.portal_id, kind, &record.id, &owner)
+        .await?
+    else {
+        return Err(DealError::Transient(
+            "Otro negocio está dando de alta este cliente en Holded ahora mismo; se reintenta en unos segundos."
+                .to_owned(),
+        ));
+    };
+    let outcome = async {
+        if let Some(id) = linked_contact(ctx, to, record).await? {
+            return Ok((id, PartySource::Linked));
+        }
+        let reference = reference(ctx, to, &record.id);
+        if claim.create_sent_at.is_some()
+            && let Some(id) = created_before(ctx, &reference, &changes).await?
+        {
+            link(ctx, to, &record.id, &id).await?;
+            return Ok((id, PartySource::Adopted));
+        }
+        if let Some((id, source)) = found_contact(ctx, &changes).await? {
+            link(ctx, to, &record.id, &id).await?;
+            return Ok((id, source));
+        }
+        if !ctx.store.note_party_create(&claim).await? {
+            return Err(DealError::Transient(
+                "Otro proceso tomó el alta de este cliente en Holded; se reintenta en unos segundos."
+                    .to_owned(),
+            ));
+        }
+        let id = ctx
+            .holded
+            .create_contact(&ContactChanges {
+                custom_id: Some(reference),
+                ..changes.clone()
+            })
+            .await?;
+        // Linked before anything else can fail: a retry after a failed
+        // write-back finds this contact instead of creating another.
+        link(ctx, to, &record.id, &id).await?;
+        Ok((id, PartySource::Created))
+    }
+    .await;
+    ctx.store.release_party(&claim, outcome.is_ok()).await?;
+    outcome
+}
+
+/// The contact an earlier create for this record made, if it landed: the one
+/// carrying `reference` (v1 keeps it), else — when Holded keeps no reference
+/// (v2) — the one of the same name and kind, and email if the record has one.
+async fn created_before(
+    ctx: &PartyContext<'_>,
+    reference: &str,
+    changes: &ContactChanges,
+) -> Result<Option<String>, DealError> {
+    let by_reference = matching_contacts(ctx, ContactLookup::CustomId(reference)).await?;
+    if let [one] = by_reference.as_slice() {
+        return Ok(Some(one.id.clone()));
+    }
+    let name = changes.name.as_deref().unwrap_or_default().trim();
+    let email = changes.email.as_deref().map(ContactLookup::Email);
+    let mut pages = ctx.holded.contacts();
+    let mut same = Vec::new();
+    while let Some(page) = pages.try_next().await? {
+        same.extend(page.into_iter().filter(|c| {
+            c.name.trim() == name
+                && Some(c.is_person) == changes.is_person
+                && email.is_none_or(|e| e.matches(c))
+        }));
+    }
+    match same.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.id.clone())),
+        several => Err(DealError::Permanent(format!(
+            "Un intento anterior pudo crear este cliente en Holded y ahora hay {} contactos llamados «{name}»: {}. Deja uno solo en Holded y pulsa Reintentar.",
+            several.len(),
+            join_spanish(
+                &several
+                    .iter()
+                    .map(|c| format!("id {}", c.id))
+                    .collect::<Vec<_>>()
+            )
+        ))),
+    }
 }
 
 /// The Holded contact the record is already linked to, if it still exists.
@@ -178,34 +285,125 @@ async fn linked_contact(
     Ok(None)
 }
 
-/// A Holded contact with the same NIF (when sensitive data may travel) or
-/// email, preferring one of the same kind (person or company).
+/// The Holded contact with the same NIF (when sensitive data may travel) or
+/// email: one of the same kind (person or company) if there is exactly one,
+/// else the only one. Two that fit as well stop the deal with a message
+/// naming them: picking one would put the document on the wrong customer.
 async fn found_contact(
     ctx: &PartyContext<'_>,
     changes: &ContactChanges,
 ) -> Result<Option<(String, PartySource)>, DealError> {
     let lookups = [
-        (changes.nif.as_deref(), PartySource::FoundByNif),
-        (changes.email.as_deref(), PartySource::FoundByEmail),
+        (
+            changes.nif.as_deref().map(ContactLookup::Nif),
+            PartySource::FoundByNif,
+        ),
+        (
+            changes.email.as_deref().map(ContactLookup::Email),
+            PartySource::FoundByEmail,
+        ),
     ];
-    for (value, source) in lookups {
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+    for (lookup, source) in lookups {
+        let Some(lookup) = lookup.filter(|l| !l.key().is_empty()) else {
             continue;
         };
-        let lookup = match source {
-            PartySource::FoundByNif => ContactLookup::Nif(value),
-            _ => ContactLookup::Email(value),
-        };
-        let found = ctx.holded.find_contacts(lookup).await?;
-        let same_kind = found
+        let found = matching_contacts(ctx, lookup).await?;
+        let same_kind: Vec<&Contact> = found
             .iter()
-            .find(|c| Some(c.is_person) == changes.is_person)
-            .or(found.first());
-        if let Some(contact) = same_kind {
-            return Ok(Some((contact.id.clone(), source)));
+            .filter(|c| Some(c.is_person) == changes.is_person)
+            .collect();
+        let fitting = if same_kind.is_empty() {
+            found.iter().collect()
+        } else {
+            same_kind
+        };
+        match fitting.as_slice() {
+            [] => continue,
+            [one] => return Ok(Some((one.id.clone(), source))),
+            several => return Err(DealError::Permanent(ambiguous(lookup, several))),
         }
     }
     Ok(None)
+}
+
+/// Every Holded contact that really has `lookup`'s value: from Holded's list
+/// filter (checked, never trusted) and the last contact scan's index (each
+/// candidate read to confirm it), or — when Holded cannot filter on it (v1)
+/// or ignored the filter, and the index is missing or stale — from a scan of
+/// every contact, which refreshes the index.
+async fn matching_contacts(
+    ctx: &PartyContext<'_>,
+    lookup: ContactLookup<'_>,
+) -> Result<Vec<Contact>, DealError> {
+    let found = ctx.holded.find_contacts(lookup).await?;
+    if !found.complete && !ctx.index.fresh().await? {
+        return scan_contacts(ctx, lookup).await;
+    }
+    let mut matches = found.contacts;
+    for id in ctx.index.candidates(lookup).await? {
+        if matches.iter().any(|c| c.id == id) {
+            continue;
+        }
+        match ctx.holded.contact(&id).await {
+            Ok(contact) if lookup.matches(&contact) => matches.push(contact),
+            Ok(_) | Err(HoldedError::NotFound { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(matches)
+}
+
+/// Reads every Holded contact, recording each in the index (completed when
+/// the list ends cleanly), and keeps those with `lookup`'s value.
+async fn scan_contacts(
+    ctx: &PartyContext<'_>,
+    lookup: ContactLookup<'_>,
+) -> Result<Vec<Contact>, DealError> {
+    let started = chrono::Utc::now();
+    let mut pages = ctx.holded.contacts();
+    let mut matches = Vec::new();
+    while let Some(page) = pages.try_next().await? {
+        ctx.index.record(&page).await?;
+        matches.extend(page.into_iter().filter(|c| lookup.matches(c)));
+    }
+    if pages.doubt().is_none() {
+        ctx.index.complete(started).await?;
+    }
+    Ok(matches)
+}
+
+/// The message that stops a deal whose lookup found several contacts: who
+/// they are (name and Holded id), and what to do. A NIF is not repeated in it.
+fn ambiguous(lookup: ContactLookup<'_>, several: &[&Contact]) -> String {
+    let named: Vec<String> = several
+        .iter()
+        .take(3)
+        .map(|c| format!("«{}» (id {})", c.name, c.id))
+        .collect();
+    let more = match several.len() {
+        n if n > 3 => format!(" y {} más", n - 3),
+        _ => String::new(),
+    };
+    let value = match lookup {
+        ContactLookup::Email(email) => format!(" ({})", email.trim()),
+        _ => String::new(),
+    };
+    format!(
+        "Hay {} contactos en Holded con el mismo {}{value}: {}{more}. No se elige uno al azar: deja uno solo en Holded (o cambia el {} del que no es) y pulsa Reintentar.",
+        several.len(),
+        lookup.field_name(),
+        join_spanish(&named),
+        lookup.field_name(),
+    )
+}
+
+/// `a`, `a y b`, `a, b y c`.
+fn join_spanish(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} y {last}", init.join(", ")),
+    }
 }
 
 /// Writes the Holded id on the HubSpot record. HubSpot may refuse (another
@@ -266,6 +464,7 @@ async fn link(
                 hubspot_id: record_id.to_owned(),
                 content_hash: String::new(),
                 holded_updated_at: None,
+                listed: false,
             }],
         )
         .await?;

@@ -52,6 +52,15 @@ pub enum HoldedError {
         /// The wait Holded asked for, if it said.
         retry_after: Option<Duration>,
     },
+    /// The account spent its monthly request quota: nothing more until next
+    /// month (or a bigger plan). Not retried.
+    #[error(
+        "Holded rechazó la petición: la cuenta agotó su cuota mensual de peticiones a la API ({detail}). / Holded monthly request quota spent."
+    )]
+    QuotaExhausted {
+        /// What Holded said.
+        detail: String,
+    },
     /// Holded failed (5xx); retries were exhausted.
     #[error("Holded falló (HTTP {status}); reintenta más tarde. / Holded server error.")]
     Server {

@@ -8,6 +8,7 @@
 //! (honouring `Retry-After`), and counted ([`HoldedApi::calls_made`]).
 
 mod error;
+mod matching;
 mod paging;
 mod transport;
 mod types;
@@ -17,7 +18,10 @@ mod wire;
 
 use std::{
     future::Future,
-    sync::{Arc, atomic::AtomicU64},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use chrono::NaiveDate;
@@ -26,6 +30,7 @@ use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use error::HoldedError;
+pub use matching::{nif_key, normalise_email, normalise_nif, normalise_phone};
 pub use paging::Pages;
 pub use transport::{ClientOptions, RetryPolicy};
 pub use types::*;
@@ -77,11 +82,13 @@ pub trait HoldedApi: Send + Sync {
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<Document>, HoldedError>> + Send;
 
-    /// Contacts whose NIF, email or phone/mobile equals the value.
+    /// Contacts whose NIF, email or phone/mobile is the value (compared
+    /// normalised), through the list filter Holded has for it, never trusted:
+    /// see [`FoundContacts::complete`].
     fn find_contacts(
         &self,
         lookup: ContactLookup<'_>,
-    ) -> impl Future<Output = Result<Vec<Contact>, HoldedError>> + Send;
+    ) -> impl Future<Output = Result<FoundContacts, HoldedError>> + Send;
 
     /// Creates a contact; returns its id. Not retried after an unclear failure.
     fn create_contact(
@@ -111,14 +118,22 @@ pub trait HoldedApi: Send + Sync {
         &self,
         doc_type: DocumentType,
     ) -> impl Future<Output = Result<Vec<NumberingSeries>, HoldedError>> + Send;
+
+    /// The account's monthly request count and limit as Holded reports them
+    /// (v2, permission `developers:usage.read`); `None` where there is no way
+    /// to ask (v1).
+    fn usage(&self) -> impl Future<Output = Result<Option<Usage>, HoldedError>> + Send;
 }
 
 /// A Holded client for one key; cheap to clone (clones share the rate limiter
-/// and the call counter).
+/// and the call counters).
 #[derive(Debug, Clone)]
 pub struct HoldedClient {
     inner: Adapter,
     calls: Arc<AtomicU64>,
+    /// Calls already handed to [`Self::take_unrecorded_calls`].
+    recorded: Arc<AtomicU64>,
+    account: String,
 }
 
 #[derive(Debug, Clone)]
@@ -152,19 +167,47 @@ impl HoldedClient {
         generation: Generation,
         options: ClientOptions,
     ) -> Result<Self, HoldedError> {
+        let account = account_of(key.expose_secret());
         let transport = Arc::new(Transport::new(base, key, generation, &options)?);
         let calls = transport.calls().clone();
         let inner = match generation {
             Generation::V1 => Adapter::V1(V1Client::new(transport)),
             Generation::V2 => Adapter::V2(V2Client::new(transport, options.v2_page_size)),
         };
-        Ok(Self { inner, calls })
+        Ok(Self {
+            inner,
+            calls,
+            recorded: Arc::new(AtomicU64::new(0)),
+            account,
+        })
     }
 
     /// The shared call counter (for reporting "Holded calls used").
     pub fn call_counter(&self) -> Arc<AtomicU64> {
         self.calls.clone()
     }
+
+    /// The calls made since this was last asked (each counted once against
+    /// the account's monthly quota).
+    pub fn take_unrecorded_calls(&self) -> u64 {
+        let made = self.calls.load(Ordering::Relaxed);
+        made.saturating_sub(self.recorded.swap(made, Ordering::Relaxed))
+    }
+
+    /// A stable id of the Holded account this key opens, safe to store and
+    /// show (a SHA-256 of the key, which the key cannot be recovered from).
+    pub fn account_id(&self) -> &str {
+        &self.account
+    }
+}
+
+/// The account id of a key: the first 16 bytes of SHA-256 over a
+/// domain-separated key, in hex. Keys are long random strings, so the hash
+/// reveals nothing; two portals with the same key share one quota.
+fn account_of(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("holded-hubspot/holded-account/v1\0{key}"));
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl HoldedApi for HoldedClient {
@@ -214,7 +257,7 @@ impl HoldedApi for HoldedClient {
         dispatch!(self, c => c.contact_documents(doc_type, contact_id, from, to).await)
     }
 
-    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {
+    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<FoundContacts, HoldedError> {
         dispatch!(self, c => c.find_contacts(lookup).await)
     }
 
@@ -240,29 +283,10 @@ impl HoldedApi for HoldedClient {
     ) -> Result<Vec<NumberingSeries>, HoldedError> {
         dispatch!(self, c => c.numbering_series(doc_type).await)
     }
-}
 
-/// Whether a contact matches a lookup (client-side filter, for v1 scans).
-fn matches(contact: &Contact, lookup: ContactLookup<'_>) -> bool {
-    let same = |field: &Option<String>, value: &str, norm: fn(&str) -> String| {
-        field.as_deref().is_some_and(|f| norm(f) == norm(value))
-    };
-    match lookup {
-        ContactLookup::Nif(nif) => same(&contact.nif, nif, normalise_nif),
-        ContactLookup::Email(email) => same(&contact.email, email, |e| e.trim().to_lowercase()),
-        ContactLookup::Phone(phone) => {
-            same(&contact.phone, phone, |p| p.to_owned())
-                || same(&contact.mobile, phone, |p| p.to_owned())
-        }
+    async fn usage(&self) -> Result<Option<Usage>, HoldedError> {
+        dispatch!(self, c => c.usage().await)
     }
-}
-
-/// NIF/CIF without spaces, dots or dashes, upper case (how it is compared and sent).
-pub fn normalise_nif(nif: &str) -> String {
-    nif.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }
 
 /// The IVA percentage named by tax keys (`s_iva_21` ⇒ 21).
@@ -302,6 +326,24 @@ mod tests {
     }
 
     #[test]
+    fn an_account_id_is_stable_and_never_the_key() {
+        let base = Url::parse("https://api.holded.com").unwrap();
+        let client = |key: &str| {
+            HoldedClient::new(
+                &base,
+                SecretString::from(key.to_owned()),
+                ClientOptions::default(),
+            )
+            .unwrap()
+        };
+        let a = client("pat_supersecret123");
+        assert_eq!(a.account_id(), client("pat_supersecret123").account_id());
+        assert_ne!(a.account_id(), client("pat_other").account_id());
+        assert!(!a.account_id().contains("supersecret"));
+        assert_eq!(a.account_id().len(), 32);
+    }
+
+    #[test]
     fn debug_output_never_shows_the_key() {
         let base = Url::parse("https://api.holded.com").unwrap();
         let key = SecretString::from("pat_supersecret123".to_owned());
@@ -309,15 +351,5 @@ mod tests {
         let debug = format!("{client:?}");
         assert!(!debug.contains("supersecret"), "{debug}");
         assert_eq!(client.generation(), Generation::V2);
-    }
-
-    #[test]
-    fn nif_lookup_ignores_formatting() {
-        let contact = Contact {
-            nif: Some("b-12345678".into()),
-            ..Default::default()
-        };
-        assert!(matches(&contact, ContactLookup::Nif("B12345678")));
-        assert!(!matches(&contact, ContactLookup::Nif("B12345679")));
     }
 }

@@ -4,14 +4,21 @@
 //! before (Holded may repeat a page), stop when a whole page repeats.
 //! v2 pages are `{items, cursor, has_more}`: follow `cursor` while `has_more`,
 //! stop on a cursor seen before.
+//!
+//! A list that does not reach a clean end — a repeated page or cursor, records
+//! repeated between pages, a short page before more records, `has_more`
+//! without a cursor — is told by [`Pages::doubt`]: whoever reads it must not
+//! take an absence as a deletion.
 
 use std::{
     collections::HashSet,
     hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
 };
 
-use futures::{StreamExt, TryStreamExt, stream::BoxStream};
+use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use serde_json::Value;
 
 use super::{
@@ -20,8 +27,50 @@ use super::{
     wire::Obj,
 };
 
-/// A stream of pages of `T`.
-pub type Pages<T> = BoxStream<'static, Result<Vec<T>, HoldedError>>;
+/// A stream of pages of `T` that knows whether it reached a clean end.
+pub struct Pages<T> {
+    inner: BoxStream<'static, Result<Vec<T>, HoldedError>>,
+    doubt: Doubt,
+}
+
+impl<T> Pages<T> {
+    fn new(inner: BoxStream<'static, Result<Vec<T>, HoldedError>>, doubt: Doubt) -> Self {
+        Self { inner, doubt }
+    }
+
+    /// Why this list may have missed records (Spanish, for the run), once it
+    /// ended; `None` when it reached a clean end.
+    pub fn doubt(&self) -> Option<String> {
+        self.doubt.get()
+    }
+}
+
+impl<T> Stream for Pages<T> {
+    type Item = Result<Vec<T>, HoldedError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// The first reason a list may be incomplete, shared between the stream's
+/// state and its reader.
+#[derive(Clone, Default)]
+struct Doubt(Arc<Mutex<Option<String>>>);
+
+impl Doubt {
+    fn raise(&self, path: &str, why: &str) {
+        tracing::warn!(path, why, "Holded list may be incomplete");
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| {
+            format!("La lista de Holded {path} no terminó limpiamente: {why}.")
+        });
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 /// Parses one list element (value, path for errors).
 pub(crate) trait Parse<T>:
@@ -68,6 +117,11 @@ struct V1State<T, P> {
     seen: HashSet<u64>,
     parse: P,
     id_of: fn(&T) -> &str,
+    /// Length of the first page (Holded's page size, which it does not document).
+    first_len: Option<usize>,
+    /// A page shorter than the first came (a clean end if nothing follows).
+    short: bool,
+    doubt: Doubt,
 }
 
 /// v1 pages of `list` (see module docs). Ids seen are kept as 64-bit hashes.
@@ -77,6 +131,7 @@ pub(crate) fn v1_pages<T: Send + 'static>(
     parse: impl Parse<T>,
     id_of: fn(&T) -> &str,
 ) -> Pages<T> {
+    let doubt = Doubt::default();
     let state = V1State {
         transport,
         list,
@@ -84,8 +139,11 @@ pub(crate) fn v1_pages<T: Send + 'static>(
         seen: HashSet::new(),
         parse,
         id_of,
+        first_len: None,
+        short: false,
+        doubt: doubt.clone(),
     };
-    futures::stream::try_unfold(state, |mut st| async move {
+    let stream = futures::stream::try_unfold(state, |mut st| async move {
         let call = st.list.call().query("page", st.page.to_string());
         let body = st.transport.json(call).await?;
         let Value::Array(items) = body else {
@@ -94,6 +152,12 @@ pub(crate) fn v1_pages<T: Send + 'static>(
         if items.is_empty() {
             return Ok(None);
         }
+        if st.short {
+            st.doubt
+                .raise(&st.list.path, "una página incompleta llegó antes que otras");
+        }
+        let first_len = *st.first_len.get_or_insert(items.len());
+        st.short |= items.len() < first_len;
         st.page += 1;
         let mut fresh = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -103,12 +167,19 @@ pub(crate) fn v1_pages<T: Send + 'static>(
             }
         }
         if fresh.is_empty() {
-            tracing::warn!(path = %st.list.path, "Holded v1 repeated a whole page; stopping");
+            st.doubt.raise(
+                &st.list.path,
+                "repitió una página entera y la lectura se detuvo",
+            );
             return Ok(None);
         }
+        if fresh.len() < items.len() {
+            st.doubt
+                .raise(&st.list.path, "repitió registros de otra página");
+        }
         Ok(Some((fresh, st)))
-    })
-    .boxed()
+    });
+    Pages::new(stream.boxed(), doubt)
 }
 
 fn hash_id(id: &str) -> u64 {
@@ -124,6 +195,7 @@ struct V2State<P> {
     cursor: Option<String>,
     seen_cursors: HashSet<String>,
     parse: P,
+    doubt: Doubt,
 }
 
 /// v2 pages of `list` (see module docs).
@@ -133,6 +205,7 @@ pub(crate) fn v2_pages<T: Send + 'static>(
     limit: u32,
     parse: impl Parse<T>,
 ) -> Pages<T> {
+    let doubt = Doubt::default();
     let state = Some(V2State {
         transport,
         list,
@@ -140,8 +213,9 @@ pub(crate) fn v2_pages<T: Send + 'static>(
         cursor: None,
         seen_cursors: HashSet::new(),
         parse,
+        doubt: doubt.clone(),
     });
-    futures::stream::try_unfold(state, |state| async move {
+    let stream = futures::stream::try_unfold(state, |state| async move {
         let Some(mut st) = state else {
             return Ok(None);
         };
@@ -158,21 +232,31 @@ pub(crate) fn v2_pages<T: Send + 'static>(
             .collect::<Result<Vec<_>, _>>()?;
         let has_more = page.flag("has_more")?.unwrap_or(false);
         let next = page.text("cursor")?;
+        if has_more && items.len() < st.limit as usize {
+            st.doubt
+                .raise(&st.list.path, "una página incompleta llegó antes que otras");
+        }
         let more = match next {
             Some(cursor) if has_more => {
                 if st.seen_cursors.insert(cursor.clone()) {
                     st.cursor = Some(cursor);
                     true
                 } else {
-                    tracing::warn!(path = %st.list.path, "Holded v2 repeated a cursor; stopping");
+                    st.doubt
+                        .raise(&st.list.path, "repitió un cursor y la lectura se detuvo");
                     false
                 }
+            }
+            None if has_more => {
+                st.doubt
+                    .raise(&st.list.path, "anunció más páginas sin dar el cursor");
+                false
             }
             _ => false,
         };
         Ok(Some((items, more.then_some(st))))
-    })
-    .boxed()
+    });
+    Pages::new(stream.boxed(), doubt)
 }
 
 /// Every record of a stream of pages (for small lists: taxes, series, lookups).

@@ -56,6 +56,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// v2 page size (`limit`, 1–100).
     pub v2_page_size: u32,
+    /// Calls a month the account's plan allows, v1 and v2 together
+    /// (`HH_HOLDED_MONTHLY_QUOTA`; Holded's own limit lowers it where a v2
+    /// token may read it).
+    pub monthly_quota: u64,
 }
 
 impl Default for ClientOptions {
@@ -66,6 +70,7 @@ impl Default for ClientOptions {
             requests_per_minute: None,
             retry: RetryPolicy::default(),
             v2_page_size: 100,
+            monthly_quota: 5_000,
         }
     }
 }
@@ -255,8 +260,11 @@ impl Transport {
         body: &[u8],
     ) -> Result<Value, HoldedError> {
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(HoldedError::RateLimited {
-                retry_after: retry_after(headers),
+            return Err(match quota_refusal(headers, body) {
+                Some(detail) => HoldedError::QuotaExhausted { detail },
+                None => HoldedError::RateLimited {
+                    retry_after: retry_after(headers),
+                },
             });
         }
         if status.is_server_error() {
@@ -319,6 +327,36 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// A 429 for the monthly quota rather than the per-minute limit: no source
+/// shows Holded's; an `X-RateLimit-Window: month` header (one integrator
+/// reports these headers name the tripped window), or a body that speaks of
+/// a monthly quota, tells it. Returns what Holded said.
+fn quota_refusal(headers: &header::HeaderMap, body: &[u8]) -> Option<String> {
+    let monthly_window = headers
+        .get("x-ratelimit-window")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|w| w.trim().eq_ignore_ascii_case("month"));
+    let text = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            ["detail", "info", "message", "title"]
+                .iter()
+                .find_map(|k| v.get(k)?.as_str().map(str::to_owned))
+        })
+        .unwrap_or_default();
+    let lower = text.to_lowercase();
+    let speaks_of_quota = ["quota", "cuota", "monthly", "mensual"]
+        .iter()
+        .any(|w| lower.contains(w));
+    (monthly_window || speaks_of_quota).then(|| {
+        if text.is_empty() {
+            "HTTP 429, ventana mensual".to_owned()
+        } else {
+            text
+        }
+    })
 }
 
 fn is_html(headers: &header::HeaderMap, body: &[u8]) -> bool {
@@ -412,6 +450,18 @@ mod tests {
             Some("inventory:warehouses.read".to_owned())
         );
         assert_eq!(missing_permission("Access denied."), None);
+    }
+
+    #[test]
+    fn a_monthly_quota_refusal_is_told_from_the_minute_limit() {
+        let mut headers = header::HeaderMap::new();
+        let minute = br#"{"type":"https://api.holded.com/problems/too-many-requests","status":429,"detail":"Rate limit exceeded: 100 requests per minute per API key."}"#;
+        assert_eq!(quota_refusal(&headers, minute), None);
+        let month =
+            br#"{"status":429,"detail":"Monthly API quota exceeded: 5000 requests in 2026-12."}"#;
+        assert!(quota_refusal(&headers, month).is_some_and(|d| d.contains("5000")));
+        headers.insert("x-ratelimit-window", "month".parse().unwrap());
+        assert!(quota_refusal(&headers, b"").is_some());
     }
 
     #[test]

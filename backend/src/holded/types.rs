@@ -256,10 +256,11 @@ pub struct Document {
     pub description: Option<String>,
     /// Issue date (Europe/Madrid calendar day).
     pub date: Option<NaiveDate>,
-    /// Internal notes.
+    /// Internal notes (`None` also when the answer left them out: a v2 list).
     pub notes: Option<String>,
-    /// Lines.
-    pub lines: Vec<DocumentLine>,
+    /// Lines; `None` when the answer did not carry them (a v2 list item):
+    /// read the document itself, never take them as empty.
+    pub lines: Option<Vec<DocumentLine>>,
     /// Sum of line bases.
     pub subtotal: Decimal,
     /// Taxes added (IVA and recargo de equivalencia).
@@ -270,6 +271,17 @@ pub struct Document {
     pub currency: Option<String>,
     /// Whether Holded reports it as a draft.
     pub draft: Option<bool>,
+}
+
+impl Document {
+    /// Its lines, or an error when this answer did not carry them (a v2 list
+    /// item): read the document itself first.
+    pub fn into_lines(self) -> Result<Vec<DocumentLine>, super::HoldedError> {
+        self.lines.ok_or_else(|| super::HoldedError::Decode {
+            field: "lines".to_owned(),
+            message: format!("missing in document {}", self.id),
+        })
+    }
 }
 
 /// Who a new document is for.
@@ -359,4 +371,30 @@ pub enum ContactLookup<'a> {
     Email(&'a str),
     /// Phone or mobile.
     Phone(&'a str),
+    /// The reference this service writes on the contacts it creates (v1
+    /// `CustomId`; read back as `customId` / `custom_id`), compared exactly.
+    CustomId(&'a str),
+}
+
+/// What a contact lookup found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FoundContacts {
+    /// The contacts that really have the value (compared normalised).
+    pub contacts: Vec<Contact>,
+    /// Whether these are all: Holded has a filter for this lookup and kept
+    /// to it. `false` when it has none (v1 NIF and email: only a scan of
+    /// every contact would tell) or ignored it (it answered contacts without
+    /// the value; the lookup then stops after one page).
+    pub complete: bool,
+}
+
+/// The account's monthly request quota as Holded reports it (`GET /api/v2/usage`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Calls this month, every client of the account, v1 included.
+    pub usage: u64,
+    /// The limit reported (the plan's quota; one source calls it an overage ceiling).
+    pub limit: Option<u64>,
 }

@@ -12,10 +12,11 @@ use serde_json::{Map, Value, json};
 use super::{
     HoldedApi,
     error::HoldedError,
+    matching::through_filter,
     paging::{ListQuery, Pages, collect, v1_pages},
     transport::{Call, Transport},
     types::*,
-    wire::{Obj, madrid_midnight, parse_decimal},
+    wire::{Answer, Obj, madrid_midnight, parse_decimal},
 };
 
 /// Holded API v1 for one key.
@@ -70,7 +71,7 @@ impl HoldedApi for V1Client {
         v1_pages(
             self.transport.clone(),
             ListQuery::new(format!("/documents/{}", doc_type.v1_name())),
-            move |value: &Value, path| document_from(value, path, doc_type),
+            move |value: &Value, path| document_from(value, path, doc_type, Answer::ListItem),
             |d| &d.id,
         )
     }
@@ -94,7 +95,7 @@ impl HoldedApi for V1Client {
     async fn document(&self, doc_type: DocumentType, id: &str) -> Result<Document, HoldedError> {
         let path = format!("/documents/{}/{id}", doc_type.v1_name());
         let body = self.transport.json(Call::get(path)).await?;
-        document_from(&body, String::new(), doc_type)
+        document_from(&body, String::new(), doc_type, Answer::Whole)
     }
 
     async fn contact_documents(
@@ -114,39 +115,29 @@ impl HoldedApi for V1Client {
         collect(v1_pages(
             self.transport.clone(),
             list,
-            move |value: &Value, path| document_from(value, path, doc_type),
+            move |value: &Value, path| document_from(value, path, doc_type, Answer::ListItem),
             |d| &d.id,
         ))
         .await
     }
 
-    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {
+    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<FoundContacts, HoldedError> {
         match lookup {
-            // v1 filters only phone and mobile; NIF and email need a scan.
-            ContactLookup::Phone(phone) => {
-                let mut found =
-                    collect(self.contact_pages(ListQuery::new("/contacts").filter("phone", phone)))
-                        .await?;
-                let mobiles = collect(
-                    self.contact_pages(ListQuery::new("/contacts").filter("mobile", phone)),
-                )
-                .await?;
-                for contact in mobiles {
-                    if !found.iter().any(|c| c.id == contact.id) {
-                        found.push(contact);
-                    }
-                }
-                Ok(found)
+            // v1 filters only phone and mobile (exactly, `+` included).
+            ContactLookup::Phone(_) => {
+                let by = |field| ListQuery::new("/contacts").filter(field, lookup.filter_value());
+                let by_phone = through_filter(self.contact_pages(by("phone")), lookup).await?;
+                let by_mobile = through_filter(self.contact_pages(by("mobile")), lookup).await?;
+                Ok(by_phone.merge(by_mobile))
             }
-            ContactLookup::Nif(_) | ContactLookup::Email(_) => {
-                use futures::TryStreamExt;
-                let mut found = Vec::new();
-                let mut pages = self.contacts();
-                while let Some(page) = pages.try_next().await? {
-                    found.extend(page.into_iter().filter(|c| super::matches(c, lookup)));
-                }
-                Ok(found)
+            // The spec's `customId` filter (`?customId=a,b`; one live test
+            // found it answering nothing): checked like every filter.
+            ContactLookup::CustomId(_) => {
+                let list = ListQuery::new("/contacts").filter("customId", lookup.filter_value());
+                through_filter(self.contact_pages(list), lookup).await
             }
+            // No NIF or email filter: only a scan of every contact would tell.
+            ContactLookup::Nif(_) | ContactLookup::Email(_) => Ok(FoundContacts::default()),
         }
     }
 
@@ -219,6 +210,11 @@ impl HoldedApi for V1Client {
                 last: s.integer("last")?,
             })
         })
+    }
+
+    async fn usage(&self) -> Result<Option<Usage>, HoldedError> {
+        // v1 has no usage endpoint, and a v1 key cannot call v2's.
+        Ok(None)
     }
 }
 
@@ -338,36 +334,41 @@ fn parse_product(value: &Value, path: String) -> Result<Product, HoldedError> {
     })
 }
 
+/// A document; its lines (`products[]`) must be there when it is read whole
+/// (v1 lists carry them too, but a list item without them is read whole).
 fn document_from(
     value: &Value,
     path: String,
     doc_type: DocumentType,
+    answer: Answer,
 ) -> Result<Document, HoldedError> {
     let d = Obj::new(value, path)?;
-    let lines = d
-        .array("products")?
-        .into_iter()
-        .map(|(path, line)| {
-            let l = Obj::new(line, path)?;
-            let mut taxes = l.texts("taxes")?;
-            if taxes.is_empty()
-                && let Some(vat) = l.decimal("tax")?.filter(|v| !v.is_zero())
-            {
-                taxes.push(format!("s_iva_{}", vat.normalize()));
-            }
-            Ok(DocumentLine {
-                name: l.text("name")?.unwrap_or_default(),
-                description: l.text("desc")?,
-                units: l.decimal_or_zero("units")?,
-                unit_price: l.decimal_or_zero("price")?,
-                discount: l.decimal_or_zero("discount")?,
-                taxes,
-                product_id: l.text("productId")?,
-                sku: l.text("sku")?,
+    let lines = answer.array(&d, "products")?.map(|lines| {
+        lines
+            .into_iter()
+            .map(|(path, line)| {
+                let l = Obj::new(line, path)?;
+                let mut taxes = l.texts("taxes")?;
+                if taxes.is_empty()
+                    && let Some(vat) = l.decimal("tax")?.filter(|v| !v.is_zero())
+                {
+                    taxes.push(format!("s_iva_{}", vat.normalize()));
+                }
+                Ok(DocumentLine {
+                    name: l.text("name")?.unwrap_or_default(),
+                    description: l.text("desc")?,
+                    units: l.decimal_or_zero("units")?,
+                    unit_price: l.decimal_or_zero("price")?,
+                    discount: l.decimal_or_zero("discount")?,
+                    taxes,
+                    product_id: l.text("productId")?,
+                    sku: l.text("sku")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, HoldedError>>()?;
+            .collect::<Result<Vec<_>, HoldedError>>()
+    });
     Ok(Document {
+        lines: lines.transpose()?,
         id: d.required_text("id")?,
         doc_type,
         number: d.text("docNumber")?,
@@ -376,7 +377,6 @@ fn document_from(
         description: d.text("desc")?,
         date: d.unix_date("date")?,
         notes: d.text("notes")?,
-        lines,
         subtotal: d.decimal_or_zero("subtotal")?,
         tax: d.decimal_or_zero("tax")?,
         total: d.decimal_or_zero("total")?,

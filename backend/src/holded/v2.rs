@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use super::{
     HoldedApi,
     error::HoldedError,
+    matching::through_filter,
     paging::{ListQuery, Pages, collect, v2_pages},
     transport::{Call, Transport},
     types::*,
-    wire::{Obj, decimal_text, madrid_midnight},
+    wire::{Answer, Obj, decimal_text, madrid_midnight},
 };
 
 /// Contact fields v2 accepts on `POST`/`PUT /contacts` (everything else is read-only).
@@ -117,7 +117,7 @@ impl HoldedApi for V2Client {
             self.transport.clone(),
             ListQuery::new(format!("/{}", doc_type.v2_path())),
             self.page_size,
-            move |value: &Value, path| parse_document(value, path, doc_type),
+            move |value: &Value, path| parse_document(value, path, doc_type, Answer::ListItem),
         )
     }
 
@@ -140,7 +140,7 @@ impl HoldedApi for V2Client {
     async fn document(&self, doc_type: DocumentType, id: &str) -> Result<Document, HoldedError> {
         let path = format!("/{}/{id}", doc_type.v2_path());
         let body = self.transport.json(Call::get(path)).await?;
-        parse_document(&body, String::new(), doc_type)
+        parse_document(&body, String::new(), doc_type, Answer::Whole)
     }
 
     async fn contact_documents(
@@ -166,33 +166,30 @@ impl HoldedApi for V2Client {
             self.transport.clone(),
             list,
             self.page_size,
-            move |value: &Value, path| parse_document(value, path, doc_type),
+            move |value: &Value, path| parse_document(value, path, doc_type, Answer::ListItem),
         ))
         .await
     }
 
-    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<Vec<Contact>, HoldedError> {
+    async fn find_contacts(&self, lookup: ContactLookup<'_>) -> Result<FoundContacts, HoldedError> {
+        // `code` is a filter in the June reference only (not in the April
+        // spec); either way every answer is checked (`through_filter`).
         let filters: &[&'static str] = match lookup {
             ContactLookup::Nif(_) => &["code"],
             ContactLookup::Email(_) => &["email"],
             ContactLookup::Phone(_) => &["phone", "mobile"],
+            ContactLookup::CustomId(_) => &["custom_id"],
         };
-        let value = match lookup {
-            ContactLookup::Nif(v) | ContactLookup::Email(v) | ContactLookup::Phone(v) => v,
-        };
-        let mut found: Vec<Contact> = Vec::new();
+        let mut found: Option<FoundContacts> = None;
         for filter in filters {
-            let list = ListQuery::new("/contacts").filter(filter, value);
-            let mut pages = self.contact_pages(list);
-            while let Some(page) = pages.try_next().await? {
-                for contact in page {
-                    if !found.iter().any(|c| c.id == contact.id) {
-                        found.push(contact);
-                    }
-                }
-            }
+            let list = ListQuery::new("/contacts").filter(filter, lookup.filter_value());
+            let these = through_filter(self.contact_pages(list), lookup).await?;
+            found = Some(match found {
+                Some(before) => before.merge(these),
+                None => these,
+            });
         }
-        Ok(found)
+        Ok(found.unwrap_or_default())
     }
 
     async fn create_contact(&self, changes: &ContactChanges) -> Result<String, HoldedError> {
@@ -278,6 +275,19 @@ impl HoldedApi for V2Client {
             },
         );
         collect(pages).await
+    }
+
+    async fn usage(&self) -> Result<Option<Usage>, HoldedError> {
+        let body = self.transport.json(Call::get("/usage")).await?;
+        let u = Obj::new(&body, "")?;
+        Ok(Some(Usage {
+            period: u.required_text("period")?,
+            usage: u
+                .integer("usage")?
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            limit: u.integer("limit")?.and_then(|n| u64::try_from(n).ok()),
+        }))
     }
 }
 
@@ -366,30 +376,35 @@ fn parse_product(value: &Value, path: String) -> Result<Product, HoldedError> {
     })
 }
 
+/// A document: a list item carries no `lines` (nor notes or draft); read
+/// whole it must.
 fn parse_document(
     value: &Value,
     path: String,
     doc_type: DocumentType,
+    answer: Answer,
 ) -> Result<Document, HoldedError> {
     let d = Obj::new(value, path)?;
-    let lines = d
-        .array("lines")?
-        .into_iter()
-        .map(|(path, line)| {
-            let l = Obj::new(line, path)?;
-            Ok(DocumentLine {
-                name: l.text("name")?.unwrap_or_default(),
-                description: l.text("description")?,
-                units: l.decimal_or_zero("units")?,
-                unit_price: l.decimal_or_zero("price")?,
-                discount: l.decimal_or_zero("discount")?,
-                taxes: l.texts("taxes")?,
-                product_id: l.text("product_id")?,
-                sku: l.text("sku")?,
+    let lines = answer.array(&d, "lines")?.map(|lines| {
+        lines
+            .into_iter()
+            .map(|(path, line)| {
+                let l = Obj::new(line, path)?;
+                Ok(DocumentLine {
+                    name: l.text("name")?.unwrap_or_default(),
+                    description: l.text("description")?,
+                    units: l.decimal_or_zero("units")?,
+                    unit_price: l.decimal_or_zero("price")?,
+                    discount: l.decimal_or_zero("discount")?,
+                    taxes: l.texts("taxes")?,
+                    product_id: l.text("product_id")?,
+                    sku: l.text("sku")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, HoldedError>>()?;
+            .collect::<Result<Vec<_>, HoldedError>>()
+    });
     Ok(Document {
+        lines: lines.transpose()?,
         id: d.required_text("id")?,
         doc_type,
         number: d.text("document_number")?,
@@ -398,7 +413,6 @@ fn parse_document(
         description: d.text("description")?,
         date: d.iso_date("date")?,
         notes: d.text("notes")?,
-        lines,
         subtotal: d.decimal_or_zero("subtotal")?,
         tax: d.decimal_or_zero("tax")?,
         total: d.decimal_or_zero("total")?,

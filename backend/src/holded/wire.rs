@@ -190,6 +190,30 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// An array the product needs: absent (or `null`) is an error naming the
+    /// field, never an empty list.
+    pub(crate) fn required_array(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(String, &'a Value)>, HoldedError> {
+        match self.present(key) {
+            None => Err(HoldedError::decode(self.field(key), "missing")),
+            Some(_) => self.array(key),
+        }
+    }
+
+    /// An array this answer may leave out (`None`): a list item that carries
+    /// less than the record read whole.
+    pub(crate) fn optional_array(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<(String, &'a Value)>>, HoldedError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(_) => self.array(key).map(Some),
+        }
+    }
+
     /// An array of text.
     pub(crate) fn texts(&self, key: &str) -> Result<Vec<String>, HoldedError> {
         self.array(key)?
@@ -202,6 +226,31 @@ impl<'a> Obj<'a> {
                 )),
             })
             .collect()
+    }
+}
+
+/// What an answer is: an item of a list, or a record read whole (the only
+/// answer that must carry everything the product needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// An element of a list page.
+    ListItem,
+    /// `GET` of one record.
+    Whole,
+}
+
+impl Answer {
+    /// The array `key` of `obj` as this answer must carry it: required when
+    /// whole, possibly left out (`None`) in a list item.
+    pub(crate) fn array<'a>(
+        self,
+        obj: &Obj<'a>,
+        key: &str,
+    ) -> Result<Option<Vec<(String, &'a Value)>>, HoldedError> {
+        match self {
+            Self::Whole => obj.required_array(key).map(Some),
+            Self::ListItem => obj.optional_array(key),
+        }
     }
 }
 

@@ -64,6 +64,11 @@ impl HoldedAccess {
         Ok(self.client(key)?)
     }
 
+    /// Calls a month a Holded account's plan allows (`HH_HOLDED_MONTHLY_QUOTA`).
+    pub fn monthly_quota(&self) -> u64 {
+        self.options.monthly_quota
+    }
+
     /// `key` sealed for the settings row of `portal_id`.
     pub fn seal(&self, key: &SecretString, portal_id: i64) -> String {
         self.cipher.seal(key, holded_key_slot(portal_id))

@@ -12,10 +12,11 @@ use super::{
     update::CheckedUpdate,
 };
 use crate::{
-    holded::{Generation, HoldedApi, HoldedError},
+    holded::{Generation, HoldedApi, HoldedClient, HoldedError},
     hubspot::{HubspotError, PortalClient},
     i18n::spanish_part,
     install::provision,
+    quota::{Quota, QuotaView},
     schedule::{first_nightly_run, portal_time_zone},
     store::{RunSummary, Store, entities::portal, entities::settings},
 };
@@ -58,6 +59,9 @@ pub struct SettingsView {
     pub pipelines: Vec<PipelineView>,
     /// The portal's latest runs.
     pub last_runs: Vec<RunSummary>,
+    /// This month's Holded calls against the account's quota (none without a
+    /// usable key), with the warning or the pause to show.
+    pub holded_usage: Option<QuotaView>,
     /// What the signed user may do (settings page only; the console's
     /// operator may do everything).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,6 +152,10 @@ impl SettingsService {
     ) -> Result<SettingsView, UpdateError> {
         let pipelines = client.deal_pipelines().await?;
         let last_runs = self.store.recent_runs(portal.id, 5).await?;
+        let holded_usage = match self.holded.stored_client(&row) {
+            Ok(holded) => Some(self.quota().view(holded.account_id()).await?),
+            Err(_) => None,
+        };
         Ok(SettingsView {
             portal_id: portal.id,
             time_zone: portal.time_zone.clone(),
@@ -194,6 +202,7 @@ impl SettingsService {
                 })
                 .collect(),
             last_runs,
+            holded_usage,
             access: None,
         })
     }
@@ -337,7 +346,9 @@ impl SettingsService {
                 Err(other) => return Err(spanish_part(&other.to_string())),
             },
         };
-        let taxes = client.taxes().await.map_err(|e| {
+        let taxes = client.taxes().await;
+        self.count_calls(&client).await;
+        let taxes = taxes.map_err(|e| {
             format!(
                 "No se pudieron leer los impuestos de Holded ({}).",
                 spanish_part(&e.to_string())
@@ -352,10 +363,24 @@ impl SettingsService {
         }
     }
 
+    fn quota(&self) -> Quota {
+        Quota::new(self.store.clone(), self.holded.monthly_quota())
+    }
+
+    /// Counts `client`'s calls against its account's monthly quota (a
+    /// database failure only loses the count).
+    async fn count_calls(&self, client: &HoldedClient) {
+        if let Err(err) = self.quota().record(client).await {
+            tracing::warn!(error = %err, "Holded calls could not be counted");
+        }
+    }
+
     /// Tests a Holded key; on refusal returns the Spanish message for the field.
     async fn test_key(&self, key: &secrecy::SecretString) -> Result<Generation, String> {
         let client = self.holded.client(key.clone()).map_err(|e| e.to_string())?;
-        match client.check_key().await {
+        let checked = client.check_key().await;
+        self.count_calls(&client).await;
+        match checked {
             Ok(check) if check.missing_permissions.is_empty() => Ok(check.generation),
             Ok(check) => Err(format!(
                 "Al token de Holded le faltan permisos: {}. Crea uno nuevo en Holded › Configuración › Desarrolladores con esos permisos.",

@@ -224,6 +224,28 @@ impl Store {
             .ok_or_else(|| DbErr::RecordNotFound("document request".to_owned()))
     }
 
+    /// Records the number Holded now gives the document a created request
+    /// made (a v2 draft is numbered when it is approved in Holded).
+    pub async fn set_created_document_number(
+        &self,
+        portal_id: i64,
+        holded_document_id: &str,
+        number: Option<&str>,
+    ) -> Result<(), DbErr> {
+        document_request::Entity::update_many()
+            .col_expr(
+                document_request::Column::HoldedDocumentNumber,
+                Expr::value(number.map(str::to_owned)),
+            )
+            .col_expr(document_request::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(document_request::Column::PortalId.eq(portal_id))
+            .filter(document_request::Column::HoldedDocumentId.eq(holded_document_id))
+            .filter(document_request::Column::State.eq(RequestState::Created.as_str()))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+    }
+
     /// Claims an open request for one worker for [`REQUEST_LEASE`], in one
     /// atomic update judged by the database's clock: `None` when it is
     /// finished, held by another worker, or waiting for its next attempt. The

@@ -23,6 +23,9 @@ pub struct LinkWrite {
     pub content_hash: String,
     /// Holded `updatedAt`, for contacts.
     pub holded_updated_at: Option<DateTime<Utc>>,
+    /// Whether a Holded list showed the record (the nightly sync's writes);
+    /// `false` for records the deal flow created.
+    pub listed: bool,
 }
 
 impl Store {
@@ -58,48 +61,59 @@ impl Store {
             return Ok(());
         }
         let now = Utc::now();
-        for chunk in writes.chunks(200) {
-            let rows = chunk.iter().map(|w| record_link::ActiveModel {
-                id: NotSet,
-                portal_id: Set(portal_id),
-                object_kind: Set(kind.to_owned()),
-                holded_id: Set(w.holded_id.clone()),
-                hubspot_id: Set(Some(w.hubspot_id.clone())),
-                content_hash: Set(Some(w.content_hash.clone())),
-                holded_updated_at: Set(w.holded_updated_at),
-                last_synced_at: Set(Some(now)),
-                deleted_in_holded: Set(false),
-                erased_at: NotSet,
-            });
-            record_link::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([
-                        record_link::Column::PortalId,
-                        record_link::Column::ObjectKind,
-                        record_link::Column::HoldedId,
-                    ])
-                    .update_columns([
-                        record_link::Column::HubspotId,
-                        record_link::Column::ContentHash,
-                        record_link::Column::HoldedUpdatedAt,
-                        record_link::Column::LastSyncedAt,
-                        record_link::Column::DeletedInHolded,
-                    ])
-                    .to_owned(),
-                )
-                .exec(self.db())
-                .await?;
+        for listed in [true, false] {
+            let rows: Vec<&LinkWrite> = writes.iter().filter(|w| w.listed == listed).collect();
+            let mut updated = vec![
+                record_link::Column::HubspotId,
+                record_link::Column::ContentHash,
+                record_link::Column::HoldedUpdatedAt,
+                record_link::Column::LastSyncedAt,
+                record_link::Column::DeletedInHolded,
+            ];
+            if listed {
+                updated.push(record_link::Column::ListedAt);
+            }
+            for chunk in rows.chunks(200) {
+                let rows = chunk.iter().map(|w| record_link::ActiveModel {
+                    id: NotSet,
+                    portal_id: Set(portal_id),
+                    object_kind: Set(kind.to_owned()),
+                    holded_id: Set(w.holded_id.clone()),
+                    hubspot_id: Set(Some(w.hubspot_id.clone())),
+                    content_hash: Set(Some(w.content_hash.clone())),
+                    holded_updated_at: Set(w.holded_updated_at),
+                    last_synced_at: Set(Some(now)),
+                    deleted_in_holded: Set(false),
+                    listed_at: Set(listed.then_some(now)),
+                    erased_at: NotSet,
+                });
+                record_link::Entity::insert_many(rows)
+                    .on_conflict(
+                        OnConflict::columns([
+                            record_link::Column::PortalId,
+                            record_link::Column::ObjectKind,
+                            record_link::Column::HoldedId,
+                        ])
+                        .update_columns(updated.clone())
+                        .to_owned(),
+                    )
+                    .exec(self.db())
+                    .await?;
+            }
         }
         Ok(())
     }
 
     /// Links of `kind` that were not seen in a complete scan (`seen`) and are
-    /// not yet marked deleted: the records that disappeared from Holded.
+    /// not yet marked deleted: the records that disappeared from Holded. A
+    /// record no list has shown yet (the deal flow created it) counts only
+    /// once linked before `linked_before`: lists may serve it late.
     pub async fn vanished_links(
         &self,
         portal_id: i64,
         kind: &str,
         seen: &std::collections::HashSet<String>,
+        linked_before: DateTime<Utc>,
     ) -> Result<Vec<record_link::Model>, DbErr> {
         let all: Vec<(i64, String)> = record_link::Entity::find()
             .select_only()
@@ -109,6 +123,12 @@ impl Store {
             .filter(record_link::Column::ObjectKind.eq(kind))
             .filter(record_link::Column::DeletedInHolded.eq(false))
             .filter(record_link::Column::HubspotId.is_not_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(record_link::Column::ListedAt.is_not_null())
+                    .add(record_link::Column::LastSyncedAt.lt(linked_before))
+                    .add(record_link::Column::LastSyncedAt.is_null()),
+            )
             .into_tuple()
             .all(self.db())
             .await?;

@@ -7,11 +7,14 @@
 pub mod audit;
 pub mod budget;
 pub mod console_sessions;
+pub mod contact_index;
 pub mod document_requests;
 pub mod entities;
+pub mod holded_usage;
 pub mod links;
 pub mod oauth_states;
 pub mod overview;
+pub mod party_claims;
 pub mod portal_tokens;
 pub mod portals;
 pub mod privacy;

@@ -214,6 +214,7 @@ impl Store {
             holded_calls: Set(0),
             started_at: Set(Some(Utc::now())),
             finished_at: Set(None),
+            warning: Set(None),
         }
         .insert(self.db())
         .await

@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
-    context::{RunContext, Seen},
+    context::{RunContext, Scan},
     deletions::mark_vanished,
     hash::content_hash,
     mapping::{company_properties, erase_sensitive, person_properties},
@@ -38,7 +38,7 @@ struct Side {
     object: ObjectType,
     tally: Tally,
     batch: Vec<Pending>,
-    seen: Seen,
+    seen: Scan,
 }
 
 impl Side {
@@ -57,7 +57,7 @@ impl Side {
             object,
             tally,
             batch: Vec::new(),
-            seen: Seen::new(),
+            seen: Scan::default(),
         }))
     }
 }
@@ -81,6 +81,7 @@ pub async fn sync_contacts(
     if persons.is_none() && companies.is_none() {
         return Ok(Vec::new());
     }
+    let started = chrono::Utc::now();
     let mut pages = ctx.holded.contacts();
     let mut scanned = 0usize;
     loop {
@@ -102,6 +103,7 @@ pub async fn sync_contacts(
         }
         let Some(page) = page else { break };
         scanned += page.len();
+        ctx.index.record(&page).await?;
         let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
         for side in [persons.as_mut(), companies.as_mut()].into_iter().flatten() {
             let links = ctx.store.links(ctx.portal_id, side.kind, &ids).await?;
@@ -123,8 +125,12 @@ pub async fn sync_contacts(
         ctx.progress.page("contacts", scanned);
         ctx.renew_lease().await?;
     }
+    if pages.doubt().is_none() {
+        ctx.index.complete(started).await?;
+    }
     let mut done = Vec::new();
     for mut side in [persons, companies].into_iter().flatten() {
+        side.seen.finish(&pages);
         flush(ctx, &mut side).await?;
         side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
         mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
@@ -141,7 +147,7 @@ fn consider(
     contact: &Contact,
     link: Option<&crate::store::entities::record_link::Model>,
 ) {
-    side.seen.insert(contact.id.clone());
+    side.seen.see(&contact.id);
     side.tally.see_updated_at(contact.updated_at);
     let props = if side.kind == "contacts" {
         person_properties(contact, ctx.sensitive)

@@ -9,7 +9,11 @@ use chrono::NaiveDate;
 
 use super::{Progress, SyncError, mapping::Sensitive};
 use crate::{
-    holded::HoldedClient, hubspot::PortalClient, lease::Heartbeat, settings::DocumentMapping,
+    contact_index::ContactIndex,
+    holded::{HoldedClient, Pages},
+    hubspot::PortalClient,
+    lease::Heartbeat,
+    settings::DocumentMapping,
     store::Store,
 };
 
@@ -27,6 +31,9 @@ pub struct RunContext<'a> {
     pub holded: &'a HoldedClient,
     /// Holded calls made (shared counter).
     pub holded_calls: Arc<AtomicU64>,
+    /// The index of Holded contacts the deal flow consults (written by the
+    /// contact scan).
+    pub index: ContactIndex<'a>,
     /// Whether sensitive values travel.
     pub sensitive: Sensitive,
     /// Clear sensitive values already in HubSpot (sensitive data was turned off).
@@ -61,5 +68,34 @@ impl RunContext<'_> {
     }
 }
 
-/// Holded ids seen in a complete scan (deletion detection).
-pub type Seen = HashSet<String>;
+/// What a scan of Holded saw (deletion detection): the ids, and why the scan
+/// may have missed some.
+#[derive(Debug, Default)]
+pub struct Scan {
+    seen: HashSet<String>,
+    doubt: Option<String>,
+}
+
+impl Scan {
+    /// A record the scan saw.
+    pub fn see(&mut self, holded_id: &str) {
+        self.seen.insert(holded_id.to_owned());
+    }
+
+    /// A list of the scan ended: keeps its doubt, if it did not end cleanly.
+    pub fn finish<T>(&mut self, pages: &Pages<T>) {
+        if self.doubt.is_none() {
+            self.doubt = pages.doubt();
+        }
+    }
+
+    /// The ids seen.
+    pub fn seen(&self) -> &HashSet<String> {
+        &self.seen
+    }
+
+    /// Why the scan may be incomplete; `None` when every list ended cleanly.
+    pub fn doubt(&self) -> Option<&str> {
+        self.doubt.as_deref()
+    }
+}

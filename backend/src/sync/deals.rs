@@ -3,8 +3,14 @@
 //! counted), associated with their contact or company, with line items from
 //! the document's lines (linked to the synced products where known).
 //!
-//! Documents this app created in Holded from a HubSpot deal are left alone:
-//! their deal is their source, and one deal may hold several of them.
+//! A deal is written when what the list shows of its document (number,
+//! total, date, contact…) or its lines changed. A v2 list carries no lines:
+//! a document whose deal is to be created or changed is read whole first
+//! (one call each, within the rate limit), and only those.
+//!
+//! Documents this app created in Holded from a HubSpot deal keep their deal
+//! as the rep left it: only their number, link and status are refreshed
+//! ([`super::created_documents`]).
 //!
 //! A deal's link is saved only after its associations and line items are in
 //! place, so an interrupted batch is redone whole on resume; a deal's old line
@@ -16,7 +22,8 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
-    context::{RunContext, Seen},
+    context::{RunContext, Scan},
+    created_documents::CreatedDocuments,
     deletions::mark_vanished,
     hash::content_hash,
     mapping::deal_properties,
@@ -25,18 +32,22 @@ use super::{
 };
 use crate::{
     deals::ORIGIN_KIND,
-    holded::{Document, DocumentLine, DocumentType, HoldedApi},
+    holded::{Document, DocumentLine, DocumentType, HoldedApi, HoldedError},
     hubspot::{
         CreateInput, ObjectType, Properties, UpsertInput,
         associations::{AssociationInput, types},
         objects::NewAssociation,
     },
-    store::links::LinkWrite,
+    settings::StageRef,
+    store::{entities::record_link, links::LinkWrite},
 };
 
 const KIND: &str = "deals";
 /// Link kind holding the hash of a deal's lines (rewritten only when they change).
 const LINES_KIND: &str = "deal_lines";
+
+/// Links by Holded id.
+type Links = HashMap<String, record_link::Model>;
 
 /// What a deal needs besides its properties.
 struct DealExtra {
@@ -47,30 +58,40 @@ struct DealExtra {
 
 struct Lookups {
     /// Documents created from a HubSpot deal: that deal is their source.
-    from_hubspot: HashMap<String, crate::store::entities::record_link::Model>,
-    deals: HashMap<String, crate::store::entities::record_link::Model>,
-    lines: HashMap<String, crate::store::entities::record_link::Model>,
-    persons: HashMap<String, crate::store::entities::record_link::Model>,
-    companies: HashMap<String, crate::store::entities::record_link::Model>,
-    products: HashMap<String, crate::store::entities::record_link::Model>,
+    from_hubspot: Links,
+    deals: Links,
+    lines: Links,
+    persons: Links,
+    companies: Links,
+    /// Products of the lines the page carries (v1 lists have them).
+    products: Links,
 }
 
 async fn lookups(ctx: &RunContext<'_>, page: &[Document]) -> Result<Lookups, SyncError> {
     let store = ctx.store;
     let ids: Vec<String> = page.iter().map(|d| d.id.clone()).collect();
     let contacts: Vec<String> = page.iter().filter_map(|d| d.contact_id.clone()).collect();
-    let products: Vec<String> = page
-        .iter()
-        .flat_map(|d| d.lines.iter().filter_map(|l| l.product_id.clone()))
-        .collect();
+    let lines = page.iter().flat_map(|d| d.lines.iter().flatten());
     Ok(Lookups {
         from_hubspot: store.links(ctx.portal_id, ORIGIN_KIND, &ids).await?,
         deals: store.links(ctx.portal_id, KIND, &ids).await?,
         lines: store.links(ctx.portal_id, LINES_KIND, &ids).await?,
         persons: store.links(ctx.portal_id, "contacts", &contacts).await?,
         companies: store.links(ctx.portal_id, "companies", &contacts).await?,
-        products: store.links(ctx.portal_id, "products", &products).await?,
+        products: product_links(ctx, lines).await?,
     })
+}
+
+/// The product links of `lines`' Holded products.
+async fn product_links(
+    ctx: &RunContext<'_>,
+    lines: impl Iterator<Item = &DocumentLine>,
+) -> Result<Links, SyncError> {
+    let products: Vec<String> = lines.filter_map(|l| l.product_id.clone()).collect();
+    Ok(ctx
+        .store
+        .links(ctx.portal_id, "products", &products)
+        .await?)
 }
 
 fn line_properties(line: &DocumentLine, product: Option<&str>) -> Properties {
@@ -93,9 +114,132 @@ fn line_properties(line: &DocumentLine, product: Option<&str>) -> Properties {
     props
 }
 
-fn hubspot_id(link: Option<&crate::store::entities::record_link::Model>) -> Option<String> {
+fn hubspot_id(link: Option<&record_link::Model>) -> Option<String> {
     link.filter(|l| !l.deleted_in_holded)
         .and_then(|l| l.hubspot_id.clone())
+}
+
+/// What one listed document needs.
+enum Plan {
+    /// Nothing: its deal shows it as it is.
+    Unchanged,
+    /// Not synced by design (unmapped type, before the start date), or gone
+    /// from Holded since it was listed.
+    Skipped,
+    /// Its deal is to be written.
+    Write(Box<(Pending, DealExtra)>),
+    /// Holded's answer lacks what the deal needs (its lines): a failure of
+    /// this record, never an empty deal.
+    Failed(String),
+}
+
+/// Decides what `document`'s deal needs, reading the document whole when its
+/// deal is to be written and the list did not carry its lines.
+async fn plan(
+    ctx: &RunContext<'_>,
+    document: &Document,
+    found: &Lookups,
+    stage: &StageRef,
+) -> Result<Plan, SyncError> {
+    let link = found
+        .deals
+        .get(&document.id)
+        .filter(|l| l.hubspot_id.is_some());
+    if link.is_none() && ctx.before_start(document.date) {
+        return Ok(Plan::Skipped);
+    }
+    let mut props = deal_properties(document);
+    let target = document.contact_id.as_ref().and_then(|id| {
+        hubspot_id(found.companies.get(id))
+            .map(|h| (ObjectType::Companies, h))
+            .or_else(|| hubspot_id(found.persons.get(id)).map(|h| (ObjectType::Contacts, h)))
+    });
+    let target_text = target
+        .as_ref()
+        .map(|(o, id)| format!("{}:{id}", o.name()))
+        .unwrap_or_default();
+    let hash = content_hash(&props, &[&target_text]);
+    let head_unchanged = link
+        .is_some_and(|l| l.content_hash.as_deref() == Some(hash.as_str()) && !l.deleted_in_holded);
+    let read;
+    let (lines, products) = match &document.lines {
+        Some(lines) => (lines, &found.products),
+        // What the list shows is unchanged; its lines cannot be seen without
+        // reading it, and are not read for that.
+        None if head_unchanged => return Ok(Plan::Unchanged),
+        None => match read_lines(ctx, document).await? {
+            Ok(Some(whole)) => {
+                read = whole;
+                (&read.0, &read.1)
+            }
+            Ok(None) => return Ok(Plan::Skipped),
+            Err(why) => return Ok(Plan::Failed(why)),
+        },
+    };
+    let lines: Vec<Properties> = lines
+        .iter()
+        .map(|line| {
+            let product = line
+                .product_id
+                .as_ref()
+                .and_then(|id| hubspot_id(products.get(id)));
+            line_properties(line, product.as_deref())
+        })
+        .collect();
+    let lines_text = serde_json::to_string(&lines).expect("strings serialise");
+    let lines_hash = content_hash(&Properties::new(), &[&lines_text]);
+    let lines_unchanged = found
+        .lines
+        .get(&document.id)
+        .is_some_and(|l| l.content_hash.as_deref() == Some(lines_hash.as_str()));
+    if head_unchanged && lines_unchanged {
+        return Ok(Plan::Unchanged);
+    }
+    if link.is_none() {
+        props.insert("pipeline".to_owned(), stage.pipeline_id.clone());
+        props.insert("dealstage".to_owned(), stage.stage_id.clone());
+    }
+    let extra = DealExtra {
+        target,
+        lines: if lines_unchanged { Vec::new() } else { lines },
+        lines_hash: if lines_unchanged {
+            String::new()
+        } else {
+            lines_hash
+        },
+    };
+    let pending = Pending {
+        holded_id: document.id.clone(),
+        props,
+        hash,
+        updated_at: None,
+        hubspot_id: link.and_then(|l| l.hubspot_id.clone()),
+    };
+    Ok(Plan::Write(Box::new((pending, extra))))
+}
+
+/// `document` read whole: its lines and their products' links. `Ok(None)`
+/// when it is gone from Holded since it was listed; `Err` with the reason
+/// when Holded's answer lacks a field the deal needs.
+async fn read_lines(
+    ctx: &RunContext<'_>,
+    document: &Document,
+) -> Result<Result<Option<(Vec<DocumentLine>, Links)>, String>, SyncError> {
+    let lines = match ctx.holded.document(document.doc_type, &document.id).await {
+        Ok(whole) => whole.into_lines(),
+        Err(HoldedError::NotFound { .. }) => return Ok(Ok(None)),
+        Err(other) => Err(other),
+    };
+    match lines {
+        Ok(lines) => {
+            let products = product_links(ctx, lines.iter()).await?;
+            Ok(Ok(Some((lines, products))))
+        }
+        Err(err @ HoldedError::Decode { .. }) => {
+            Ok(Err(crate::i18n::spanish_part(&err.to_string()).to_owned()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Runs the deals part of a run.
@@ -105,9 +249,10 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     if tally.completed() {
         return Ok(None);
     }
-    let mut seen = Seen::new();
+    let mut scan = Scan::default();
     let mut batch = Vec::new();
     let mut extras = HashMap::new();
+    let mut created = CreatedDocuments::default();
     let mut scanned = 0;
     for doc_type in DocumentType::ALL {
         let stage = ctx.mapping.stage(doc_type).cloned();
@@ -116,85 +261,36 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             scanned += page.len();
             let found = lookups(ctx, &page).await?;
             for document in &page {
-                seen.insert(document.id.clone());
-                if found.from_hubspot.contains_key(&document.id) {
-                    // Created in Holded from this deal: the deal stays as the rep keeps it.
-                    tally.counts().skipped += 1;
+                scan.see(&document.id);
+                if let Some(origin) = found.from_hubspot.get(&document.id) {
+                    if created.consider(&mut tally, document, origin) {
+                        created.flush(ctx, &mut tally).await?;
+                    }
                     continue;
                 }
-                let Some(stage) = &stage else {
-                    tally.counts().skipped += 1;
-                    continue;
+                let planned = match &stage {
+                    Some(stage) => plan(ctx, document, &found, stage).await?,
+                    None => Plan::Skipped,
                 };
-                let link = found
-                    .deals
-                    .get(&document.id)
-                    .filter(|l| l.hubspot_id.is_some());
-                if link.is_none() && ctx.before_start(document.date) {
-                    tally.counts().skipped += 1;
-                    continue;
-                }
-                let mut props = deal_properties(document);
-                let target = document.contact_id.as_ref().and_then(|id| {
-                    hubspot_id(found.companies.get(id))
-                        .map(|h| (ObjectType::Companies, h))
-                        .or_else(|| {
-                            hubspot_id(found.persons.get(id)).map(|h| (ObjectType::Contacts, h))
-                        })
-                });
-                let lines: Vec<Properties> = document
-                    .lines
-                    .iter()
-                    .map(|line| {
-                        let product = line
-                            .product_id
-                            .as_ref()
-                            .and_then(|id| hubspot_id(found.products.get(id)));
-                        line_properties(line, product.as_deref())
-                    })
-                    .collect();
-                let lines_text = serde_json::to_string(&lines).expect("strings serialise");
-                let lines_hash = content_hash(&Properties::new(), &[&lines_text]);
-                let target_text = target
-                    .as_ref()
-                    .map(|(o, id)| format!("{}:{id}", o.name()))
-                    .unwrap_or_default();
-                let hash = content_hash(&props, &[&target_text, &lines_hash]);
-                if link.is_some_and(|l| {
-                    l.content_hash.as_deref() == Some(hash.as_str()) && !l.deleted_in_holded
-                }) {
-                    tally.counts().unchanged += 1;
-                    continue;
-                }
-                if link.is_none() {
-                    props.insert("pipeline".to_owned(), stage.pipeline_id.clone());
-                    props.insert("dealstage".to_owned(), stage.stage_id.clone());
-                }
-                let lines_unchanged = found
-                    .lines
-                    .get(&document.id)
-                    .is_some_and(|l| l.content_hash.as_deref() == Some(lines_hash.as_str()));
-                extras.insert(
-                    document.id.clone(),
-                    DealExtra {
-                        target,
-                        lines: if lines_unchanged { Vec::new() } else { lines },
-                        lines_hash: if lines_unchanged {
-                            String::new()
-                        } else {
-                            lines_hash
-                        },
-                    },
-                );
-                batch.push(Pending {
-                    holded_id: document.id.clone(),
-                    props,
-                    hash,
-                    updated_at: None,
-                    hubspot_id: link.and_then(|l| l.hubspot_id.clone()),
-                });
-                if batch.len() == BATCH {
-                    flush(ctx, &mut tally, std::mem::take(&mut batch), &mut extras).await?;
+                match planned {
+                    Plan::Unchanged => tally.counts().unchanged += 1,
+                    Plan::Skipped => tally.counts().skipped += 1,
+                    Plan::Failed(why) => tally.item(crate::store::RunItem {
+                        object_kind: KIND,
+                        holded_id: document.id.clone(),
+                        hubspot_id: hubspot_id(found.deals.get(&document.id)),
+                        outcome: "failed",
+                        reason: Some(why),
+                        payload_summary: None,
+                    }),
+                    Plan::Write(write) => {
+                        let (pending, extra) = *write;
+                        extras.insert(pending.holded_id.clone(), extra);
+                        batch.push(pending);
+                        if batch.len() == BATCH {
+                            flush(ctx, &mut tally, std::mem::take(&mut batch), &mut extras).await?;
+                        }
+                    }
                 }
             }
             tally
@@ -209,9 +305,12 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             ctx.progress.page(KIND, scanned);
             ctx.renew_lease().await?;
         }
+        scan.finish(&pages);
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
-    mark_vanished(ctx, KIND, ObjectType::Deals, &seen, &mut tally).await?;
+    created.flush(ctx, &mut tally).await?;
+    mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;
@@ -273,6 +372,7 @@ async fn flush(
                 hubspot_id: deal_id.clone(),
                 content_hash: extra.lines_hash.clone(),
                 holded_updated_at: None,
+                listed: true,
             });
         }
     }

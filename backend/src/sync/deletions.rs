@@ -1,9 +1,14 @@
 //! Records that disappeared from Holded: after a complete scan, their HubSpot
 //! records are marked `holded_estado_sync = eliminado_en_holded` — never deleted.
+//! A scan that did not reach a clean end marks nothing (and says so in the
+//! run), and a record linked within [`LIST_LAG_GRACE`] is not taken as gone
+//! (Holded's lists may serve a just-created record late).
+
+use chrono::Utc;
 
 use super::{
     SyncError,
-    context::{RunContext, Seen},
+    context::{RunContext, Scan},
     tally::Tally,
     write::{BATCH, settle},
 };
@@ -12,15 +17,30 @@ use crate::hubspot::{ObjectType, Properties, UpdateInput};
 /// The deleted mark.
 pub const DELETED: &str = "eliminado_en_holded";
 
-/// Marks the linked records of `kind` not in `seen`.
+/// How long a record linked (by the deal flow, say) may be missing from
+/// Holded's lists before its absence counts as a deletion.
+pub const LIST_LAG_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// Marks the linked records of `kind` that `scan` did not see — unless the
+/// scan may be incomplete, which is noted on `tally` instead.
 pub async fn mark_vanished(
     ctx: &RunContext<'_>,
     kind: &'static str,
     object: ObjectType,
-    seen: &Seen,
+    scan: &Scan,
     tally: &mut Tally,
 ) -> Result<(), SyncError> {
-    let vanished = ctx.store.vanished_links(ctx.portal_id, kind, seen).await?;
+    if let Some(doubt) = scan.doubt() {
+        tally.warn(format!(
+            "{doubt} No se marcó nada como eliminado en HubSpot en esta ejecución."
+        ));
+        return Ok(());
+    }
+    let linked_before = Utc::now() - LIST_LAG_GRACE;
+    let vanished = ctx
+        .store
+        .vanished_links(ctx.portal_id, kind, scan.seen(), linked_before)
+        .await?;
     if vanished.is_empty() {
         return Ok(());
     }

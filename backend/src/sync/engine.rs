@@ -17,12 +17,16 @@ use super::{
     tally::{KindReport, Tally},
 };
 use crate::{
+    contact_index::ContactIndex,
     crypto::Cipher,
+    holded::HoldedError,
     hubspot::{Hubspot, HubspotError, PortalClient},
     lease::Heartbeat,
+    quota::Quota,
     settings::{DocumentMapping, HoldedAccess, SyncObjects},
     store::{
-        PortalStatus, RunTrigger, Store, portal_tokens::portal_client, portals::SYNC_HEARTBEAT,
+        PortalStatus, RunTrigger, Store, entities::sync_run, portal_tokens::portal_client,
+        portals::SYNC_HEARTBEAT,
     },
 };
 
@@ -165,6 +169,12 @@ impl SyncEngine {
             hubspot: &hubspot,
             holded: &holded,
             holded_calls: holded.call_counter(),
+            index: ContactIndex::new(
+                &self.store,
+                &self.cipher,
+                portal.id,
+                settings.sensitive_data && portal.sensitive_supported,
+            ),
             sensitive: Sensitive(settings.sensitive_data && portal.sensitive_supported),
             erase_sensitive: settings.erase_sensitive_pending
                 && !settings.sensitive_data
@@ -175,10 +185,31 @@ impl SyncEngine {
             progress,
             lock,
         };
+        let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         let mut kinds = Vec::new();
-        let outcome = run_parts(&ctx, objects, &mut kinds).await;
+        let outcome = match quota.before_run(&holded).await? {
+            Some(paused) => Err(SyncError::QuotaSpent(paused)),
+            None => run_parts(&ctx, &quota, objects, &mut kinds).await,
+        };
+        let outcome = match outcome {
+            Err(SyncError::Holded(HoldedError::QuotaExhausted { .. })) => {
+                Err(SyncError::QuotaSpent(quota.spent(&holded).await?))
+            }
+            other => {
+                quota.record(&holded).await?;
+                other
+            }
+        };
         let reports: Vec<KindReport> = kinds.iter().map(|t| t.report().clone()).collect();
         let elapsed_ms = started.elapsed().as_millis();
+        let report = |status: &str, error: Option<String>, paused_until| SyncReport {
+            run_id: run.id,
+            status: status.to_owned(),
+            error,
+            paused_until,
+            kinds: reports.clone(),
+            elapsed_ms,
+        };
         match outcome {
             Ok(()) => {
                 if ctx.erase_sensitive && objects.contacts && objects.companies {
@@ -187,31 +218,19 @@ impl SyncEngine {
                 self.store
                     .finish_run(run.clone(), "completed", None)
                     .await?;
-                Ok(SyncReport {
-                    run_id: run.id,
-                    status: "completed".into(),
-                    error: None,
-                    paused_until: None,
-                    kinds: reports,
-                    elapsed_ms,
-                })
+                Ok(report("completed", None, None))
             }
             Err(SyncError::Hubspot(HubspotError::DailyLimit { until, .. })) => {
                 let message = format!(
                     "Pausada: HubSpot alcanzó el límite diario de peticiones; continúa a las {until}."
                 );
-                self.store
-                    .set_run_status(run.id, "paused", Some(message.clone()))
-                    .await?;
-                self.store.schedule_portal(portal.id, Some(until)).await?;
-                Ok(SyncReport {
-                    run_id: run.id,
-                    status: "paused".into(),
-                    error: Some(message),
-                    paused_until: Some(until),
-                    kinds: reports,
-                    elapsed_ms,
-                })
+                self.pause(&run, portal.id, until, &message).await?;
+                Ok(report("paused", Some(message), Some(until)))
+            }
+            Err(SyncError::QuotaSpent(paused)) => {
+                let message = format!("Pausada: {}", paused.message);
+                self.pause(&run, portal.id, paused.until, &message).await?;
+                Ok(report("paused", Some(message), Some(paused.until)))
             }
             // The run that took the lock over owns the run row now.
             Err(SyncError::LockLost) => Err(SyncError::LockLost),
@@ -222,21 +241,33 @@ impl SyncEngine {
                 self.store
                     .finish_run(run.clone(), "failed", Some(message.clone()))
                     .await?;
-                Ok(SyncReport {
-                    run_id: run.id,
-                    status: "failed".into(),
-                    error: Some(message),
-                    paused_until: None,
-                    kinds: reports,
-                    elapsed_ms,
-                })
+                Ok(report("failed", Some(message), None))
             }
         }
     }
+
+    /// Leaves `run` paused with `message` and the portal's next run at `until`
+    /// (the run resumes from its checkpoint then).
+    async fn pause(
+        &self,
+        run: &sync_run::Model,
+        portal_id: i64,
+        until: DateTime<Utc>,
+        message: &str,
+    ) -> Result<(), SyncError> {
+        self.store
+            .set_run_status(run.id, "paused", Some(message.to_owned()))
+            .await?;
+        self.store.schedule_portal(portal_id, Some(until)).await?;
+        Ok(())
+    }
 }
 
+/// The parts in order; between them the Holded calls so far are counted, and
+/// a spent quota stops the run there (it resumes from the next part).
 async fn run_parts(
     ctx: &RunContext<'_>,
+    quota: &Quota,
     objects: SyncObjects,
     done: &mut Vec<Tally>,
 ) -> Result<(), SyncError> {
@@ -252,12 +283,14 @@ async fn run_parts(
         ctx.progress.kind_done(tally.report());
         done.push(tally);
     }
+    within_quota(ctx, quota).await?;
     if objects.products
         && let Some(tally) = sync_products(ctx).await?
     {
         ctx.progress.kind_done(tally.report());
         done.push(tally);
     }
+    within_quota(ctx, quota).await?;
     if objects.documents
         && let Some(tally) = sync_deals(ctx).await?
     {
@@ -265,4 +298,12 @@ async fn run_parts(
         done.push(tally);
     }
     Ok(())
+}
+
+/// Counts the calls made so far; an error when they spent the month's quota.
+async fn within_quota(ctx: &RunContext<'_>, quota: &Quota) -> Result<(), SyncError> {
+    match quota.record(ctx.holded).await? {
+        Some(paused) => Err(SyncError::QuotaSpent(paused)),
+        None => Ok(()),
+    }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::{
-    holded::{Address, Contact, Document, DocumentType, Product},
+    holded::{Address, Contact, Document, DocumentType, Product, normalise_email, normalise_phone},
     hubspot::Properties,
 };
 
@@ -48,32 +48,6 @@ pub fn split_name(full: &str) -> (String, Option<String>) {
         2 => (words[0].to_owned(), Some(words[1].to_owned())),
         n => (words[..n - 2].join(" "), Some(words[n - 2..].join(" "))),
     }
-}
-
-/// Trims and lower-cases an email (an invalid one is kept for HubSpot to refuse).
-pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// Spanish numbers to E.164: separators removed, `00` → `+`, and a nine-digit
-/// national number (6, 7, 8 or 9 first) gets `+34`. Anything else is kept,
-/// without separators.
-pub fn normalise_phone(phone: &str) -> String {
-    let trimmed = phone.trim();
-    let digits: String = trimmed
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect();
-    if digits.is_empty() {
-        return trimmed.to_owned();
-    }
-    if let Some(rest) = digits.strip_prefix("00") {
-        return format!("+{rest}");
-    }
-    if digits.len() == 9 && digits.starts_with(['6', '7', '8', '9']) {
-        return format!("+34{digits}");
-    }
-    digits
 }
 
 /// The host of a website, for a company's `domain` (`https://www.acme.es/x` → `acme.es`).
@@ -219,6 +193,24 @@ pub fn document_link(doc_type: DocumentType, id: &str) -> String {
     )
 }
 
+/// What the deal a Holded document was created from shows of it: its number
+/// (empty while a v2 draft has none; Holded numbers it when it is approved),
+/// its link and `creado`. The deal flow writes them once the document exists;
+/// the nightly sync refreshes them when they change.
+pub fn created_document_properties(document: &Document) -> Properties {
+    let mut props = Properties::new();
+    props.insert(
+        "holded_numero_documento".to_owned(),
+        document.number.clone().unwrap_or_default(),
+    );
+    props.insert(
+        "holded_enlace".to_owned(),
+        document_link(document.doc_type, &document.id),
+    );
+    props.insert("holded_estado_sync".to_owned(), "creado".to_owned());
+    props
+}
+
 /// A Holded document as HubSpot deal properties (pipeline and stage are added
 /// on create only, so a deal the sales team moves stays where they put it).
 pub fn deal_properties(document: &Document) -> Properties {
@@ -284,15 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn phones_emails_domains_and_countries_are_normalised() {
-        assert_eq!(normalise_phone("612 34 56 78"), "+34612345678");
-        assert_eq!(normalise_phone("0034 912-345-678"), "+34912345678");
-        assert_eq!(normalise_phone("+44 20 7946 0958"), "+442079460958");
-        assert_eq!(
-            normalise_email("  Ana.Perez@Ejemplo.ES "),
-            "ana.perez@ejemplo.es"
-        );
-        assert_eq!(normalise_email("no-es-un-email"), "no-es-un-email");
+    fn domains_and_countries_are_normalised() {
         assert_eq!(
             domain_of("https://www.Acme.es/contacto"),
             Some("acme.es".into())
@@ -349,7 +333,7 @@ mod tests {
             description: None,
             date: NaiveDate::from_ymd_opt(2026, 3, 14),
             notes: None,
-            lines: Vec::new(),
+            lines: Some(Vec::new()),
             subtotal: Decimal::new(100000, 2),
             tax: Decimal::new(21000, 2),
             total: Decimal::new(121000, 2),

@@ -6,6 +6,7 @@
 
 mod contacts;
 mod context;
+mod created_documents;
 mod deals;
 mod deletions;
 mod engine;
@@ -16,9 +17,10 @@ mod tally;
 mod write;
 
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
+pub use hash::content_hash;
 pub use tally::KindReport;
 
-use crate::{holded::HoldedError, hubspot::HubspotError, settings::StoredKeyError};
+use crate::{holded::HoldedError, hubspot::HubspotError, quota::Paused, settings::StoredKeyError};
 
 /// Receives progress while a run works (the CLI prints it; jobs log it).
 pub trait Progress: Send + Sync {
@@ -48,6 +50,7 @@ impl Progress for LogProgress {
             deleted = report.deleted,
             hubspot_calls = report.hubspot_calls,
             holded_calls = report.holded_calls,
+            warning = report.warning.as_deref(),
             "sync kind finished"
         );
     }
@@ -75,6 +78,9 @@ pub enum SyncError {
     /// HubSpot failed.
     #[error("HubSpot: {0}")]
     Hubspot(#[from] HubspotError),
+    /// The Holded account spent its monthly request quota.
+    #[error("{}", .0.message)]
+    QuotaSpent(Paused),
     /// The database failed.
     #[error("base de datos: {0}")]
     Database(#[from] sea_orm::DbErr),

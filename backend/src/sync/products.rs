@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
-    context::{RunContext, Seen},
+    context::{RunContext, Scan},
     deletions::mark_vanished,
     hash::content_hash,
     mapping::product_properties,
@@ -33,7 +33,7 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     if tally.completed() {
         return Ok(None);
     }
-    let mut seen = Seen::new();
+    let mut seen = Scan::default();
     let mut batch = Vec::new();
     let mut pages = ctx.holded.products();
     let mut scanned = 0;
@@ -42,7 +42,7 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
         let ids: Vec<String> = page.iter().map(|p| p.id.clone()).collect();
         let links = ctx.store.links(ctx.portal_id, KIND, &ids).await?;
         for product in &page {
-            seen.insert(product.id.clone());
+            seen.see(&product.id);
             let props = product_properties(product);
             let hash = content_hash(&props, &[]);
             let link = links.get(&product.id).filter(|l| l.hubspot_id.is_some());
@@ -76,6 +76,7 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
         ctx.renew_lease().await?;
     }
     flush(ctx, &mut tally, batch).await?;
+    seen.finish(&pages);
     mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)

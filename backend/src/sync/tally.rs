@@ -40,6 +40,9 @@ pub struct KindReport {
     pub holded_calls: u64,
     /// A sample of planned changes (dry runs).
     pub planned: Vec<String>,
+    /// What the operator should know about this part (Spanish), e.g. a list
+    /// that did not end cleanly.
+    pub warning: Option<String>,
 }
 
 /// The running tally of one kind.
@@ -72,6 +75,7 @@ impl Tally {
             hubspot_calls: row.hubspot_calls as u64,
             holded_calls: row.holded_calls as u64,
             planned: Vec::new(),
+            warning: row.warning.clone(),
         };
         Ok(Self {
             row,
@@ -95,6 +99,19 @@ impl Tally {
     /// Mutable counts.
     pub fn counts(&mut self) -> &mut KindReport {
         &mut self.report
+    }
+
+    /// Notes something the operator should know (kept with the run part;
+    /// the same note is not added twice).
+    pub fn warn(&mut self, note: String) {
+        match &mut self.report.warning {
+            Some(existing) if existing.contains(&note) => {}
+            Some(existing) => {
+                existing.push(' ');
+                existing.push_str(&note);
+            }
+            None => self.report.warning = Some(note),
+        }
     }
 
     /// Records a failed (or planned) record.
@@ -180,6 +197,7 @@ impl Tally {
         self.row.hubspot_calls = report.hubspot_calls as i32;
         self.row.holded_calls = report.holded_calls as i32;
         self.row.checkpoint = checkpoint;
+        self.row.warning = report.warning.clone();
         if status == "completed" {
             self.row.finished_at = Some(chrono::Utc::now());
         }

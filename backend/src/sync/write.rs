@@ -37,6 +37,7 @@ impl Pending {
             hubspot_id: hubspot_id.to_owned(),
             content_hash: self.hash.clone(),
             holded_updated_at: self.updated_at,
+            listed: true,
         }
     }
 

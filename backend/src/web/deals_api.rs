@@ -35,6 +35,11 @@ fn deal_error(err: DealError) -> ApiError {
         DealError::Transient(message) => {
             ApiError::new(StatusCode::BAD_GATEWAY, "upstream_unavailable", message)
         }
+        err @ (DealError::QuotaSpent | DealError::Paused(_)) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "holded_quota_spent",
+            err.to_string(),
+        ),
         DealError::LeaseLost => internal("lease lost outside a job"),
         DealError::Database(err) => internal(err),
     }

@@ -4,19 +4,21 @@
 //!
 //! `cargo run --release -p holded-hubspot-e2e --example sync_bench -- 1000 10000`
 
-use std::{sync::Arc, time::Instant};
+#[path = "support/mod.rs"]
+#[allow(dead_code)] // shared by the examples; each uses part of it
+mod support;
+
+use std::time::Instant;
 
 use holded_hubspot::{
-    crypto::{Cipher, SecretKey},
-    holded::{ClientOptions, ContactChanges, HoldedApi, HoldedClient},
-    hubspot::{Hubspot, HubspotConfig, Tokens},
-    install::provision::provision,
-    settings::{HoldedAccess, SyncObjects},
-    store::{RunTrigger, Store, portal_tokens::PortalTokens},
-    sync::{KindReport, Progress, SyncEngine, SyncRequest},
+    holded::{ContactChanges, HoldedApi, HoldedClient},
+    settings::SyncObjects,
+    store::RunTrigger,
+    sync::{KindReport, Progress, SyncRequest},
 };
-use holded_hubspot_sim::{SimConfig, holded::seed::SeedSpec};
+use holded_hubspot_sim::holded::seed::SeedSpec;
 use secrecy::SecretString;
+use support::{Bench, Key};
 
 struct Quiet;
 
@@ -26,67 +28,16 @@ impl Progress for Quiet {
 }
 
 async fn bench(n: usize) -> anyhow::Result<()> {
-    let sims = holded_hubspot_sim::start(SimConfig::default()).await?;
-    let dir = std::env::temp_dir().join(format!("hh-bench-{}", uuid::Uuid::new_v4()));
-    let store = Store::connect(&holded_hubspot::config::DatabaseTarget::Sqlite(
-        dir.join("db.sqlite"),
-    ))
-    .await?;
-    store.migrate().await?;
-    let cipher = Cipher::new(SecretKey::generate());
-
-    let portal = sims.hubspot.create_portal(Default::default());
-    let portal_id = portal.portal_id as i64;
-    store.record_install(portal_id, &[], false).await?;
-    let tokens = PortalTokens::new(store.clone(), cipher.clone(), portal_id);
-    tokens
-        .write(&Tokens::fixed(SecretString::from(
-            portal.access_token.clone(),
-        )))
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let hubspot = Hubspot::new(HubspotConfig::new(&sims.hubspot_url), None)?;
-    provision(&hubspot.portal(portal.portal_id, Arc::new(tokens)), false).await?;
-    store.mark_provisioned(portal_id, "Europe/Madrid").await?;
-
-    // Holded's own limit (100/min per key) is not what this measures.
-    let mut holded_settings = sims.holded.settings();
-    holded_settings.v2_rate_limit_per_minute = 1_000_000;
-    holded_settings.monthly_limit = u64::MAX;
-    sims.holded.set_settings(holded_settings);
-    let account = sims.holded.create_account(None);
-    sims.holded
-        .seed(&SeedSpec {
-            account_id: account.account_id.clone(),
-            seed: 1,
-            contacts: n,
-            products: 0,
-            documents_per_type: 0,
-        })
-        .ok_or_else(|| anyhow::anyhow!("seed"))?;
-    let mut settings = store
-        .settings_or_default(
-            portal_id,
-            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        )
-        .await?;
-    settings.holded_key_enc = Some(cipher.seal(
-        &SecretString::from(account.v2_token.clone()),
-        holded_hubspot::settings::holded_key_slot(portal_id),
-    ));
-    store.save_settings(settings).await?;
-
-    let holded_base = url::Url::parse(&sims.holded_url)?;
-    let options = ClientOptions {
-        requests_per_minute: std::num::NonZeroU32::new(100_000),
-        ..Default::default()
+    let seed = SeedSpec {
+        account_id: String::new(),
+        seed: 1,
+        contacts: n,
+        products: 0,
+        documents_per_type: 0,
     };
-    let engine = SyncEngine::new(
-        store.clone(),
-        cipher.clone(),
-        hubspot,
-        HoldedAccess::new(cipher, holded_base.clone(), options.clone()),
-    );
+    let bench = Bench::new(seed, Key::V2, "{}").await?;
+    let (sims, account, portal_id) = (&bench.sims, &bench.account, bench.portal_id);
+    let engine = bench.engine();
     let request = || SyncRequest {
         portal_id,
         trigger: RunTrigger::Cli,
@@ -112,9 +63,9 @@ async fn bench(n: usize) -> anyhow::Result<()> {
     print("first sync", &first, started.elapsed().as_secs_f64());
 
     let holded = HoldedClient::new(
-        &holded_base,
+        &url::Url::parse(&sims.holded_url)?,
         SecretString::from(account.v2_token.clone()),
-        options,
+        bench.holded_options(),
     )?;
     for contact in sims.holded.contacts(&account.account_id) {
         holded
@@ -144,18 +95,13 @@ async fn bench(n: usize) -> anyhow::Result<()> {
         &unchanged,
         started.elapsed().as_secs_f64(),
     );
-    sims.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    bench.finish().await;
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    for n in if sizes.is_empty() { vec![1_000] } else { sizes } {
+    for n in support::sizes(1_000) {
         bench(n).await?;
     }
     Ok(())

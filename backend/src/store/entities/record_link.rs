@@ -25,6 +25,9 @@ pub struct Model {
     pub last_synced_at: Option<DateTimeUtc>,
     /// The record is gone from Holded (marked in HubSpot, never deleted there).
     pub deleted_in_holded: bool,
+    /// When the nightly sync last wrote it from a Holded list (a record the
+    /// deal flow created has none until a list shows it).
+    pub listed_at: Option<DateTimeUtc>,
     /// When its HubSpot contact was erased for privacy (HubSpot's privacy
     /// deletion): the Holded record is never synced into HubSpot again.
     pub erased_at: Option<DateTimeUtc>,

@@ -38,6 +38,9 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     /// End time.
     pub finished_at: Option<DateTimeUtc>,
+    /// What the operator should know (Spanish): e.g. a Holded list that did
+    /// not end cleanly, so nothing was marked deleted.
+    pub warning: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

@@ -21,6 +21,8 @@ use super::{
 };
 use crate::{
     holded::DocumentType,
+    i18n::spanish_count,
+    quota::QuotaView,
     settings::{
         OFFERED_DEFAULT_TAXES, SensitiveDataUpdate, SettingsUpdate, SettingsView, StageRef,
         SyncObjects,
@@ -207,6 +209,23 @@ fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
     }
 }
 
+/// This month's Holded calls against the account's quota, and the warning or
+/// the pause when there is one.
+pub fn usage_status(usage: &QuotaView) -> Markup {
+    html! {
+        p #holded-usage {
+            "Peticiones a la API de Holded este mes (" (usage.period) "): "
+            strong { (spanish_count(usage.used)) " de " (spanish_count(usage.limit)) }
+            " (" (usage.percent) " %"
+            @if usage.counted_by_holded { ", según Holded" }
+            ")."
+        }
+        @if let Some(message) = &usage.message {
+            p.warning #holded-usage-message role="status" { (message) }
+        }
+    }
+}
+
 fn holded_section(view: &SettingsView, refused: &Refused) -> Markup {
     let id = "holded-api-key";
     html! {
@@ -221,6 +240,9 @@ fn holded_section(view: &SettingsView, refused: &Refused) -> Markup {
                 } @else {
                     strong.error { "Sin clave de Holded" } ": la sincronización no se ejecuta hasta que se añada una."
                 }
+            }
+            @if let Some(usage) = &view.holded_usage {
+                (usage_status(usage))
             }
             div.field {
                 label for=(id) { "Nueva clave de API de Holded" }

@@ -193,6 +193,9 @@ fn run_section(session: &Session, portal_id: i64, run: &RunDetail) -> Markup {
             } @else {
                 (kinds_table(id, &run.kinds))
             }
+            @for kind in run.kinds.iter().filter(|k| k.warning.is_some()) {
+                p.warning { strong { (kind_label(&kind.object_kind)) ": " } (kind.warning.as_deref().unwrap_or_default()) }
+            }
             @if !run.failed.is_empty() {
                 (failed_table(session, portal_id, id, &run.failed))
             }

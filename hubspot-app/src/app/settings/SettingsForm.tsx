@@ -28,6 +28,7 @@ import {
   editorsText,
   fromDateParts,
   isValidationFailure,
+  usageText,
   parseEditors,
   requestSync,
   saveSettings,
@@ -152,6 +153,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
     ? `Conectado con la API ${holded.generation ?? ''} de Holded · clave terminada en ${holded.keyLast4 ?? '····'}`
     : 'Todavía no hay ninguna clave de Holded.';
   const wasSensitive = settings.sensitiveData.enabled;
+  const usage = settings.holdedUsage;
 
   return (
     <Flex direction="column" gap="md">
@@ -164,6 +166,12 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
 
       <Heading>Conexión con Holded</Heading>
       <Text>{keyStatus}</Text>
+      {usage && <Text>{usageText(usage)}</Text>}
+      {usage?.message && (
+        <Alert title={usage.pausedUntil ? 'Holded en pausa este mes' : 'Cuota mensual de Holded'} variant={usage.pausedUntil ? 'danger' : 'warning'}>
+          {usage.message}
+        </Alert>
+      )}
       <Input
         name="holdedApiKey"
         label="Clave de API de Holded"

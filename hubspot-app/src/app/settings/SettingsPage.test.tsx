@@ -36,6 +36,15 @@ const loaded: Settings = {
   lastRuns: [
     { id: 9, status: 'completed', trigger: 'scheduled', startedAt: '2026-11-28T00:00:03Z', finishedAt: '2026-11-28T00:01:10Z', created: 12, updated: 3, failed: 1 },
   ],
+  holdedUsage: {
+    period: '2026-11',
+    used: 1234,
+    limit: 5000,
+    percent: 24,
+    countedByHolded: true,
+    pausedUntil: null,
+    message: null,
+  },
   // An authorised user who is not a super admin.
   access: { canEdit: true, superAdmin: false, allowedEditors: [], message: null },
 };
@@ -89,6 +98,35 @@ describe('SettingsPage', () => {
     expect(find(Toggle).props.readOnly).toBe(true);
     expect(texts).toContain('Solo disponible en portales HubSpot Enterprise.');
     expect(texts.some((t) => t.includes('12 creados, 3 actualizados, 1 con error'))).toBe(true);
+    // The month's Holded calls, with no warning below 80 %.
+    expect(texts).toContain('Peticiones a la API de Holded este mes (2026-11): 1.234 de 5.000 (24 %, según Holded).');
+    expect(maybeFind(Alert)).toBeNull();
+  });
+
+  it('warns at 80 % of the Holded quota and says when a spent one pauses the portal', async () => {
+    const warning = 'Aviso: se ha usado el 82 % de la cuota mensual de la API de Holded (4.100 de 5.000 peticiones en 2026-11).';
+    fetchMock.mockResolvedValueOnce(
+      reply(200, { ...loaded, holdedUsage: { ...loaded.holdedUsage, used: 4100, percent: 82, countedByHolded: false, message: warning } }),
+    );
+    let page = renderPage();
+    await page.waitFor(() => expect(page.maybeFind(LoadingSpinner)).toBeNull());
+    expect(page.find(Alert).props.variant).toBe('warning');
+    expect(page.find(Alert).text).toBe(warning);
+    expect(page.findAll(Text).map((t) => t.text)).toContain('Peticiones a la API de Holded este mes (2026-11): 4.100 de 5.000 (82 %).');
+
+    const paused =
+      'Cuota mensual de la API de Holded agotada: 5.000 de 5.000 peticiones en 2026-11. La sincronización nocturna y la creación de documentos en Holded están en pausa hasta el 1 de diciembre de 2026 (00:00 UTC). Para seguir antes, amplía el plan de Holded.';
+    fetchMock.mockResolvedValueOnce(
+      reply(200, {
+        ...loaded,
+        holdedUsage: { ...loaded.holdedUsage, used: 5000, percent: 100, pausedUntil: '2026-12-01T00:00:00Z', message: paused },
+      }),
+    );
+    page = renderPage();
+    await page.waitFor(() => expect(page.maybeFind(LoadingSpinner)).toBeNull());
+    expect(page.find(Alert).props.title).toBe('Holded en pausa este mes');
+    expect(page.find(Alert).props.variant).toBe('danger');
+    expect(page.find(Alert).text).toBe(paused);
   });
 
   it('edits and saves with the right body', async () => {

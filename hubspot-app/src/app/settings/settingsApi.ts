@@ -50,6 +50,27 @@ export interface Access {
   message: string | null;
 }
 
+/** This month's Holded calls against the account's monthly quota, with the warning or the pause (Spanish). */
+export interface HoldedUsage {
+  /** `YYYY-MM`. */
+  period: string;
+  used: number;
+  limit: number;
+  percent: number;
+  /** Whether `used` is Holded's own count (every client of the account). */
+  countedByHolded: boolean;
+  /** While the quota is spent: when the sync and the documents continue. */
+  pausedUntil: string | null;
+  message: string | null;
+}
+
+/** A count as Spanish writes it: `5000` → `5.000`. */
+export const spanishCount = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+
+/** The month's use, as the page states it. */
+export const usageText = (usage: HoldedUsage): string =>
+  `Peticiones a la API de Holded este mes (${usage.period}): ${spanishCount(usage.used)} de ${spanishCount(usage.limit)} (${usage.percent} %${usage.countedByHolded ? ', según Holded' : ''}).`;
+
 /** GET /api/settings */
 export interface Settings {
   portalId: number;
@@ -63,6 +84,8 @@ export interface Settings {
   defaultTax: string;
   pipelines: Pipeline[];
   lastRuns: RunSummary[];
+  /** Null while there is no usable Holded key. */
+  holdedUsage: HoldedUsage | null;
   access: Access;
 }
 

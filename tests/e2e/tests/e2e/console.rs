@@ -349,12 +349,7 @@ async fn console_refuses_forged_forms_and_keeps_secrets_out_of_pages() {
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
 
-    let signed_in = client
-        .post(format!("{base}/login"))
-        .form(&[("token", ADMIN_TOKEN)])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = s.stack.console_sign_in(&client).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let set_cookie = signed_in.headers()[header::SET_COOKIE].to_str().unwrap();
     for attribute in [

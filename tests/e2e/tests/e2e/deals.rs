@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use crate::support::{Engine, Stack, settings_body};
 
 /// Document type → the stage that triggers it.
-const TRIGGERS: [(&str, &str); 5] = [
+pub(crate) const TRIGGERS: [(&str, &str); 5] = [
     ("estimate", "appointmentscheduled"),
     ("proform", "qualifiedtobuy"),
     ("waybill", "contractsent"),
@@ -44,20 +44,20 @@ const TRIGGERS: [(&str, &str); 5] = [
 ];
 
 /// Where seeded deals start (no trigger).
-const START: &str = "decisionmakerboughtin";
+pub(crate) const START: &str = "decisionmakerboughtin";
 
-fn trigger(doc_type: &str) -> &'static str {
+pub(crate) fn trigger(doc_type: &str) -> &'static str {
     TRIGGERS.iter().find(|(t, _)| *t == doc_type).unwrap().1
 }
 
 /// How a scenario is set up.
-struct Setup {
-    engine: Engine,
-    tier: Tier,
-    app_events_approved: bool,
-    service_env: Vec<(&'static str, &'static str)>,
-    holded_v1: bool,
-    sensitive: bool,
+pub(crate) struct Setup {
+    pub(crate) engine: Engine,
+    pub(crate) tier: Tier,
+    pub(crate) app_events_approved: bool,
+    pub(crate) service_env: Vec<(&'static str, &'static str)>,
+    pub(crate) holded_v1: bool,
+    pub(crate) sensitive: bool,
 }
 
 impl Default for Setup {
@@ -74,17 +74,17 @@ impl Default for Setup {
 }
 
 /// A portal installed, a Holded account and the settings saved.
-struct Env {
-    stack: Stack,
-    portal: i64,
-    account: SimAccount,
+pub(crate) struct Env {
+    pub(crate) stack: Stack,
+    pub(crate) portal: i64,
+    pub(crate) account: SimAccount,
     /// Holded, as the portal's key (for seeding and assertions).
-    holded: HoldedClient,
+    pub(crate) holded: HoldedClient,
     /// HubSpot, with the simulator's direct token (acting as a user would).
-    user: PortalClient,
+    pub(crate) user: PortalClient,
 }
 
-async fn env(setup: Setup) -> Env {
+pub(crate) async fn env(setup: Setup) -> Env {
     let stack = Stack::start(setup.engine, &setup.service_env).await;
     let created = stack.sims.hubspot.create_portal(NewPortal {
         tier: setup.tier,
@@ -129,7 +129,7 @@ async fn env(setup: Setup) -> Env {
 
 impl Env {
     /// Runs the portal's nightly sync now, as `holded-hubspot sync`.
-    async fn nightly_sync(&self) {
+    pub(crate) async fn nightly_sync(&self) {
         let out = self
             .stack
             .command(&["sync", "--portal", &self.portal.to_string()])
@@ -143,12 +143,12 @@ impl Env {
         );
     }
 
-    fn hubspot(&self) -> &holded_hubspot_sim::hubspot::HubspotSim {
+    pub(crate) fn hubspot(&self) -> &holded_hubspot_sim::hubspot::HubspotSim {
         &self.stack.sims.hubspot
     }
 
     /// A deal as `spec` says, in the start stage.
-    fn deal(&self, spec: DealSpec<'_>) -> u64 {
+    pub(crate) fn deal(&self, spec: DealSpec<'_>) -> u64 {
         let mut properties = props(&[
             ("dealname", spec.name),
             ("pipeline", "default"),
@@ -177,13 +177,13 @@ impl Env {
     }
 
     /// Moves the deal as a rep would, into the stage mapped to `doc_type`.
-    fn move_to_trigger(&self, deal: u64, doc_type: &str) {
+    pub(crate) fn move_to_trigger(&self, deal: u64, doc_type: &str) {
         self.hubspot()
             .move_deal(self.portal as u64, deal, trigger(doc_type))
             .unwrap();
     }
 
-    async fn requests(&self, deal: u64) -> Vec<document_request::Model> {
+    pub(crate) async fn requests(&self, deal: u64) -> Vec<document_request::Model> {
         let store = self.stack.db.store().await;
         document_request::Entity::find()
             .filter(document_request::Column::PortalId.eq(self.portal))
@@ -194,7 +194,7 @@ impl Env {
     }
 
     /// Waits until the deal's request of `doc_type` is in one of `states`.
-    async fn wait_state(
+    pub(crate) async fn wait_state(
         &self,
         deal: u64,
         doc_type: &str,
@@ -218,11 +218,23 @@ impl Env {
         );
     }
 
-    async fn wait_created(&self, deal: u64, doc_type: &str) -> document_request::Model {
+    /// Seeds `spec`'s deal, moves it into its type's trigger stage as a rep
+    /// would, and waits until its document exists.
+    pub(crate) async fn created_through(
+        &self,
+        spec: DealSpec<'_>,
+    ) -> (u64, document_request::Model) {
+        let doc_type = spec.doc_type;
+        let deal = self.deal(spec);
+        self.move_to_trigger(deal, doc_type);
+        (deal, self.wait_created(deal, doc_type).await)
+    }
+
+    pub(crate) async fn wait_created(&self, deal: u64, doc_type: &str) -> document_request::Model {
         self.wait_state(deal, doc_type, &["created"]).await
     }
 
-    fn documents(&self) -> Vec<SimDocument> {
+    pub(crate) fn documents(&self) -> Vec<SimDocument> {
         self.stack.sims.holded.documents(&self.account.account_id)
     }
 
@@ -233,7 +245,7 @@ impl Env {
             .unwrap_or_else(|| panic!("no Holded document {id}"))
     }
 
-    fn record(&self, object: &str, id: u64) -> Value {
+    pub(crate) fn record(&self, object: &str, id: u64) -> Value {
         let dump = self.hubspot().dump(self.portal as u64).unwrap();
         dump["records"][object]
             .as_array()
@@ -255,7 +267,7 @@ impl Env {
     }
 
     /// The texts of the deal's timeline entries.
-    async fn texts(&self, deal: u64) -> Vec<String> {
+    pub(crate) async fn texts(&self, deal: u64) -> Vec<String> {
         self.timeline(deal)
             .await
             .into_iter()
@@ -320,7 +332,7 @@ impl Env {
             .to_string()
     }
 
-    async fn card(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn card(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
         let res = self
             .stack
             .fetch(self.portal, method, path, body)
@@ -335,18 +347,18 @@ impl Env {
 /// A deal to seed: its name, "Tipo de documento (Holded)", "Asociar
 /// documento a", amount, line items and associated company and contact.
 #[derive(Default)]
-struct DealSpec<'a> {
-    name: &'a str,
-    doc_type: &'a str,
-    associate: Option<&'a str>,
-    amount: Option<&'a str>,
-    line_items: Vec<BTreeMap<String, String>>,
-    company: Option<BTreeMap<String, String>>,
-    contact: Option<BTreeMap<String, String>>,
+pub(crate) struct DealSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) doc_type: &'a str,
+    pub(crate) associate: Option<&'a str>,
+    pub(crate) amount: Option<&'a str>,
+    pub(crate) line_items: Vec<BTreeMap<String, String>>,
+    pub(crate) company: Option<BTreeMap<String, String>>,
+    pub(crate) contact: Option<BTreeMap<String, String>>,
 }
 
 /// One document type's state in the card's view.
-fn card_document(view: &Value, doc_type: &str) -> Value {
+pub(crate) fn card_document(view: &Value, doc_type: &str) -> Value {
     view["documents"]
         .as_array()
         .unwrap()
@@ -363,7 +375,7 @@ fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn company(name: &str) -> BTreeMap<String, String> {
+pub(crate) fn company(name: &str) -> BTreeMap<String, String> {
     let domain: String = name
         .to_lowercase()
         .chars()
@@ -378,7 +390,7 @@ fn company(name: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn person(first: &str, last: &str, email: &str) -> BTreeMap<String, String> {
+pub(crate) fn person(first: &str, last: &str, email: &str) -> BTreeMap<String, String> {
     props(&[("firstname", first), ("lastname", last), ("email", email)])
 }
 

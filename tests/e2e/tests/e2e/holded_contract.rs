@@ -152,8 +152,20 @@ async fn documents_of_one_contact_are_found_by_contact_and_date() {
             .contact_documents(DocumentType::Estimate, &ours, day(9), day(11))
             .await
             .unwrap();
-        let notes: Vec<_> = found.iter().filter_map(|d| d.notes.as_deref()).collect();
-        assert_eq!(notes, ["ref hh-1-10"], "{generation:?}");
+        assert_eq!(found.len(), 1, "{generation:?}");
+        let notes = match generation {
+            Generation::V1 => found[0].notes.clone(),
+            // A v2 list carries no notes: the document read whole does.
+            Generation::V2 => {
+                assert_eq!((&found[0].notes, &found[0].lines), (&None, &None));
+                client
+                    .document(DocumentType::Estimate, &found[0].id)
+                    .await
+                    .unwrap()
+                    .notes
+            }
+        };
+        assert_eq!(notes.as_deref(), Some("ref hh-1-10"), "{generation:?}");
         // Both ends of the window are included.
         let found = client
             .contact_documents(DocumentType::Estimate, &ours, day(10), day(20))
@@ -219,6 +231,7 @@ fn fast_options() -> ClientOptions {
             max_retry_after: Duration::from_secs(2),
         },
         v2_page_size: 100,
+        ..ClientOptions::default()
     }
 }
 
@@ -244,6 +257,9 @@ fn fixture(name: &str) -> Value {
         "v2-contact" => include_str!("../../fixtures/holded/v2-contact.json"),
         "v2-product" => include_str!("../../fixtures/holded/v2-product.json"),
         "v2-document" => include_str!("../../fixtures/holded/v2-document.json"),
+        "v2-document-list-item" => {
+            include_str!("../../fixtures/holded/v2-document-list-item.json")
+        }
         "v2-tax" => include_str!("../../fixtures/holded/v2-tax.json"),
         "v2-numbering-series" => include_str!("../../fixtures/holded/v2-numbering-series.json"),
         "v2-usage" => include_str!("../../fixtures/holded/v2-usage.json"),
@@ -283,9 +299,17 @@ fn values_at<'a>(value: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
     }
 }
 
-/// Asserts `value` has every field of the fixture with an allowed type.
+/// Asserts `value` has every field of the fixture with an allowed type, and
+/// none of its `absent` ones.
 fn assert_shape(value: &Value, fixture_name: &str) {
     let spec = fixture(fixture_name);
+    for field in spec["absent"].as_array().into_iter().flatten() {
+        let field = field.as_str().expect("field name");
+        assert!(
+            value.get(field).is_none(),
+            "{fixture_name}: {field} must be absent from {value}"
+        );
+    }
     let fields = spec["fields"].as_object().expect("fields");
     for (path, allowed) in fields {
         let allowed: Vec<&str> = allowed.as_str().expect("types").split('|').collect();
@@ -328,17 +352,24 @@ async fn simulator_responses_match_the_published_shapes() {
     for (path, item_fixture) in [
         ("/contacts", "v2-contact"),
         ("/products", "v2-product"),
-        ("/invoices", "v2-document"),
-        ("/estimates", "v2-document"),
-        ("/proformas", "v2-document"),
-        ("/waybills", "v2-document"),
-        ("/sales-orders", "v2-document"),
+        ("/invoices", "v2-document-list-item"),
+        ("/estimates", "v2-document-list-item"),
+        ("/proformas", "v2-document-list-item"),
+        ("/waybills", "v2-document-list-item"),
+        ("/sales-orders", "v2-document-list-item"),
         ("/taxes", "v2-tax"),
         ("/numbering-series/invoice", "v2-numbering-series"),
     ] {
         let page = env.raw_json(&v2_path(path), Generation::V2).await;
         assert_shape(&page, "v2-page");
         assert_shape(&page["items"][0], item_fixture);
+        if item_fixture == "v2-document-list-item" {
+            let id = page["items"][0]["id"].as_str().expect("id");
+            let one = env
+                .raw_json(&v2_path(&format!("{path}/{id}")), Generation::V2)
+                .await;
+            assert_shape(&one, "v2-document");
+        }
     }
     let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
     assert_shape(&usage, "v2-usage");
@@ -587,29 +618,37 @@ async fn contacts_round_trip_in_both_generations() {
             }
         }
 
-        for lookup in [
-            ContactLookup::Nif("12345678-Z"),
-            ContactLookup::Email("nuria@puig.es"),
-            ContactLookup::Phone("+34612345678"),
+        // Every lookup keeps only real matches (normalised) and says whether
+        // Holded's filter can be trusted to have found them all: v1 has no
+        // NIF or email filter; v2's `code` is ignored (default reading).
+        for (lookup, found_here, complete) in [
+            (
+                ContactLookup::Nif("12345678-Z"),
+                generation == Generation::V2,
+                false,
+            ),
+            (
+                ContactLookup::Email(" Nuria@Puig.ES"),
+                generation == Generation::V2,
+                generation == Generation::V2,
+            ),
+            (ContactLookup::Phone("+34612345678"), true, true),
         ] {
-            let lookup = match (generation, lookup) {
-                // v2 filters `code` exactly on the server.
-                (Generation::V2, ContactLookup::Nif(_)) => ContactLookup::Nif("12345678Z"),
-                (_, other) => other,
-            };
             let found = client.find_contacts(lookup).await.expect("find");
-            assert!(
-                found.iter().any(|c| c.id == id),
+            assert_eq!(
+                found.contacts.iter().any(|c| c.id == id),
+                found_here,
                 "{generation:?} {lookup:?}"
             );
+            // Only real matches (the v1 round made a contact with the same values).
+            assert!(found.contacts.iter().all(|c| lookup.matches(c)));
+            assert_eq!(found.complete, complete, "{generation:?} {lookup:?}");
         }
-        assert!(
-            client
-                .find_contacts(ContactLookup::Email("nadie@ejemplo.es"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        let nobody = client
+            .find_contacts(ContactLookup::Email("nadie@ejemplo.es"))
+            .await
+            .unwrap();
+        assert!(nobody.contacts.is_empty());
 
         // Update one field; everything else stays (v1 partial PUT, v2 get–merge–put).
         let before = contact.updated_at;
@@ -721,11 +760,13 @@ async fn lists_are_streams_of_pages_in_both_generations() {
                 .unwrap()
                 .concat();
             assert_eq!(docs.len(), 2, "{doc_type:?}");
-            assert!(
-                docs.iter().all(|d| d.doc_type == doc_type
-                    && !d.lines.is_empty()
-                    && d.total > Decimal::ZERO)
-            );
+            // v1 lists carry the lines; v2 lists carry none (never an empty list).
+            assert!(docs.iter().all(|d| d.doc_type == doc_type
+                && match generation {
+                    Generation::V1 => d.lines.as_ref().is_some_and(|l| !l.is_empty()),
+                    Generation::V2 => d.lines.is_none(),
+                }
+                && d.total > Decimal::ZERO));
         }
     }
     let stats = env.sims.holded.stats();
@@ -888,8 +929,12 @@ async fn documents_read_back_with_the_same_lines_taxes_and_totals() {
                 "{generation:?}: dates survive Unix seconds / ISO"
             );
             assert_eq!(doc.notes.as_deref(), Some("HubSpot deal 123"));
-            assert_eq!(doc.lines.len(), 2);
-            for (read, written) in doc.lines.iter().zip(invoice_lines()) {
+            let lines = doc
+                .lines
+                .clone()
+                .expect("a document read whole has its lines");
+            assert_eq!(lines.len(), 2);
+            for (read, written) in lines.iter().zip(invoice_lines()) {
                 assert_eq!(read.name, written.name);
                 assert_eq!(read.units, written.units);
                 assert_eq!(
@@ -976,7 +1021,7 @@ async fn contact_name_only_creates_a_new_contact_each_time() {
             .find_contacts(ContactLookup::Phone("+34000"))
             .await
             .unwrap();
-        assert!(found.is_empty());
+        assert!(found.contacts.is_empty());
     }
     env.sims.stop().await;
 }
@@ -1388,18 +1433,48 @@ async fn paging_stops_on_repeated_pages_and_cursors_and_bad_fields_are_named() {
         fast_options(),
     )
     .unwrap();
-    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let mut stream = client.contacts();
+    let pages: Vec<Vec<_>> = (&mut stream).try_collect().await.expect("list");
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2]);
     assert_eq!(client.calls_made(), 2);
+    assert!(
+        stream
+            .doubt()
+            .is_some_and(|d| d.contains("repitió una página")),
+        "a scan that stopped on a repeat says so: {:?}",
+        stream.doubt()
+    );
 
     // v2 that keeps answering the same cursor with has_more: stop at the repeat.
     let v2 = stub_server(|_| {
         r#"{"items":[{"id":"6a0000000000000000000001","name":"A"}],"cursor":"6a0000000000000000000001","has_more":true}"#.to_owned()
     });
     let client = HoldedClient::new(&v2, "pat_x".to_owned().into(), fast_options()).unwrap();
-    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let mut stream = client.contacts();
+    let pages: Vec<Vec<_>> = (&mut stream).try_collect().await.expect("list");
     assert_eq!(pages.len(), 2);
     assert_eq!(client.calls_made(), 2);
+    assert!(
+        stream
+            .doubt()
+            .is_some_and(|d| d.contains("/contacts no terminó limpiamente")),
+        "{:?}",
+        stream.doubt()
+    );
+
+    // A document read whole without its lines is an error naming the field,
+    // never a document without lines.
+    let bare = stub_server(|_| {
+        r#"{"id":"6a0000000000000000000009","document_number":"F260009","date":"2026-03-01","total":"121"}"#.to_owned()
+    });
+    let client = HoldedClient::new(&bare, "pat_x".to_owned().into(), fast_options()).unwrap();
+    match client
+        .document(DocumentType::Invoice, "6a0000000000000000000009")
+        .await
+    {
+        Err(HoldedError::Decode { field, .. }) => assert_eq!(field, "lines"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 
     // Undecodable fields are named with their path.
     let bad = stub_server(|path| {
@@ -1588,5 +1663,352 @@ async fn the_control_surface_drives_the_simulator_over_http() {
         .0,
         401
     );
+    env.sims.stop().await;
+}
+
+// ---------------------------------------------------------------- real-API fidelity, round 2
+
+/// Creates a contact through the API of `generation` and returns its id.
+async fn create_raw_contact(env: &Env, generation: Generation, body: Value) -> String {
+    let (path, auth) = match generation {
+        Generation::V1 => (v1_path("/contacts"), Auth::Key(&env.account.v1_key)),
+        Generation::V2 => (v2_path("/contacts"), Auth::Bearer(&env.account.v2_token)),
+    };
+    let (status, _, reply) = env
+        .raw(reqwest::Method::POST, &path, auth, Some(body))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    serde_json::from_str::<Value>(&reply).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn ids_of(page: &Value) -> Vec<&str> {
+    page.as_array()
+        .or_else(|| page["items"].as_array())
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}
+
+/// S-V2PREVIEW (`openapi-en.json`): the item schema of `GET /invoices`,
+/// `/estimates`, `/proformas`, `/waybills` and `/sales-orders` has no
+/// `lines`, `notes`, `draft` or `custom_fields`; `GET /<type>/{id}` has them.
+/// v1 lists carry `products[]` (S-V1SPEC `GET /documents/{docType}`).
+#[tokio::test]
+async fn v2_document_lists_carry_no_lines_and_a_single_get_has_them() {
+    let env = Env::new().await;
+    env.seed(3, 3, 2);
+    for doc_type in DocumentType::ALL {
+        let path = v2_path(&format!("/{}", doc_type.v2_path()));
+        let page = env.raw_json(&path, Generation::V2).await;
+        for item in page["items"].as_array().unwrap() {
+            assert_shape(item, "v2-document-list-item");
+            let one = env
+                .raw_json(
+                    &format!("{path}/{}", item["id"].as_str().unwrap()),
+                    Generation::V2,
+                )
+                .await;
+            assert_shape(&one, "v2-document");
+            assert!(!one["lines"].as_array().unwrap().is_empty());
+        }
+        let v1 = env
+            .raw_json(
+                &v1_path(&format!("/documents/{}", doc_type.v1_name())),
+                Generation::V1,
+            )
+            .await;
+        assert!(!v1[0]["products"].as_array().unwrap().is_empty());
+    }
+    env.sims.stop().await;
+}
+
+/// Whether v2 `GET /contacts` filters by `code` differs between sources (the
+/// April preview lists `phone`, `mobile`, `email`, `custom_id`; the June
+/// scrape adds `code`), and Holded ignores parameters it does not know
+/// (S-SPIKE §6: `page` is silently ignored). Default: `code` is ignored and
+/// every contact comes back; a setting honours it; another ignores every
+/// filter, v1's `phone` included.
+#[tokio::test]
+async fn contact_filters_holded_may_not_know_are_ignored_and_every_contact_comes_back() {
+    let env = Env::new().await;
+    env.seed(30, 0, 0);
+    let talleres = create_raw_contact(
+        &env,
+        Generation::V2,
+        json!({"name": "Talleres Ruiz SL", "code": "B12345678", "email": "admin@talleresruiz.es",
+               "phone": "+34976112233"}),
+    )
+    .await;
+    let all = env.sims.holded.contacts(&env.account.account_id).len();
+    let count = |page: &Value| page["items"].as_array().unwrap().len();
+    let by_code = env
+        .raw_json(
+            &v2_path("/contacts?code=B12345678&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&by_code), all, "an unknown filter returns everything");
+    let by_email = env
+        .raw_json(
+            &v2_path("/contacts?email=admin%40talleresruiz.es&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(ids_of(&by_email), [talleres.as_str()]);
+    let unknown = env
+        .raw_json(
+            &v2_path("/contacts?nif=B12345678&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&unknown), all);
+
+    let mut settings = env.sims.holded.settings();
+    settings.v2_contact_code_filter = true;
+    env.sims.holded.set_settings(settings.clone());
+    let by_code = env
+        .raw_json(&v2_path("/contacts?code=B12345678"), Generation::V2)
+        .await;
+    assert_eq!(ids_of(&by_code), [talleres.as_str()]);
+
+    settings.ignore_contact_filters = true;
+    env.sims.holded.set_settings(settings);
+    let by_email = env
+        .raw_json(
+            &v2_path("/contacts?email=admin%40talleresruiz.es&limit=100"),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(count(&by_email), all);
+    let by_phone = env
+        .raw_json(&v1_path("/contacts?phone=%2B34976112233"), Generation::V1)
+        .await;
+    assert_eq!(
+        by_phone.as_array().unwrap().len(),
+        all,
+        "v1 answers everyone"
+    );
+    env.sims.stop().await;
+}
+
+/// S-SPIKE §5: v1 and v2 calls count against one monthly quota per account
+/// (`api_v1_legacy_1` for v1; 5,000 on a small plan), reported by
+/// `GET /api/v2/usage`. No source shows the refusal; the simulator's is the
+/// harsher reading (429 problem+json like the per-minute limit, without
+/// `Retry-After`, `X-RateLimit-Window: month`), refused calls count, and the
+/// quota is whole again next month. The other reading (a public design note
+/// of 2026-08: the reported limit is a billable-overage ceiling) serves calls
+/// beyond it.
+#[tokio::test]
+async fn the_monthly_quota_counts_v1_and_v2_calls_and_refuses_beyond_it_until_next_month() {
+    let env = Env::new().await;
+    env.sims
+        .holded
+        .set_clock("2026-12-30T12:00:00Z".parse().unwrap());
+    let mut settings = env.sims.holded.settings();
+    settings.monthly_limit = 6;
+    env.sims.holded.set_settings(settings.clone());
+    for i in 0..3 {
+        env.raw_json(&v1_path("/taxes"), Generation::V1).await;
+        env.raw_json(&v2_path("/taxes"), Generation::V2).await;
+        assert_eq!(
+            env.sims.holded.monthly_usage(&env.account.account_id),
+            2 * (i + 1)
+        );
+    }
+    for (path, auth) in [
+        (v2_path("/taxes"), Auth::Bearer(&env.account.v2_token)),
+        (v1_path("/taxes"), Auth::Key(&env.account.v1_key)),
+        (v2_path("/usage"), Auth::Bearer(&env.account.v2_token)),
+    ] {
+        let response = http()
+            .get(format!("{}{path}", env.sims.holded_url))
+            .header(
+                match auth {
+                    Auth::Key(_) => "key",
+                    _ => "authorization",
+                },
+                match auth {
+                    Auth::Key(key) => key.to_owned(),
+                    Auth::Bearer(token) => format!("Bearer {token}"),
+                    Auth::None => unreachable!(),
+                },
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["x-ratelimit-window"], "month");
+        assert!(response.headers().get("retry-after").is_none());
+        let problem: Value = response.json().await.unwrap();
+        assert_shape(&problem, "v2-problem");
+        assert_eq!(problem["status"], 429);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Monthly API quota"),
+            "{problem}"
+        );
+    }
+    assert_eq!(env.sims.holded.monthly_usage(&env.account.account_id), 9);
+
+    // The other reading: calls beyond the limit are served (and billed).
+    settings.quota_enforced = false;
+    env.sims.holded.set_settings(settings.clone());
+    let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
+    assert_eq!(
+        (usage["usage"].as_u64(), usage["limit"].as_u64()),
+        (Some(10), Some(6))
+    );
+
+    // A new month starts from zero.
+    settings.quota_enforced = true;
+    env.sims.holded.set_settings(settings);
+    env.sims.holded.advance_clock(chrono::Duration::days(2));
+    let usage = env.raw_json(&v2_path("/usage"), Generation::V2).await;
+    assert_eq!(usage["period"], "2027-01");
+    assert_eq!(usage["usage"], 1);
+    env.sims.stop().await;
+}
+
+/// Lists that lag behind writes and pages that repeat (faults): HubSpot's
+/// search index lags behind writes (reference §search) and Holded's lists
+/// give no guarantee either (S-CTHLS LEARNED.md: v2 values lag a few seconds
+/// after a write); clients guard against a repeated cursor (S-PYH) and a
+/// repeated v1 page (S-SPIKE §6: `page` ignored answers the same page).
+#[tokio::test]
+async fn faults_serve_a_new_record_late_in_lists_and_repeat_a_page_or_cursor() {
+    let env = Env::new().await;
+    env.seed(120, 0, 0);
+    env.sims.holded.add_fault(Fault {
+        kind: FaultKind::ListLag,
+        rate: None,
+        next: None,
+        delay_ms: Some(30_000),
+        generation: None,
+        route: Some("/contacts".into()),
+    });
+    let fresh =
+        create_raw_contact(&env, Generation::V1, json!({"name": "Begoña Etxeberria"})).await;
+    let everyone = env
+        .raw_json(
+            &v2_path("/contacts?limit=100&cursor=6a0000000000000000000064"),
+            Generation::V2,
+        )
+        .await;
+    assert!(
+        !ids_of(&everyone).contains(&fresh.as_str()),
+        "not listed yet"
+    );
+    let one = env
+        .raw_json(&v2_path(&format!("/contacts/{fresh}")), Generation::V2)
+        .await;
+    assert_eq!(one["name"], "Begoña Etxeberria", "found by id at once");
+    env.sims.holded.advance_clock(chrono::Duration::seconds(31));
+    let everyone = env
+        .raw_json(
+            &v2_path("/contacts?limit=100&cursor=6a0000000000000000000064"),
+            Generation::V2,
+        )
+        .await;
+    assert!(
+        ids_of(&everyone).contains(&fresh.as_str()),
+        "listed once the lag passed"
+    );
+    env.sims.holded.clear_faults();
+
+    let repeat = Fault {
+        kind: FaultKind::RepeatPage,
+        rate: None,
+        next: Some(1),
+        delay_ms: None,
+        generation: None,
+        route: None,
+    };
+    // The first page never repeats; the next one does, once.
+    env.sims.holded.add_fault(repeat.clone());
+    let first = env
+        .raw_json(&v1_path("/contacts?page=1"), Generation::V1)
+        .await;
+    let again = env
+        .raw_json(&v1_path("/contacts?page=2"), Generation::V1)
+        .await;
+    assert_eq!(ids_of(&again), ids_of(&first));
+    let second = env
+        .raw_json(&v1_path("/contacts?page=2"), Generation::V1)
+        .await;
+    assert_ne!(ids_of(&second), ids_of(&first));
+
+    env.sims.holded.add_fault(repeat);
+    let first = env
+        .raw_json(&v2_path("/contacts?limit=50"), Generation::V2)
+        .await;
+    let cursor = first["cursor"].as_str().unwrap();
+    let next = env
+        .raw_json(
+            &v2_path(&format!("/contacts?limit=50&cursor={cursor}")),
+            Generation::V2,
+        )
+        .await;
+    assert_eq!(
+        (next["cursor"].as_str(), next["has_more"].as_bool()),
+        (Some(cursor), Some(true))
+    );
+    env.sims.stop().await;
+}
+
+/// S-V2PREVIEW / S-PYH: a v2 document is created as a draft without a fiscal
+/// number; it gets one when it is approved (in Holded, or `POST …/approve`).
+#[tokio::test]
+async fn a_v2_draft_gets_its_number_when_a_user_approves_it_in_holded() {
+    let env = Env::new().await;
+    let client = env.client(Generation::V2);
+    let contact = client.create_contact(&full_contact()).await.unwrap();
+    let created = client
+        .create_document(&NewDocument {
+            doc_type: DocumentType::Invoice,
+            contact: DocumentContact::Id(contact),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+            description: None,
+            notes: None,
+            currency: Some("EUR".into()),
+            numbering_series_id: None,
+            lines: invoice_lines(),
+        })
+        .await
+        .unwrap();
+    let path = v2_path(&format!("/invoices/{}", created.id));
+    let draft = env.raw_json(&path, Generation::V2).await;
+    assert_eq!(
+        (draft["document_number"].clone(), draft["draft"].clone()),
+        (Value::Null, json!(true))
+    );
+    let approved: Value = http()
+        .post(format!(
+            "{}/_sim/holded/accounts/{}/documents/{}/approve",
+            env.sims.holded_url, env.account.account_id, created.id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["number"], "F260001");
+    let issued = env.raw_json(&path, Generation::V2).await;
+    assert_eq!(issued["document_number"], "F260001");
+    assert_eq!(issued["draft"], false);
+    assert!(issued["approved_at"].is_string());
+    let listed = env.raw_json(&v2_path("/invoices"), Generation::V2).await;
+    assert_eq!(listed["items"][0]["document_number"], "F260001");
     env.sims.stop().await;
 }

@@ -16,6 +16,7 @@ mod deals;
 mod demo;
 mod fault_matrix;
 mod holded_contract;
+mod holded_fidelity;
 mod hubspot_app;
 mod hubspot_contract;
 mod install;

@@ -522,6 +522,40 @@ impl Stack {
         self.fetch_as(&self.super_admin(portal), portal, method, path, body)
     }
 
+    /// The console's answer to signing in with [`ADMIN_TOKEN`] through `client`.
+    pub async fn console_sign_in(&self, client: &reqwest::Client) -> reqwest::Response {
+        client
+            .post(format!("{}/console/login", self.service.url))
+            .form(&[("token", ADMIN_TOKEN)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A page of the operator console (`path` after `/console`), as the
+    /// operator sees it once signed in with [`ADMIN_TOKEN`].
+    pub async fn console_page(&self, path: &str) -> String {
+        let base = format!("{}/console", self.service.url);
+        let client = no_redirects();
+        let signed_in = self.console_sign_in(&client).await;
+        assert_eq!(signed_in.status(), 303, "console sign-in");
+        let cookie = signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let page = client
+            .get(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        page.text().await.unwrap()
+    }
+
     /// The portal's first super admin in the HubSpot simulator.
     pub fn super_admin(&self, portal: i64) -> User {
         self.sims

@@ -92,7 +92,7 @@ impl Scenario {
         self.stack.sims.hubspot.dump(self.portal as u64).unwrap()
     }
 
-    fn records(&self, object: &str) -> Vec<Value> {
+    pub(crate) fn records(&self, object: &str) -> Vec<Value> {
         self.dump()["records"][object]
             .as_array()
             .unwrap()

@@ -2,7 +2,7 @@
 //! handlers.
 
 use super::{
-    faults::FaultKind,
+    faults::{CallShape, FaultKind},
     http::{Reply, SimRequest},
     state::State,
     v1, v2,
@@ -26,7 +26,10 @@ pub fn handle(state: &mut State, req: &SimRequest) -> (Reply, u64) {
     let key = key_label(state, generation, req);
     state.record(&req.method, &route, &key);
     let mut delay = 0;
-    if let Some(fault) = state.fault_for(generation, &format!("{} {route}", req.method)) {
+    let mut list_fault = None;
+    let shape = call_shape(generation, req, &segments);
+    if let Some(fault) = state.fault_for(generation, &format!("{} {route}", req.method), shape) {
+        list_fault = fault.list_fault(state.now().timestamp());
         match fault.kind {
             FaultKind::RateLimit { retry_after_secs } => {
                 let reply = match generation {
@@ -42,13 +45,34 @@ pub fn handle(state: &mut State, req: &SimRequest) -> (Reply, u64) {
             FaultKind::ServerError { status } => return (Reply::empty(status), 0),
             FaultKind::Html => return (Reply::html(), 0),
             FaultKind::Timeout | FaultKind::Slow => delay = fault.delay_ms(),
+            FaultKind::ListLag | FaultKind::RepeatPage => {}
         }
     }
     let reply = match generation {
-        "v1" => v1::handle(state, req, &segments),
-        _ => v2::handle(state, req, &segments),
+        "v1" => v1::handle(state, req, &segments, list_fault),
+        _ => v2::handle(state, req, &segments, list_fault),
     };
     (reply, delay)
+}
+
+/// Whether a call lists a collection, and whether it continues a list.
+fn call_shape(generation: &str, req: &SimRequest, segments: &[&str]) -> CallShape {
+    if req.method != "GET" {
+        return CallShape::default();
+    }
+    match generation {
+        "v1" => CallShape {
+            list: matches!(segments, ["contacts" | "products"] | ["documents", _]),
+            continuation: req
+                .param("page")
+                .and_then(|p| p.parse::<usize>().ok())
+                .is_some_and(|p| p >= 2),
+        },
+        _ => CallShape {
+            list: segments.len() == 1 && segments[0] != "usage",
+            continuation: req.param("cursor").is_some_and(|c| !c.is_empty()),
+        },
+    }
 }
 
 /// `/api/v2/contacts/6a…` → `GET /api/v2/contacts/{id}` style template.

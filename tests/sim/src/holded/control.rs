@@ -4,12 +4,14 @@
 //! - `POST /accounts` `{permissions?}` → `{account_id, v1_key, v2_token}`;
 //!   `POST /accounts/{id}/tokens` `{permissions?}` → `{v2_token}`;
 //!   `GET /accounts/{id}/contacts`, `GET /accounts/{id}/documents` (records, for assertions);
+//!   `POST /accounts/{id}/documents/{document}/approve` (as a user approves it in Holded);
 //! - `POST /seed` `{account_id, seed, contacts, products, documents_per_type}` → counts;
-//! - `POST /faults` `{kind: rate_limit|server_error|timeout|html|slow, rate?, next?,
+//! - `POST /faults` `{kind: rate_limit|server_error|timeout|html|slow|list_lag|repeat_page, rate?, next?,
 //!   delay_ms?, status?, retry_after_secs?, generation?, route?}`, `GET /faults`, `DELETE /faults`;
 //! - `GET /stats` → requests per (method, route, caller), 429s sent, faults injected;
 //! - `GET /clock`, `POST /clock` `{set: RFC 3339}` or `{advance_secs}`;
-//! - `GET /settings`, `POST /settings` `{v1_page_size?, v2_rate_limit_per_minute?, monthly_limit?}`;
+//! - `GET /settings`, `POST /settings` `{v1_page_size?, v2_rate_limit_per_minute?, monthly_limit?,
+//!   quota_enforced?, v2_contact_code_filter?, ignore_contact_filters?}`;
 //! - `POST /reset`.
 
 use serde::Deserialize;
@@ -44,6 +46,9 @@ struct SettingsPatch {
     v1_page_size: Option<usize>,
     v2_rate_limit_per_minute: Option<usize>,
     monthly_limit: Option<u64>,
+    quota_enforced: Option<bool>,
+    v2_contact_code_filter: Option<bool>,
+    ignore_contact_filters: Option<bool>,
 }
 
 fn parse<T: for<'de> Deserialize<'de> + Default>(req: &SimRequest) -> Result<T, Reply> {
@@ -75,6 +80,12 @@ pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
         }),
         ("GET", ["accounts", id, "documents"]) => Ok(ok(sim.documents(id))),
         ("GET", ["accounts", id, "contacts"]) => Ok(ok(sim.contacts(id))),
+        ("POST", ["accounts", id, "documents", document, "approve"]) => {
+            match sim.approve_document(id, document) {
+                Some(approved) => Ok(ok(approved)),
+                None => Err(Reply::json(404, json!({"error": "no such document"}))),
+            }
+        }
         ("POST", ["seed"]) => parse::<SeedSpec>(req).map(|spec| match sim.seed(&spec) {
             Some(summary) => ok(summary),
             None => Reply::json(404, json!({"error": "no such account"})),
@@ -125,6 +136,13 @@ pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
                 .v2_rate_limit_per_minute
                 .unwrap_or(settings.v2_rate_limit_per_minute);
             settings.monthly_limit = patch.monthly_limit.unwrap_or(settings.monthly_limit);
+            settings.quota_enforced = patch.quota_enforced.unwrap_or(settings.quota_enforced);
+            settings.v2_contact_code_filter = patch
+                .v2_contact_code_filter
+                .unwrap_or(settings.v2_contact_code_filter);
+            settings.ignore_contact_filters = patch
+                .ignore_contact_filters
+                .unwrap_or(settings.ignore_contact_filters);
             sim.set_settings(settings.clone());
             ok(settings)
         }),

@@ -1,10 +1,11 @@
-//! Fault injection: 429s, 5xx, timeouts, HTML pages and slow answers, for the
-//! next N calls or at a rate, optionally for one API generation or route only.
+//! Fault injection: 429s, 5xx, timeouts, HTML pages, slow answers, lists that
+//! lag behind writes and pages that repeat, for the next N calls or at a
+//! rate, optionally for one API generation or route only.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::state::State;
+use super::{model::Listed, state::State};
 
 /// What goes wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,40 @@ pub enum FaultKind {
     Html,
     /// The request is processed and answered after `delay_ms`.
     Slow,
+    /// A list leaves out the records (contacts, documents) created less than
+    /// `delay_ms` ago (default 10 s, simulated clock): a just-created record
+    /// reaches lists late, while a GET by its id finds it at once.
+    ListLag,
+    /// A list continuation repeats: v1 answers page N with page N−1, v2
+    /// answers a cursor with that same cursor again. Fires only on calls that
+    /// continue a list (v1 `page` ≥ 2, v2 a `cursor`).
+    RepeatPage,
+}
+
+/// How a fired fault bends a list answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFault {
+    /// Records created at or after this Unix second are left out.
+    HideCreatedSince(i64),
+    /// The page (v1) or cursor (v2) repeats.
+    RepeatPage,
+}
+
+impl ListFault {
+    /// Whether a list answered under `fault` shows `record`.
+    pub fn shows(fault: Option<Self>, record: &impl Listed) -> bool {
+        !matches!(fault, Some(Self::HideCreatedSince(since))
+            if record.created_at().is_some_and(|at| at >= since))
+    }
+}
+
+/// The kind of call a fault may fire on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallShape {
+    /// A list (`GET` of a collection).
+    pub list: bool,
+    /// A list call that continues an earlier one (a later page or a cursor).
+    pub continuation: bool,
 }
 
 fn default_status() -> u16 {
@@ -48,7 +83,8 @@ pub struct Fault {
     /// Applies to the next N matching calls, when set.
     #[serde(default)]
     pub next: Option<u32>,
-    /// Delay for `timeout` (default 30 s) and `slow` (default 2 s).
+    /// Delay for `timeout` (default 30 s) and `slow` (default 2 s); how far
+    /// lists lag for `list_lag` (default 10 s).
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Only calls of this generation (`v1`/`v2`); both when unset.
@@ -69,16 +105,40 @@ impl Fault {
             _ => 0,
         }
     }
+
+    /// Whether this fault can fire on a call of `shape`.
+    fn applies_to(&self, shape: CallShape) -> bool {
+        match self.kind {
+            FaultKind::ListLag => shape.list,
+            FaultKind::RepeatPage => shape.continuation,
+            _ => true,
+        }
+    }
+
+    /// How this fault bends a list answered at `now` (Unix seconds), if it does.
+    pub fn list_fault(&self, now: i64) -> Option<ListFault> {
+        match self.kind {
+            FaultKind::ListLag => {
+                let lag_secs = self.delay_ms.unwrap_or(10_000).div_ceil(1_000);
+                Some(ListFault::HideCreatedSince(
+                    now - i64::try_from(lag_secs).unwrap_or(i64::MAX),
+                ))
+            }
+            FaultKind::RepeatPage => Some(ListFault::RepeatPage),
+            _ => None,
+        }
+    }
 }
 
 impl State {
-    /// The fault for this call (`route` as in [`Fault::route`]), if one fires
-    /// (consuming a `next` count).
-    pub fn fault_for(&mut self, generation: &str, route: &str) -> Option<Fault> {
+    /// The fault for this call (`route` as in [`Fault::route`], `shape` what
+    /// kind of call it is), if one fires (consuming a `next` count).
+    pub fn fault_for(&mut self, generation: &str, route: &str, shape: CallShape) -> Option<Fault> {
         for i in 0..self.faults.len() {
             let fault = &self.faults[i];
             if fault.generation.as_deref().is_some_and(|g| g != generation)
                 || fault.route.as_deref().is_some_and(|r| !route.contains(r))
+                || !fault.applies_to(shape)
             {
                 continue;
             }

@@ -133,6 +133,21 @@ impl Reply {
         }
     }
 
+    /// The refusal of a call beyond the account's monthly quota. No source
+    /// shows Holded's real one; this is the harsher reading: the same 429
+    /// problem as the per-minute limit (a naive client retries it), told
+    /// apart only by its detail and an `X-RateLimit-Window: month` header
+    /// (a public design note of 2026-08 says `X-RateLimit-*` headers name the
+    /// tripped window, minute or month), and no `Retry-After`.
+    pub fn quota_exceeded(limit: u64, period: &str) -> Self {
+        Self::problem(
+            429,
+            &format!("Monthly API quota exceeded: {limit} requests in {period}."),
+        )
+        .with_header("x-ratelimit-window", "month".to_owned())
+        .with_header("x-ratelimit-remaining", "0".to_owned())
+    }
+
     /// Holded's HTML page with HTTP 200.
     pub fn html() -> Self {
         Self {

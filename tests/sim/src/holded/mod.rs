@@ -244,6 +244,17 @@ impl HoldedSim {
         account.contacts.len() != before
     }
 
+    /// Approves (issues) a document as a user does in Holded: a draft takes
+    /// its number now. Returns the document; `None` if there is none.
+    pub fn approve_document(&self, account_id: &str, document_id: &str) -> Option<SimDocument> {
+        ops::approve_document(&mut self.state(), account_id, document_id)
+    }
+
+    /// Calls an account made this month (what `/api/v2/usage` reports).
+    pub fn monthly_usage(&self, account_id: &str) -> u64 {
+        self.state().monthly_usage(account_id)
+    }
+
     /// Number of contacts in an account.
     pub fn contact_count(&self, account_id: &str) -> usize {
         self.state()

@@ -47,6 +47,45 @@ pub struct SimContact {
     pub updated_at: i64,
 }
 
+/// A record lists serve: its id (lists are in id order) and, when Holded
+/// keeps one, its creation time (lists that lag leave out recent ones).
+pub trait Listed {
+    /// Id.
+    fn id(&self) -> &str;
+    /// Creation time (Unix seconds), if the record has one.
+    fn created_at(&self) -> Option<i64>;
+}
+
+impl Listed for SimContact {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> Option<i64> {
+        Some(self.created_at)
+    }
+}
+
+impl Listed for SimProduct {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl Listed for SimDocument {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> Option<i64> {
+        Some(self.created_at)
+    }
+}
+
 /// A billing address as stored (postal code as text).
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SimAddress {
@@ -236,9 +275,13 @@ pub struct SimDocument {
     pub currency: String,
     /// Lines.
     pub lines: Vec<SimLine>,
-    /// Draft: documents created through the API are (the simulator never
-    /// approves them); seeded ones are issued.
+    /// Draft: documents created through the API are, until a user approves
+    /// them in Holded; seeded ones are issued.
     pub draft: bool,
+    /// When it was created (Unix seconds, simulated clock).
+    pub created_at: i64,
+    /// When it was approved (issued), if it was.
+    pub approved_at: Option<i64>,
 }
 
 /// Totals of a document.
@@ -435,6 +478,8 @@ mod tests {
             date: 0,
             currency: "eur".into(),
             draft: true,
+            created_at: 0,
+            approved_at: None,
             lines: vec![
                 line(2, Decimal::new(10000, 2), &["s_iva_21", "s_ret_15"]),
                 line(3, Decimal::new(1033, 2), &["s_iva_10", "s_rec_14"]),

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     model::{SimContact, SimDocument, SimProduct, short_year, tax},
-    state::State,
+    state::{Account, State},
 };
 
 /// Adds a contact (new id, created/updated now); returns its id.
@@ -34,9 +34,10 @@ pub fn insert_product(state: &mut State, account_id: &str, mut product: SimProdu
     id
 }
 
-/// Adds a document; with `numbered`, it takes the next number of its type
-/// (`F260001`), else it has none (a v2 draft gets its fiscal number when it
-/// is approved). Returns (id, number; empty when none).
+/// Adds a document (created now unless it says when); with `numbered`, it
+/// takes the next number of its type (`F260001`), else it has none (a v2
+/// draft gets its fiscal number when it is approved). Returns (id, number;
+/// empty when none).
 pub fn insert_document(
     state: &mut State,
     account_id: &str,
@@ -44,14 +45,22 @@ pub fn insert_document(
     numbered: bool,
 ) -> (String, String) {
     document.id = state.new_id();
+    if document.created_at == 0 {
+        document.created_at = state.now().timestamp();
+    }
     let Some(account) = state.accounts.get_mut(account_id) else {
         return (document.id, document.number);
     };
-    if !numbered {
-        let reply = (document.id.clone(), String::new());
-        account.documents.push(document);
-        return reply;
+    if numbered {
+        number_document(account, &mut document);
     }
+    let reply = (document.id.clone(), document.number.clone());
+    account.documents.push(document);
+    reply
+}
+
+/// Gives a document the next number of its type in its year (`F260001`).
+fn number_document(account: &mut Account, document: &mut SimDocument) {
     let counter = &mut account.last_numbers[document.doc_type.index()];
     *counter += 1;
     document.number = format!(
@@ -60,9 +69,29 @@ pub fn insert_document(
         short_year(document.date),
         counter
     );
-    let reply = (document.id.clone(), document.number.clone());
-    account.documents.push(document);
-    reply
+}
+
+/// Approves (issues) a document as a user does in Holded: a draft without a
+/// number takes the next one. Returns the document as it is now; `None` if
+/// there is no such document.
+pub fn approve_document(
+    state: &mut State,
+    account_id: &str,
+    document_id: &str,
+) -> Option<SimDocument> {
+    let now = state.now().timestamp();
+    let account = state.accounts.get_mut(account_id)?;
+    let i = Account::position(&account.documents, document_id, |d| &d.id)?;
+    let mut document = account.documents[i].clone();
+    if document.draft {
+        if document.number.is_empty() {
+            number_document(account, &mut document);
+        }
+        document.draft = false;
+        document.approved_at = Some(now);
+        account.documents[i] = document.clone();
+    }
+    Some(document)
 }
 
 /// A new contact created from a document's `contactName` (Holded creates one every time).

@@ -382,6 +382,8 @@ pub fn seed(state: &mut State, spec: &SeedSpec) -> Option<SeedSummary> {
                 date: madrid_midnight(day),
                 currency: "eur".to_owned(),
                 lines,
+                created_at: madrid_midnight(day),
+                approved_at: Some(madrid_midnight(day)),
                 draft: false,
             };
             ops::insert_document(state, &spec.account_id, document, true);

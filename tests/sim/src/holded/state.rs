@@ -33,15 +33,32 @@ pub const ALL_PERMISSIONS: [&str; 17] = [
     "developers:usage.read",
 ];
 
-/// Tunable behaviour.
+/// Tunable behaviour. Where sources disagree, the default is the harsher
+/// reading and a setting switches to the other.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SimSettings {
     /// v1 page size (Holded's is undocumented; 50 observed, 500 claimed).
     pub v1_page_size: usize,
     /// v2 requests per minute per token.
     pub v2_rate_limit_per_minute: usize,
-    /// Monthly quota reported by `/api/v2/usage`.
+    /// Monthly request quota of every account, v1 and v2 calls together,
+    /// reported by `/api/v2/usage` (5,000 on a small plan: S-SPIKE §5).
     pub monthly_limit: u64,
+    /// Whether calls beyond `monthly_limit` are refused (default: the quota
+    /// as a hard cap). `false` is the other reading — the reported limit is a
+    /// billable-overage ceiling and calls beyond the plan are served and
+    /// billed (a public design note of 2026-08, index id 59421950325) — under
+    /// which only the client's own budget stops it.
+    pub quota_enforced: bool,
+    /// Whether v2 `GET /contacts` honours `code` (NIF/CIF). The April preview
+    /// spec has no such filter (an unknown parameter is ignored and every
+    /// contact comes back); the June scrape lists it. Default: not honoured.
+    pub v2_contact_code_filter: bool,
+    /// Every contact list filter (v1 `phone`/`mobile`/`customId`, v2 `phone`,
+    /// `mobile`, `email`, `custom_id`, `code`) is ignored, as Holded does
+    /// with parameters it does not know.
+    pub ignore_contact_filters: bool,
 }
 
 impl Default for SimSettings {
@@ -50,6 +67,9 @@ impl Default for SimSettings {
             v1_page_size: 50,
             v2_rate_limit_per_minute: 100,
             monthly_limit: 5000,
+            quota_enforced: true,
+            v2_contact_code_filter: false,
+            ignore_contact_filters: false,
         }
     }
 }
@@ -166,9 +186,25 @@ impl State {
             .collect()
     }
 
-    /// Counts one API call in the account's monthly usage.
-    pub fn count_usage(&mut self, account_id: &str, operation: &str) {
-        let period = self.now().format("%Y-%m").to_string();
+    /// The quota period of now: the calendar month (UTC) as `YYYY-MM`.
+    pub fn period(&self) -> String {
+        self.now().format("%Y-%m").to_string()
+    }
+
+    /// Calls an account made this month, all operations.
+    pub fn monthly_usage(&self, account_id: &str) -> u64 {
+        self.accounts
+            .get(account_id)
+            .and_then(|a| a.usage.get(&self.period()))
+            .map_or(0, |counts| counts.values().sum())
+    }
+
+    /// Counts one API call in the account's monthly usage (refused calls
+    /// count too); `false` when the account had already spent its quota and
+    /// the call must be refused.
+    pub fn count_usage(&mut self, account_id: &str, operation: &str) -> bool {
+        let spent = self.monthly_usage(account_id) >= self.settings.monthly_limit;
+        let period = self.period();
         if let Some(account) = self.accounts.get_mut(account_id) {
             *account
                 .usage
@@ -177,6 +213,7 @@ impl State {
                 .entry(operation.to_owned())
                 .or_default() += 1;
         }
+        !(spent && self.settings.quota_enforced)
     }
 
     /// Records one request in the statistics.

@@ -6,10 +6,11 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
 use super::{
+    faults::ListFault,
     http::{Reply, SimRequest},
     model::{
-        SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES, TaxGroup,
-        iva_key,
+        Listed, SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES,
+        TaxGroup, iva_key,
     },
     ops::{self, decimal, flag, number, text, texts},
     state::{Account, State},
@@ -19,8 +20,14 @@ fn status0(http: u16, info: &str) -> Reply {
     Reply::json(http, json!({"status": 0, "info": info}))
 }
 
-/// Handles a v1 call (`segments` after the prefix).
-pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
+/// Handles a v1 call (`segments` after the prefix); a list is bent as `list`
+/// says (a fault).
+pub fn handle(
+    state: &mut State,
+    req: &SimRequest,
+    segments: &[&str],
+    fault: Option<ListFault>,
+) -> Reply {
     let account_id = match req.key.as_deref() {
         None => return Reply::json(401, json!({"status": 401})),
         Some(key) if key.starts_with("pat_") => return status0(400, "Invalid key"),
@@ -29,12 +36,21 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
             None => return Reply::json(401, json!({"status": 401})),
         },
     };
-    state.count_usage(&account_id, "api_v1_legacy_1");
+    // v1 calls count against the account's v2 monthly quota (S-SPIKE §5).
+    if !state.count_usage(&account_id, "api_v1_legacy_1") {
+        return Reply::quota_exceeded(state.settings.monthly_limit, &state.period());
+    }
     let page = req
         .param("page")
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
+    // A repeated page: page N answers with page N − 1 once more.
+    let page = if fault == Some(ListFault::RepeatPage) {
+        page - 1
+    } else {
+        page
+    };
     let size = state.settings.v1_page_size;
     let body = match req.method.as_str() {
         "POST" | "PUT" => match req.json() {
@@ -52,22 +68,19 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
                 .param("customId")
                 .map(|ids| ids.split(',').collect())
                 .unwrap_or_default();
+            // Holded ignores parameters it does not know (a setting makes
+            // the simulated one ignore these too).
+            let ignored = state.settings.ignore_contact_filters;
             let keep = |c: &&SimContact| {
-                same(req.param("phone"), &c.phone)
-                    && same(req.param("mobile"), &c.mobile)
-                    && (wanted_ids.is_empty()
-                        || c.custom_id
-                            .as_deref()
-                            .is_some_and(|id| wanted_ids.contains(&id)))
+                ignored
+                    || (same(req.param("phone"), &c.phone)
+                        && same(req.param("mobile"), &c.mobile)
+                        && (wanted_ids.is_empty()
+                            || c.custom_id
+                                .as_deref()
+                                .is_some_and(|id| wanted_ids.contains(&id))))
             };
-            let filtered = ["phone", "mobile", "customId"]
-                .iter()
-                .any(|f| req.param(f).is_some());
-            let items = if filtered {
-                ops::page(account.contacts.iter().filter(keep), page, size)
-            } else {
-                ops::page(account.contacts.iter(), page, size)
-            };
+            let items = listed(account.contacts.iter().filter(keep), fault, page, size);
             list(items, contact_json)
         }
         ("GET", ["contacts", id]) => match Account::find(&account.contacts, id, |c| &c.id) {
@@ -76,7 +89,10 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         },
         ("POST", ["contacts"]) => create_contact(state, &account_id, &body),
         ("PUT", ["contacts", id]) => update_contact(state, &account_id, id, &body),
-        ("GET", ["products"]) => list(ops::page(account.products.iter(), page, size), product_json),
+        ("GET", ["products"]) => list(
+            listed(account.products.iter(), fault, page, size),
+            product_json,
+        ),
         ("GET", ["products", id]) => match Account::find(&account.products, id, |p| &p.id) {
             Some(p) => Reply::json(200, product_json(p)),
             None => status0(404, "Product not found"),
@@ -85,8 +101,9 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         ("GET", ["documents", kind]) => match SimDocType::from_v1(kind) {
             Some(t) => match document_filter(req) {
                 Ok(filter) => list(
-                    ops::page(
+                    listed(
                         account.documents_of(t).filter(|d| filter.keeps(d)),
+                        fault,
                         page,
                         size,
                     ),
@@ -134,6 +151,16 @@ fn document_filter(req: &SimRequest) -> Result<ops::DocumentFilter, Reply> {
 
 fn same(filter: Option<&str>, field: &Option<String>) -> bool {
     filter.is_none_or(|f| field.as_deref() == Some(f))
+}
+
+/// One page of `items` as a list answered under `fault` shows them.
+fn listed<'a, T: Listed>(
+    items: impl Iterator<Item = &'a T>,
+    fault: Option<ListFault>,
+    page: usize,
+    size: usize,
+) -> Vec<&'a T> {
+    ops::page(items.filter(|r| ListFault::shows(fault, *r)), page, size)
 }
 
 fn list<T>(items: Vec<&T>, render: fn(&T) -> Value) -> Reply {
@@ -431,6 +458,8 @@ fn create_document(
         date,
         currency: text(body.get("currency")).map_or_else(|| "eur".to_owned(), |c| c.to_lowercase()),
         lines,
+        created_at: 0,
+        approved_at: None,
         draft: true,
     };
     let (id, number) = ops::insert_document(state, account_id, document, true);

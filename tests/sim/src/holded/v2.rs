@@ -8,17 +8,24 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
+    faults::ListFault,
     http::{Reply, SimRequest},
     model::{
-        SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES, TaxGroup,
-        iva_key, madrid_midnight,
+        Listed, SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES,
+        TaxGroup, iva_key, madrid_midnight,
     },
     ops::{self, decimal, flag, money, text, texts},
-    state::{Account, State},
+    state::{Account, SimSettings, State},
 };
 
-/// Handles a v2 call (`segments` after the prefix).
-pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
+/// Handles a v2 call (`segments` after the prefix); a list is bent as `list`
+/// says (a fault).
+pub fn handle(
+    state: &mut State,
+    req: &SimRequest,
+    segments: &[&str],
+    list: Option<ListFault>,
+) -> Reply {
     let Some(token) = req
         .authorization
         .as_deref()
@@ -44,7 +51,9 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
         return Reply::problem(403, &format!("Insufficient permissions: {scope} required."));
     }
     let account_id = grant.account_id;
-    state.count_usage(&account_id, &operation);
+    if !state.count_usage(&account_id, &operation) {
+        return Reply::quota_exceeded(state.settings.monthly_limit, &state.period());
+    }
     let body = match req.method.as_str() {
         "POST" | "PUT" => match req.json() {
             Ok(Value::Object(map)) => map,
@@ -57,23 +66,20 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
     };
     match (req.method.as_str(), segments) {
         ("GET", ["contacts"]) => {
-            let filters =
-                ["phone", "mobile", "email", "custom_id", "code"].map(|f| (f, req.param(f)));
+            let filters = contact_filters(req, &state.settings);
             let keep = |c: &SimContact| {
                 filters.iter().all(|(f, v)| {
-                    v.is_none_or(|v| {
-                        let field = match *f {
-                            "phone" => &c.phone,
-                            "mobile" => &c.mobile,
-                            "email" => &c.email,
-                            "custom_id" => &c.custom_id,
-                            _ => &c.code,
-                        };
-                        field.as_deref() == Some(v)
-                    })
+                    let field = match *f {
+                        "phone" => &c.phone,
+                        "mobile" => &c.mobile,
+                        "email" => &c.email,
+                        "custom_id" => &c.custom_id,
+                        _ => &c.code,
+                    };
+                    field.as_deref() == Some(*v)
                 })
             };
-            paginate(req, &account.contacts, keep, |c| &c.id, contact_json)
+            paginate(req, &account.contacts, keep, contact_json, list)
         }
         ("GET", ["contacts", id]) => match Account::find(&account.contacts, id, |c| &c.id) {
             Some(c) => Reply::serialize(200, &contact_json(c)),
@@ -90,9 +96,7 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
             }
         }
         ("PUT", ["contacts", id]) => update_contact(state, &account_id, id, &body),
-        ("GET", ["products"]) => {
-            paginate(req, &account.products, |_| true, |p| &p.id, product_json)
-        }
+        ("GET", ["products"]) => paginate(req, &account.products, |_| true, product_json, list),
         ("GET", ["products", id]) => match Account::find(&account.products, id, |p| &p.id) {
             Some(p) => Reply::json(200, product_json(p)),
             None => Reply::problem(404, "Product not found."),
@@ -133,8 +137,8 @@ pub fn handle(state: &mut State, req: &SimRequest, segments: &[&str]) -> Reply {
                     req,
                     &account.documents,
                     |d| d.doc_type == t && filter.keeps(d),
-                    |d| &d.id,
-                    document_json,
+                    document_list_item,
+                    list,
                 ),
                 Err(reply) => reply,
             },
@@ -192,6 +196,28 @@ fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
     ))
 }
 
+/// The contact filters this request sends that the simulated Holded honours
+/// (exact match): `phone`, `mobile`, `email`, `custom_id` always (both v2
+/// sources list them), `code` only when the settings say so (only the June
+/// scrape lists it), none when every filter is ignored. Holded ignores a
+/// parameter it does not know and answers every contact.
+fn contact_filters<'r>(
+    req: &'r SimRequest,
+    settings: &SimSettings,
+) -> Vec<(&'static str, &'r str)> {
+    if settings.ignore_contact_filters {
+        return Vec::new();
+    }
+    let mut names = vec!["phone", "mobile", "email", "custom_id"];
+    if settings.v2_contact_code_filter {
+        names.push("code");
+    }
+    names
+        .into_iter()
+        .filter_map(|name| req.param(name).map(|value| (name, value)))
+        .collect()
+}
+
 /// A v2 list envelope.
 #[derive(Serialize)]
 struct PageWire<'a, R> {
@@ -235,13 +261,14 @@ fn is_object_id(text: &str) -> bool {
 
 /// Cursor pagination over an id-ordered slice: `limit` default 25, max 100;
 /// `page` ignored; a cursor is the last id of the previous page; `?cursor=`
-/// (empty) is an empty last page; a malformed cursor is a 400.
-fn paginate<'a, T, R: Serialize>(
+/// (empty) is an empty last page; a malformed cursor is a 400. A list fault
+/// leaves out recent records or answers a cursor with itself.
+fn paginate<'a, T: Listed, R: Serialize>(
     req: &SimRequest,
     items: &'a [T],
     keep: impl Fn(&T) -> bool,
-    id_of: fn(&T) -> &str,
     render: fn(&'a T) -> R,
+    list: Option<ListFault>,
 ) -> Reply {
     let limit = match req.param("limit") {
         None => 25,
@@ -250,26 +277,32 @@ fn paginate<'a, T, R: Serialize>(
             _ => return Reply::problem(400, &format!("Invalid limit: {l}")),
         },
     };
-    let start = match req.param("cursor") {
+    let given = req.param("cursor");
+    let start = match given {
         Some("") => {
             return Reply::json(200, json!({"items": [], "cursor": null, "has_more": false}));
         }
-        Some(c) if is_object_id(c) => items.partition_point(|item| id_of(item) <= c),
+        Some(c) if is_object_id(c) => items.partition_point(|item| item.id() <= c),
         Some(c) => return Reply::problem(400, &format!("Error parsing ObjectId string: {c}")),
         None => 0,
     };
-    let mut rest = items[start..].iter().filter(|item| keep(item));
+    let mut rest = items[start..]
+        .iter()
+        .filter(|item| keep(item) && ListFault::shows(list, *item));
     let page: Vec<&T> = rest.by_ref().take(limit).collect();
     let has_more = rest.next().is_some();
-    let cursor = has_more
-        .then(|| page.last().map(|item| id_of(item)))
-        .flatten();
+    let cursor = match (list, given) {
+        (Some(ListFault::RepeatPage), Some(given)) => Some(given),
+        _ => has_more
+            .then(|| page.last().map(|item| item.id()))
+            .flatten(),
+    };
     Reply::serialize(
         200,
         &PageWire {
             items: page.into_iter().map(render).collect(),
+            has_more: has_more || cursor.is_some_and(|c| Some(c) == given),
             cursor,
-            has_more,
         },
     )
 }
@@ -501,9 +534,32 @@ fn create_product(state: &mut State, account_id: &str, body: &Map<String, Value>
     )
 }
 
-/// A document as v2 renders it: lines as `lines[]`, amounts as strings, `YYYY-MM-DD` dates.
-pub fn document_json(d: &SimDocument) -> Value {
+/// A document as a v2 list shows it: the list item of the v2 spec carries no
+/// `lines`, `notes`, `draft`, `custom_fields`, `language`, `approved_at`…
+/// (S-V2PREVIEW: the `GET /<type>` item schema against `GET /<type>/{id}`);
+/// only `GET` of one document has them.
+pub fn document_list_item(d: &SimDocument) -> Value {
     let totals = d.totals();
+    let mut item = json!({
+        "id": d.id, "document_number": Some(&d.number).filter(|n| !n.is_empty()), "contact_id": d.contact_id,
+        "contact_name": d.contact_name, "description": d.description,
+        "date": d.day().format("%Y-%m-%d").to_string(), "due_date": null,
+        "subtotal": money(totals.subtotal), "discount": "0", "tax": money(totals.tax),
+        "total": money(totals.total), "currency": d.currency.to_uppercase(),
+        "status": "pending", "tags": [],
+    });
+    if d.doc_type == SimDocType::Invoice {
+        item["payment_method_id"] = Value::Null;
+        item["payments_total"] = json!("0");
+        item["payments_pending"] = money(totals.total);
+    }
+    item
+}
+
+/// A document as v2's `GET /<type>/{id}` renders it: the list item plus
+/// lines as `lines[]`, notes, draft and the other detail fields (amounts as
+/// strings, `YYYY-MM-DD` dates).
+pub fn document_json(d: &SimDocument) -> Value {
     let lines: Vec<Value> = d
         .lines
         .iter()
@@ -519,16 +575,24 @@ pub fn document_json(d: &SimDocument) -> Value {
             })
         })
         .collect();
-    json!({
-        "id": d.id, "document_number": Some(&d.number).filter(|n| !n.is_empty()), "contact_id": d.contact_id,
-        "contact_name": d.contact_name, "description": d.description,
-        "date": d.day().format("%Y-%m-%d").to_string(), "due_date": null,
-        "subtotal": money(totals.subtotal), "discount": "0", "tax": money(totals.tax),
-        "total": money(totals.total), "currency": d.currency.to_uppercase(), "status": "pending",
-        "tags": [], "lines": lines, "notes": d.notes, "language": "es", "currency_change": "1",
-        "accounting_date": null, "approved_at": null, "draft": d.draft, "custom_fields": [],
-        "payments_total": "0", "payments_pending": money(totals.total), "payments_refunds": "0",
-    })
+    let totals = d.totals();
+    let mut document = document_list_item(d);
+    for (key, value) in [
+        ("lines", Value::Array(lines)),
+        ("notes", json!(d.notes)),
+        ("language", json!("es")),
+        ("currency_change", json!("1")),
+        ("accounting_date", Value::Null),
+        ("approved_at", json!(d.approved_at.and_then(iso_text))),
+        ("draft", json!(d.draft)),
+        ("custom_fields", json!([])),
+        ("payments_total", json!("0")),
+        ("payments_pending", money(totals.total)),
+        ("payments_refunds", json!("0")),
+    ] {
+        document[key] = value;
+    }
+    document
 }
 
 fn line_from(item: &Value, index: usize) -> Result<SimLine, String> {
@@ -609,6 +673,8 @@ fn create_document(
         date: madrid_midnight(day),
         currency: text(body.get("currency")).map_or_else(|| "eur".to_owned(), |c| c.to_lowercase()),
         lines,
+        created_at: 0,
+        approved_at: None,
         draft: true,
     };
     let (id, _) = ops::insert_document(state, account_id, document, false);
@@ -616,7 +682,7 @@ fn create_document(
 }
 
 fn usage(state: &State, account_id: &str) -> Reply {
-    let period = state.now().format("%Y-%m").to_string();
+    let period = state.period();
     let counts = state
         .accounts
         .get(account_id)
