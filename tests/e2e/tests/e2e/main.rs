@@ -16,6 +16,7 @@ mod demo;
 mod holded_contract;
 mod hubspot_app;
 mod hubspot_contract;
+mod hubspot_fidelity;
 mod install;
 mod lifecycle;
 mod security;

@@ -75,6 +75,18 @@ pub struct Settings {
     pub rate_limit_window_ms: u64,
     /// Searches per second per portal (5).
     pub search_per_second: u32,
+    /// The reference's reading of batch upsert and update: one bad input
+    /// comes back as a per-record error (207) when every input has its own
+    /// `objectWriteTraceId`. Off by default: integrators report that HubSpot
+    /// refuses the whole request (400, nothing written) for one bad input,
+    /// and only batch create answers per record.
+    #[serde(default)]
+    pub multi_status_upserts: bool,
+    /// The newer app-events page's reading: an occurrence may name its event
+    /// type by the type's `uid` as well as by the fully qualified name HubSpot
+    /// assigned. Off by default: only the fully qualified name is accepted.
+    #[serde(default)]
+    pub app_event_uids: bool,
 }
 
 impl Default for Settings {
@@ -84,6 +96,8 @@ impl Default for Settings {
             rate_limit_max: 110,
             rate_limit_window_ms: 10_000,
             search_per_second: 5,
+            multi_status_upserts: false,
+            app_event_uids: false,
         }
     }
 }
