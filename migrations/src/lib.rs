@@ -14,6 +14,7 @@ mod m20261128_000003_sync_lock;
 mod m20261128_000004_sensitive_erase;
 mod m20261202_000005_deal_documents;
 mod m20261204_000006_security;
+mod m20261204_000007_refused_records;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_sensitive_erase::Migration),
             Box::new(m20261202_000005_deal_documents::Migration),
             Box::new(m20261204_000006_security::Migration),
+            Box::new(m20261204_000007_refused_records::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ impl Store {
                 last_synced_at: Set(Some(now)),
                 deleted_in_holded: Set(false),
                 erased_at: NotSet,
+                refused_hash: Set(None),
             });
             record_link::Entity::insert_many(rows)
                 .on_conflict(
@@ -84,6 +85,7 @@ impl Store {
                         record_link::Column::HoldedUpdatedAt,
                         record_link::Column::LastSyncedAt,
                         record_link::Column::DeletedInHolded,
+                        record_link::Column::RefusedHash,
                     ])
                     .to_owned(),
                 )
@@ -91,6 +93,67 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Remembers the content HubSpot refused for each record of `refusals`
+    /// (Holded id, content hash), creating the record's link when it has none.
+    pub async fn refuse_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        refusals: &[(String, String)],
+    ) -> Result<(), DbErr> {
+        for chunk in refusals.chunks(200) {
+            let rows = chunk
+                .iter()
+                .map(|(holded_id, hash)| record_link::ActiveModel {
+                    id: NotSet,
+                    portal_id: Set(portal_id),
+                    object_kind: Set(kind.to_owned()),
+                    holded_id: Set(holded_id.clone()),
+                    hubspot_id: Set(None),
+                    content_hash: Set(None),
+                    holded_updated_at: Set(None),
+                    last_synced_at: Set(None),
+                    deleted_in_holded: Set(false),
+                    erased_at: NotSet,
+                    refused_hash: Set(Some(hash.clone())),
+                });
+            record_link::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        record_link::Column::PortalId,
+                        record_link::Column::ObjectKind,
+                        record_link::Column::HoldedId,
+                    ])
+                    .update_column(record_link::Column::RefusedHash)
+                    .to_owned(),
+                )
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the refusal of one record ("Reintentar"): the next run sends
+    /// it again even if it has not changed.
+    pub async fn clear_refusal(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        holded_id: &str,
+    ) -> Result<(), DbErr> {
+        record_link::Entity::update_many()
+            .col_expr(
+                record_link::Column::RefusedHash,
+                Expr::value(None::<String>),
+            )
+            .filter(record_link::Column::PortalId.eq(portal_id))
+            .filter(record_link::Column::ObjectKind.eq(kind))
+            .filter(record_link::Column::HoldedId.eq(holded_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
     }
 
     /// Links of `kind` that were not seen in a complete scan (`seen`) and are
@@ -188,6 +251,29 @@ impl Store {
 }
 
 impl Store {
+    /// Which of `hubspot_ids` are already linked to a Holded record of `kind`.
+    pub async fn linked_hubspot_ids(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        hubspot_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, DbErr> {
+        let mut linked = std::collections::HashSet::new();
+        for chunk in hubspot_ids.chunks(500) {
+            let rows: Vec<Option<String>> = record_link::Entity::find()
+                .select_only()
+                .column(record_link::Column::HubspotId)
+                .filter(record_link::Column::PortalId.eq(portal_id))
+                .filter(record_link::Column::ObjectKind.eq(kind))
+                .filter(record_link::Column::HubspotId.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            linked.extend(rows.into_iter().flatten());
+        }
+        Ok(linked)
+    }
+
     /// The live link of a HubSpot record of one kind, if any (the Holded record
     /// a HubSpot company or contact already corresponds to).
     pub async fn link_by_hubspot_id(

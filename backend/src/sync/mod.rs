@@ -10,6 +10,7 @@ mod deals;
 mod deletions;
 mod engine;
 mod hash;
+mod isolate;
 pub mod mapping;
 mod products;
 mod tally;
@@ -17,6 +18,7 @@ mod write;
 
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use tally::KindReport;
+pub use write::kind_label;
 
 use crate::{holded::HoldedError, hubspot::HubspotError, settings::StoredKeyError};
 

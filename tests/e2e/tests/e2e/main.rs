@@ -19,6 +19,7 @@ mod hubspot_contract;
 mod hubspot_fidelity;
 mod install;
 mod lifecycle;
+mod refusals;
 mod security;
 mod settings_api;
 mod sync;

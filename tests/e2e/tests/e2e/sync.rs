@@ -92,7 +92,7 @@ impl Scenario {
         self.stack.sims.hubspot.dump(self.portal as u64).unwrap()
     }
 
-    fn records(&self, object: &str) -> Vec<Value> {
+    pub(crate) fn records(&self, object: &str) -> Vec<Value> {
         self.dump()["records"][object]
             .as_array()
             .unwrap()
@@ -103,7 +103,7 @@ impl Scenario {
     }
 
     /// HubSpot write requests so far (object writes and associations).
-    fn writes(&self) -> u64 {
+    pub(crate) fn writes(&self) -> u64 {
         self.stack
             .sims
             .hubspot
@@ -159,14 +159,14 @@ impl Scenario {
     }
 }
 
-fn holded_ids(records: &[Value]) -> Vec<String> {
+pub(crate) fn holded_ids(records: &[Value]) -> Vec<String> {
     records
         .iter()
         .filter_map(|r| r["properties"]["holded_id"].as_str().map(str::to_owned))
         .collect()
 }
 
-fn summary_line<'a>(output: &'a str, kind: &str) -> &'a str {
+pub(crate) fn summary_line<'a>(output: &'a str, kind: &str) -> &'a str {
     output
         .lines()
         .find(|l| l.starts_with(&format!("✔ {kind} ")))
@@ -369,7 +369,7 @@ fn fault(kind: &str, status: Option<u16>, count: u32) -> Fault {
     }
 }
 
-async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
+pub(crate) async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
     let store = s.stack.db.store().await;
     sync_run_item::Entity::find()
         .filter(sync_run_item::Column::Outcome.eq("failed"))
@@ -380,7 +380,7 @@ async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
 }
 
 #[tokio::test]
-async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
+async fn refused_records_fail_alone_with_their_reasons_and_wait_for_a_change() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
     let holded = s.holded();
     let bad_email = s
@@ -438,12 +438,22 @@ async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
         "shortened"
     );
 
-    // Fixed in Holded, the record lands on the next run and its failure is resolved.
+    // Fixed in Holded, the record lands on the next run and its failure is
+    // resolved; the other, unchanged, is not sent again.
     s.set_email(&bad_email, "pedro@ejemplo.es").await;
     let output = s.sync(&[]).await;
+    let contacts = summary_line(&output, "contacts");
     assert!(
-        summary_line(&output, "contacts").contains("con error     1"),
+        contacts.contains("con error     0") && contacts.contains("omitidos      1"),
         "{output}"
+    );
+    assert!(!holded_ids(&s.records("contacts")).contains(&too_long));
+    assert!(
+        failed_items(&s)
+            .await
+            .iter()
+            .any(|f| f.holded_id == too_long && !f.resolved),
+        "its failure stays open"
     );
     assert!(holded_ids(&s.records("contacts")).contains(&bad_email));
     let resolved = failed_items(&s)
@@ -521,6 +531,101 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
     assert_eq!(
         linked["properties"]["holded_id"].as_str(),
         Some(company.id.as_str())
+    );
+}
+
+/// HubSpot refuses search bodies over 3,000 characters (reference §1.5; the
+/// simulator too): a first sync of 100 Spanish companies at a time, their
+/// domains and CIFs all looked up to link existing ones, needs several
+/// searches, each within every limit.
+#[tokio::test]
+async fn a_batch_of_100_companies_is_looked_up_within_the_search_limits() {
+    let s = scenario(
+        Engine::Sqlite,
+        Tier::Enterprise,
+        SeedSpec {
+            account_id: String::new(),
+            seed: 20,
+            contacts: 500,
+            products: 0,
+            documents_per_type: 0,
+        },
+        true,
+        false,
+    )
+    .await;
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let companies: Vec<_> = contacts.iter().filter(|c| !c.is_person).collect();
+    assert_eq!(companies.len(), 250);
+    let domain = |company: &&holded_hubspot_sim::holded::model::SimContact| {
+        holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap()
+    };
+    // Some Holded companies share a domain (duplicates): each HubSpot company
+    // is linked to one of them, the others get their own.
+    let shared: HashSet<String> = {
+        let mut seen = HashSet::new();
+        companies
+            .iter()
+            .map(domain)
+            .filter(|d| !seen.insert(d.clone()))
+            .collect()
+    };
+    assert!(!shared.is_empty(), "the seed has duplicate domains");
+    // Three of them already exist in HubSpot (same domain, no Holded id).
+    let client = crate::support::http();
+    let mut existing = Vec::new();
+    for company in companies
+        .iter()
+        .filter(|c| !shared.contains(&domain(c)))
+        .step_by(70)
+        .take(3)
+    {
+        let domain = domain(company);
+        let made: Value = client
+            .post(format!(
+                "{}/crm/v3/objects/companies",
+                s.stack.sims.hubspot_url
+            ))
+            .bearer_auth(&s.token)
+            .json(&json!({"properties": {"name": company.name, "domain": domain}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        existing.push((company.id.clone(), made["id"].clone()));
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await; // past the search index lag
+
+    let output = s.sync(&[]).await;
+    assert!(output.contains("· completed ·"), "{output}");
+    let hs_companies = s.records("companies");
+    assert_eq!(
+        hs_companies.len(),
+        250,
+        "one HubSpot company per Holded company: {output}"
+    );
+    let linked: HashSet<&str> = hs_companies
+        .iter()
+        .filter_map(|c| c["properties"]["holded_id"].as_str())
+        .collect();
+    assert_eq!(linked.len(), 250);
+    for (holded_id, hubspot_id) in &existing {
+        let linked = hs_companies
+            .iter()
+            .find(|c| &c["id"] == hubspot_id)
+            .unwrap();
+        assert_eq!(
+            linked["properties"]["holded_id"].as_str(),
+            Some(holded_id.as_str())
+        );
+    }
+    let searches =
+        s.stack.sims.hubspot.stats().by_endpoint["POST /crm/objects/2026-09/companies/search"];
+    assert!(
+        searches > 3,
+        "three batches of companies need more than one search each: {searches}"
     );
 }
 
