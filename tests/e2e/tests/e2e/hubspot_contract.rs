@@ -1361,8 +1361,9 @@ async fn properties_pipelines_associations_timeline_tax_and_account() {
     assert_eq!(back[&contact.id][0].type_ids, [4]);
 
     // Timeline: app events refused until approved; notes always work.
+    let event_type = sims.hubspot.register_app_event_type("holded_deal_event");
     let event = AppEvent {
-        event_type_name: "ae1234_holded_document_created".into(),
+        event_type_name: event_type.clone(),
         id: "evt-1".into(),
         object_id: deal.clone(),
         timestamp: Utc::now(),
@@ -2044,8 +2045,9 @@ async fn simulator_answers_carry_the_published_required_fields() {
     assert_schema("CollectionResponsePublicTaxRateGroupForwardPaging", &rates);
     assert_schema("PublicTaxRateGroup", &rates["results"][0]);
 
+    let event_type = sims.hubspot.register_app_event_type("holded_deal_event");
     let (status, events) = post(format!("{base}/integrators/timeline/2026-03/events/batch"), json!({"inputs": [
-        {"eventTypeName": "ae1_holded", "id": "e1", "objectId": deal_id, "properties": {"docNumber": "F1"}}
+        {"eventTypeName": event_type, "id": "e1", "objectId": deal_id, "properties": {"docNumber": "F1"}}
     ]})).await;
     assert_eq!(status, 200);
     assert_schema("BatchResponseAppEventOccurrence", &events);

@@ -4,8 +4,10 @@
 //! disagree the default is the harsher reading, and the setting that gives the
 //! other reading is exercised too.
 
-use holded_hubspot::hubspot::{CreateInput, HubspotError, ObjectType, UpdateInput, UpsertInput};
-use holded_hubspot_sim::hubspot::{Settings, model::Tier};
+use holded_hubspot::hubspot::{
+    CreateInput, HubspotError, ObjectType, UpdateInput, UpsertInput, timeline::AppEvent,
+};
+use holded_hubspot_sim::hubspot::{SeedDeal, Settings, model::Tier};
 use serde_json::{Value, json};
 
 use crate::hubspot_contract::{contacts_with_unique_holded_id, get_as, props, setup};
@@ -170,5 +172,95 @@ async fn the_multi_status_setting_gives_the_references_207_for_upserts() {
     assert_eq!(outcome.results.len(), 9);
     assert_eq!(outcome.errors.len(), 1);
     assert_eq!(outcome.errors[0].trace_ids, [inputs[4].trace_id.clone()]);
+    sims.stop().await;
+}
+
+fn occurrence(event_type: &str, id: &str, deal: &str) -> AppEvent {
+    AppEvent {
+        event_type_name: event_type.to_owned(),
+        id: id.to_owned(),
+        object_id: deal.to_owned(),
+        timestamp: chrono::Utc::now(),
+        properties: [(
+            "titulo".to_owned(),
+            "Presupuesto E260012 creado en Holded por 1.210,00 €".to_owned(),
+        )]
+        .into(),
+    }
+}
+
+/// Source: the reference §6.2 and the 2026-03 timeline spec
+/// (`AppEventOccurrence.eventTypeName` is the type's fullyQualifiedName,
+/// which HubSpot assigns when the project's app event is deployed; a batch
+/// with one invalid occurrence is "rejected, none were accepted"). HubSpot's
+/// newer "Send event occurrences" page also allows the `uid`: that reading is
+/// the `app_event_uids` setting, off by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_events_need_the_fully_qualified_name_of_a_deployed_event_type() {
+    let (sims, _hub, portal, portal_id, _token) = setup(Tier::Pro, true).await;
+    let deal = sims
+        .hubspot
+        .seed_deal(
+            portal_id,
+            SeedDeal {
+                properties: [(
+                    "dealname".to_owned(),
+                    "Reforma cocina Etxeberria".to_owned(),
+                )]
+                .into(),
+                ..SeedDeal::default()
+            },
+        )
+        .expect("deal")
+        .deal_id
+        .to_string();
+    let dump_events = || sims.hubspot.dump(portal_id).expect("dump")["app_events"].clone();
+
+    // No event type deployed yet: the uid is not a name HubSpot knows.
+    let err = portal
+        .send_app_events(&[occurrence("holded_deal_event", "e1", &deal)])
+        .await
+        .expect_err("unknown event type");
+    assert!(
+        matches!(&err, HubspotError::Validation { message, .. } if message.contains("holded_deal_event")),
+        "a 4xx naming the type: {err:?}"
+    );
+    let name = sims.hubspot.register_app_event_type("holded_deal_event");
+    assert_ne!(name, "holded_deal_event");
+    let err = portal
+        .send_app_events(&[occurrence("holded_deal_event", "e1", &deal)])
+        .await
+        .expect_err("the uid is still not the fully qualified name");
+    assert!(matches!(err, HubspotError::Validation { .. }), "{err:?}");
+
+    // One bad occurrence: none of the batch is stored.
+    let err = portal
+        .send_app_events(&[
+            occurrence(&name, "e1", &deal),
+            occurrence("ae0_otra-app", "e2", &deal),
+        ])
+        .await
+        .expect_err("one unknown type");
+    assert!(matches!(err, HubspotError::Validation { .. }), "{err:?}");
+    assert_eq!(dump_events(), json!([]));
+
+    assert_eq!(
+        portal
+            .send_app_events(&[occurrence(&name, "e1", &deal)])
+            .await
+            .expect("the fully qualified name"),
+        1
+    );
+
+    // The other reading: the uid is accepted too.
+    sims.hubspot.set_settings(Settings {
+        app_event_uids: true,
+        ..Settings::default()
+    });
+    portal
+        .send_app_events(&[occurrence("holded_deal_event", "e3", &deal)])
+        .await
+        .expect("uid accepted under app_event_uids");
+    assert_eq!(dump_events().as_array().map(Vec::len), Some(2));
     sims.stop().await;
 }

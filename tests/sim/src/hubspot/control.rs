@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_sim/hubspot")
             .route("/app", web::post().to(app))
+            .route("/app-event-types", web::post().to(app_event_type))
             .route("/portals", web::post().to(create_portal))
             .route("/portals/{portal}/install", web::post().to(install))
             .route("/portals/{portal}/uninstall", web::post().to(uninstall))
@@ -75,6 +76,17 @@ async fn app(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
     let config: AppConfig = body_or_400!(body);
     sim.register_app(config);
     HttpResponse::NoContent().finish()
+}
+
+/// `{"uid": "holded_deal_event"}` → `{"fullyQualifiedName": "…"}`.
+async fn app_event_type(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct EventType {
+        uid: String,
+    }
+    let input: EventType = body_or_400!(body);
+    let name = sim.register_app_event_type(&input.uid);
+    HttpResponse::Created().json(json!({"fullyQualifiedName": name}))
 }
 
 async fn create_portal(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {

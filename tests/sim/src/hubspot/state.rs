@@ -235,6 +235,8 @@ pub struct State {
     pub flush_scheduled: bool,
     /// Event and batch counter.
     pub next_event: u64,
+    /// The app's deployed app-event types: fully qualified name → `uid`.
+    pub app_event_types: BTreeMap<String, String>,
 }
 
 impl State {
