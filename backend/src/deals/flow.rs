@@ -19,10 +19,9 @@ use super::{
     lines::{TaxCatalogue, amount_line, cents, document_lines},
     money::format_amount,
     party::{PartyContext, ensure_party},
-    timeline::{Step, Timeline},
+    timeline::{Step, Timeline, TimelineChannel},
 };
 use crate::{
-    config::TimelineMode,
     crypto::Cipher,
     holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
     hubspot::{Hubspot, HubspotError, ObjectType, PortalClient, Properties},
@@ -93,7 +92,7 @@ pub struct DealFlow {
     cipher: Cipher,
     hubspot: Hubspot,
     holded: HoldedAccess,
-    timeline: TimelineMode,
+    timeline: TimelineChannel,
 }
 
 impl DealFlow {
@@ -105,7 +104,7 @@ impl DealFlow {
         cipher: Cipher,
         hubspot: Hubspot,
         holded: HoldedAccess,
-        timeline: TimelineMode,
+        timeline: TimelineChannel,
     ) -> Self {
         Self {
             store,
@@ -324,7 +323,7 @@ impl DealFlow {
 
     async fn tell(&self, client: &PortalClient, step: &Step, request_id: i64) {
         let timeline = Timeline {
-            mode: self.timeline,
+            channel: &self.timeline,
             client,
             store: &self.store,
         };

@@ -530,8 +530,12 @@ async fn bad_configuration_stops_start_up_with_one_line() {
             "HH_SECRET_KEY: missing: required when DATABASE_URL points to PostgreSQL",
         ),
         (
-            &[("HH_TIMELINE", "fax")],
-            "HH_TIMELINE: `fax` is not one of: app-events, notes",
+            &[("HH_TIMELINE", "notes")],
+            "HH_TIMELINE: no longer used: remove it, and set HH_TIMELINE_EVENT_TYPE",
+        ),
+        (
+            &[("HH_TIMELINE_EVENT_TYPE", "Holded deal event")],
+            "HH_TIMELINE_EVENT_TYPE: `Holded deal event` is not a fully qualified name",
         ),
         (
             &[("HH_LOG_FORMAT", "xml")],
@@ -607,7 +611,7 @@ async fn help_documents_every_variable() {
         "HUBSPOT_API_BASE",
         "HUBSPOT_AUTH_URL",
         "HOLDED_API_BASE",
-        "HH_TIMELINE",
+        "HH_TIMELINE_EVENT_TYPE",
         "HH_LOG_FORMAT",
         "RUST_LOG",
     ] {
