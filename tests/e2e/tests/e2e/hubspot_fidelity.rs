@@ -264,3 +264,148 @@ async fn app_events_need_the_fully_qualified_name_of_a_deployed_event_type() {
     assert_eq!(dump_events().as_array().map(Vec::len), Some(2));
     sims.stop().await;
 }
+
+/// Source: the 2026-09 properties spec (`dataSensitivity` on
+/// `GET /crm/properties/2026-09/{objectType}` and on
+/// `…/{objectType}/{propertyName}`, default `non_sensitive`) and the
+/// reference §2: a sensitive property is read only when asked for with
+/// `dataSensitivity=sensitive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_properties_are_read_only_with_data_sensitivity_sensitive() {
+    let (sims, _hub, _portal, _portal_id, _) = setup(Tier::Pro, false).await;
+    let enterprise = sims
+        .hubspot
+        .create_portal(holded_hubspot_sim::hubspot::NewPortal {
+            tier: Tier::Enterprise,
+            ..Default::default()
+        });
+    let token = enterprise.access_token;
+    let base = format!("{}/crm/properties/2026-09/companies", sims.hubspot_url);
+    let (status, body) = crate::hubspot_contract::post_as(
+        base.clone(),
+        &token,
+        json!({"name": "holded_nif", "label": "NIF/CIF (Holded)", "type": "string", "fieldType": "text",
+               "groupName": "companyinformation", "dataSensitivity": "sensitive"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = get_as(format!("{base}/holded_nif"), &token).await;
+    assert_eq!(status, 404, "not a non-sensitive property");
+    let (status, read) = get_as(
+        format!("{base}/holded_nif?dataSensitivity=sensitive"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["dataSensitivity"], "sensitive");
+    let names = |list: &Value| -> Vec<String> {
+        list["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (_, plain) = get_as(base.clone(), &token).await;
+    assert!(!names(&plain).contains(&"holded_nif".to_owned()));
+    let (_, sensitive) = get_as(format!("{base}?dataSensitivity=sensitive"), &token).await;
+    assert_eq!(names(&sensitive), ["holded_nif"]);
+    sims.stop().await;
+}
+
+/// Source: HubSpot's changelog "CRM API write validation enforcement" (the
+/// reference §0.2 item 1 and §11 item 10): from `/2026-09/`, properties an
+/// admin made required on the create form refuse creates without them (400
+/// `VALIDATION_ERROR`); updates of existing records and the legacy `/crm/v3`
+/// paths are not concerned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_properties_refuse_2026_09_creates_without_them() {
+    let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
+    contacts_with_unique_holded_id(&portal).await;
+    sims.hubspot
+        .set_required_properties(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Contacts,
+            vec!["hs_legal_basis".into()],
+        )
+        .expect("required");
+    let existing = sims
+        .hubspot
+        .seed_records(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Contacts,
+            vec![
+                [
+                    (
+                        "email".to_owned(),
+                        "carmen.vidal@vidalabogados.es".to_owned(),
+                    ),
+                    ("holded_id".to_owned(), "6650a1f0c2e4b0ff".to_owned()),
+                ]
+                .into(),
+            ],
+        )
+        .expect("seed")[0];
+
+    // A batch upsert that would create one: refused whole, naming the property.
+    let inputs = [
+        UpsertInput::new(
+            "holded_id",
+            "6650a1f0c2e4b0ff",
+            props(&[("city", "Valencia")]),
+        ),
+        UpsertInput::new(
+            "holded_id",
+            "6650a1f0c2e4b100",
+            props(&[("email", "pau.ferrer@ferrerifills.cat")]),
+        ),
+    ];
+    let err = portal
+        .batch_upsert(ObjectType::Contacts, &inputs)
+        .await
+        .expect_err("a create without the required property");
+    assert!(
+        matches!(&err, HubspotError::Validation { property: Some(p), .. } if p == "hs_legal_basis")
+            && err.required_property() == Some("hs_legal_basis"),
+        "{err:?}"
+    );
+    // The update alone is fine; traced creates fail one by one.
+    portal
+        .batch_upsert(ObjectType::Contacts, &inputs[..1])
+        .await
+        .expect("an update needs no create-form property");
+    let creates = [
+        CreateInput::new(props(&[("email", "pau.ferrer@ferrerifills.cat")])),
+        CreateInput::new(props(&[
+            ("email", "nerea.goikoetxea@gmail.com"),
+            ("hs_legal_basis", "Legitimate interest – existing customer"),
+        ])),
+    ];
+    let outcome = portal
+        .batch_create(ObjectType::Contacts, &creates)
+        .await
+        .expect("207");
+    assert_eq!((outcome.results.len(), outcome.errors.len()), (1, 1));
+    assert_eq!(
+        outcome.errors[0].error.required_property(),
+        Some("hs_legal_basis")
+    );
+    // The legacy family does not enforce it.
+    let (status, _) = crate::hubspot_contract::post_as(
+        format!("{}/crm/v3/objects/contacts", sims.hubspot_url),
+        &token,
+        json!({"properties": {"email": "pau.ferrer@ferrerifills.cat"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, read) = get_as(
+        format!(
+            "{}/crm/objects/2026-09/contacts/{existing}?properties=city",
+            sims.hubspot_url
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(read["properties"]["city"], "Valencia");
+    sims.stop().await;
+}
