@@ -1086,7 +1086,7 @@ async fn properties_pipelines_associations_timeline_tax_and_account() {
         .expect("enterprise");
     assert_eq!(created.data_sensitivity.as_deref(), Some("sensitive"));
     assert_eq!(
-        ent.get_property(ObjectType::Companies, "holded_nif")
+        ent.get_property(ObjectType::Companies, "holded_nif", Some("sensitive"))
             .await
             .expect("read")
             .data_sensitivity
@@ -1128,7 +1128,7 @@ async fn properties_pipelines_associations_timeline_tax_and_account() {
         .await
         .expect("enum property");
     let list = portal
-        .list_properties(ObjectType::Deals)
+        .list_properties(ObjectType::Deals, None)
         .await
         .expect("list");
     assert!(
