@@ -1752,7 +1752,8 @@ async fn deal_stage_webhooks_are_signed_batched_retried_duplicated_and_reordered
             "every delivery verifies (v3 and v1)"
         );
         let event = &r.events[0];
-        assert_eq!(event["subscriptionType"], "deal.propertyChange");
+        assert_eq!(event["subscriptionType"], "object.propertyChange");
+        assert_eq!(event["objectTypeId"], "0-3");
         assert_eq!(event["propertyName"], "dealstage");
         assert_eq!(event["propertyValue"], "closedwon");
         assert_eq!(event["changeSource"], "CRM_UI");

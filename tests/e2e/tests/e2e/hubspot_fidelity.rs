@@ -409,3 +409,134 @@ async fn required_properties_refuse_2026_09_creates_without_them() {
     assert_eq!(read["properties"]["city"], "Valencia");
     sims.stop().await;
 }
+
+/// The events delivered (or attempted) so far, flattened.
+fn delivered(sims: &holded_hubspot_sim::RunningSims) -> Vec<Value> {
+    let mut events: Vec<Value> = sims
+        .hubspot
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.attempt == 0)
+        .flat_map(|d| d.events)
+        .collect();
+    events.sort_by_key(|e| e["eventId"].as_u64());
+    events
+}
+
+async fn wait_delivered(sims: &holded_hubspot_sim::RunningSims, count: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        if delivered(sims).len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    delivered(sims)
+}
+
+/// Source: the app's own subscriptions
+/// (`hubspot-app/src/app/webhooks/webhooks-hsmeta.json`: `object.propertyChange`
+/// on deals' `dealstage` in `crmObjects`, `contact.privacyDeletion` in
+/// `hubEvents`), HubSpot's changelog "Public Beta: Generic Webhook
+/// Subscriptions" (generic events carry `objectTypeId`, e.g. `0-3`) and the
+/// reference §5.1–5.2 (subscriptions apply to every *installing* account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portals() {
+    let sims = crate::support::sims().await;
+    // Nobody listens there: the simulator records each attempt all the same.
+    sims.hubspot
+        .register_app(crate::hubspot_contract::app_config(Some(
+            "http://127.0.0.1:9/webhooks/hubspot".into(),
+        )));
+    let stranger = sims
+        .hubspot
+        .create_portal(holded_hubspot_sim::hubspot::NewPortal::default());
+    let customer = sims
+        .hubspot
+        .create_portal(holded_hubspot_sim::hubspot::NewPortal::default());
+    let hub = crate::hubspot_contract::hubspot(&sims, crate::hubspot_contract::quick_retry());
+    crate::hubspot_contract::install(&hub).await;
+    let deal = |portal: u64, name: &str| {
+        sims.hubspot
+            .seed_deal(
+                portal,
+                SeedDeal {
+                    properties: [
+                        ("dealname".to_owned(), name.to_owned()),
+                        ("dealstage".to_owned(), "appointmentscheduled".to_owned()),
+                    ]
+                    .into(),
+                    ..SeedDeal::default()
+                },
+            )
+            .expect("deal")
+            .deal_id
+    };
+    let theirs = deal(stranger.portal_id, "Obra ajena");
+    let ours = deal(customer.portal_id, "Reforma baño Triana");
+    sims.hubspot
+        .move_deal(stranger.portal_id, theirs, "closedwon")
+        .expect("move");
+    sims.hubspot
+        .move_deal(customer.portal_id, ours, "closedwon")
+        .expect("move");
+    let events = wait_delivered(&sims, 1).await;
+    assert_eq!(events.len(), 1, "only the installed portal: {events:?}");
+    let event = &events[0];
+    assert_eq!(event["portalId"], json!(customer.portal_id));
+    assert_eq!(event["subscriptionType"], "object.propertyChange");
+    assert_eq!(event["objectTypeId"], "0-3");
+    assert_eq!(event["objectId"], json!(ours));
+    assert_eq!(event["propertyName"], "dealstage");
+    assert_eq!(event["propertyValue"], "closedwon");
+    assert_eq!(event["appId"], json!(crate::hubspot_contract::APP_ID));
+
+    // A legacy subscription gets the legacy shape, without objectTypeId.
+    sims.hubspot
+        .set_webhook_subscriptions(&json!({"uid": "webhooks", "type": "webhooks", "config": {
+            "subscriptions": {"legacyCrmObjects": [
+                {"subscriptionType": "deal.propertyChange", "propertyName": "dealstage", "active": true}]}}}))
+        .expect("subscriptions");
+    sims.hubspot
+        .move_deal(customer.portal_id, ours, "contractsent")
+        .expect("move");
+    let events = wait_delivered(&sims, 2).await;
+    assert_eq!(events[1]["subscriptionType"], "deal.propertyChange");
+    assert!(events[1].get("objectTypeId").is_none());
+
+    // Privacy deletions only where installed, and nothing after an uninstall.
+    sims.hubspot
+        .set_webhook_subscriptions(
+            &serde_json::from_str(include_str!(
+                "../../../../hubspot-app/src/app/webhooks/webhooks-hsmeta.json"
+            ))
+            .expect("hsmeta"),
+        )
+        .expect("subscriptions");
+    let contact = |portal: u64| {
+        sims.hubspot
+            .seed_records(
+                portal,
+                holded_hubspot_sim::hubspot::model::ObjType::Contacts,
+                vec![[("email".to_owned(), "irene.lozano@gmail.com".to_owned())].into()],
+            )
+            .expect("contact")[0]
+    };
+    let (mine, other) = (contact(customer.portal_id), contact(stranger.portal_id));
+    sims.hubspot
+        .gdpr_delete_contact(stranger.portal_id, other)
+        .expect("erase");
+    sims.hubspot
+        .gdpr_delete_contact(customer.portal_id, mine)
+        .expect("erase");
+    let events = wait_delivered(&sims, 3).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[2]["subscriptionType"], "contact.privacyDeletion");
+    assert_eq!(events[2]["portalId"], json!(customer.portal_id));
+    sims.hubspot.uninstall(customer.portal_id);
+    sims.hubspot
+        .move_deal(customer.portal_id, ours, "closedlost")
+        .expect("move");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(delivered(&sims).len(), 3, "nothing for an uninstalled app");
+    sims.stop().await;
+}

@@ -50,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/faults", web::post().to(add_fault))
             .route("/faults", web::delete().to(clear_faults))
             .route("/webhooks/faults", web::post().to(webhook_faults))
+            .route(
+                "/webhooks/subscriptions",
+                web::post().to(webhook_subscriptions),
+            )
             .route("/webhooks/deliveries", web::get().to(deliveries))
             .route("/settings", web::post().to(settings))
             .route("/stats", web::get().to(stats))
@@ -268,6 +272,15 @@ async fn webhook_faults(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpRes
     let faults: WebhookFaults = body_or_400!(body);
     sim.set_webhook_faults(faults);
     HttpResponse::NoContent().finish()
+}
+
+/// A webhooks `*-hsmeta.json` component: what the app subscribes to.
+async fn webhook_subscriptions(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let component: Value = body_or_400!(body);
+    match sim.set_webhook_subscriptions(&component) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => bad(e),
+    }
 }
 
 async fn deliveries(sim: web::Data<HubspotSim>) -> HttpResponse {

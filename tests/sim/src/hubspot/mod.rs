@@ -537,6 +537,14 @@ impl HubspotSim {
         self.lock().webhook_faults = faults;
     }
 
+    /// Replaces what the app subscribes to with the `subscriptions` of a
+    /// webhooks `*-hsmeta.json` component (by default, the project's own).
+    pub fn set_webhook_subscriptions(&self, component: &Value) -> Result<(), String> {
+        let subscriptions = webhooks::Subscriptions::from_hsmeta(component)?;
+        self.lock().subscriptions = subscriptions;
+        Ok(())
+    }
+
     /// Webhook attempts so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.lock().deliveries.clone()

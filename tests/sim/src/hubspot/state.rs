@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::Portal;
+use super::{model::Portal, webhooks::Subscriptions};
 
 /// The app registered with the simulated HubSpot.
 #[derive(Clone, Serialize, Deserialize)]
@@ -237,6 +237,8 @@ pub struct State {
     pub next_event: u64,
     /// The app's deployed app-event types: fully qualified name → `uid`.
     pub app_event_types: BTreeMap<String, String>,
+    /// What the app subscribes to.
+    pub subscriptions: Subscriptions,
 }
 
 impl State {
@@ -250,6 +252,7 @@ impl State {
             next_portal: 40_000_001,
             next_record: 10_001,
             next_event: 1,
+            subscriptions: Subscriptions::project(),
             ..Self::default()
         }
     }
