@@ -540,3 +540,100 @@ async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portal
     assert_eq!(delivered(&sims).len(), 3, "nothing for an uninstalled app");
     sims.stop().await;
 }
+
+/// 100 Spanish company domains, as one batch of the sync brings.
+fn dominios() -> Vec<String> {
+    let oficios = [
+        "reformas-integrales",
+        "asesoria-fiscal",
+        "clinica-dental",
+        "talleres-mecanicos",
+        "distribuciones",
+        "construcciones",
+        "fisioterapia",
+        "carpinteria-metalica",
+        "hosteleria",
+        "transportes-frigorificos",
+    ];
+    let lugares = [
+        "bilbao",
+        "valladolid",
+        "alcala",
+        "sanlucar",
+        "ourense",
+        "castellon",
+        "torrelavega",
+        "ponferrada",
+        "villanueva",
+        "fuenlabrada",
+    ];
+    (0..100)
+        .map(|i| format!("{}-{}.es", oficios[i % 10], lugares[i / 10]))
+        .collect()
+}
+
+/// Source: the reference §1.5 (search bodies ≤ 3,000 characters → else 400;
+/// 5 filter groups × 6 filters, 18 in all — the search guide). HubSpot's
+/// August 2024 changelog announced 10 filters a group and 25 in all: that
+/// reading is the `wide_search_filters` setting, off by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_over_3000_characters_or_the_filter_limits_are_refused() {
+    let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
+    sims.hubspot.set_settings(Settings {
+        index_lag_ms: 0,
+        ..Settings::default()
+    });
+    let domains = dominios();
+    sims.hubspot
+        .seed_records(
+            portal_id,
+            holded_hubspot_sim::hubspot::model::ObjType::Companies,
+            domains
+                .iter()
+                .step_by(10)
+                .map(|d| [("domain".to_owned(), d.clone())].into())
+                .collect(),
+        )
+        .expect("seed");
+    let url = format!("{}/crm/objects/2026-09/companies/search", sims.hubspot_url);
+    let in_filter =
+        |values: &[String]| json!({"propertyName": "domain", "operator": "IN", "values": values});
+    let everything = json!({"filterGroups": [{"filters": [in_filter(&domains)]}], "limit": 200});
+    assert!(everything.to_string().len() > 3_000);
+    let (status, body) = crate::hubspot_contract::post_as(url.clone(), &token, everything).await;
+    assert_eq!(
+        (status, &body["category"]),
+        (400, &json!("VALIDATION_ERROR")),
+        "{body}"
+    );
+
+    // Spread over several searches, each within the limits, they find the ten.
+    let found = portal
+        .search_any_of(
+            ObjectType::Companies,
+            &[holded_hubspot::hubspot::search_in::AnyOf {
+                property: "domain".into(),
+                values: domains.clone(),
+            }],
+            &[],
+            &["domain"],
+        )
+        .await
+        .expect("split searches");
+    assert_eq!(found.len(), 10);
+
+    let filter = json!({"propertyName": "domain", "operator": "HAS_PROPERTY"});
+    let wide = json!({"filterGroups": vec![json!({"filters": vec![filter; 8]}); 3]});
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, _) = crate::hubspot_contract::post_as(url.clone(), &token, wide.clone()).await;
+    assert_eq!(status, 400, "8 filters in a group, 24 in all");
+    sims.hubspot.set_settings(Settings {
+        index_lag_ms: 0,
+        wide_search_filters: true,
+        ..Settings::default()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, body) = crate::hubspot_contract::post_as(url, &token, wide).await;
+    assert_eq!(status, 200, "the changelog's reading: {body}");
+    sims.stop().await;
+}

@@ -10,7 +10,7 @@ use holded_hubspot::holded::{ClientOptions, ContactChanges, HoldedApi, HoldedCli
 use holded_hubspot_sim::{
     holded::faults::{Fault as HoldedFault, FaultKind},
     holded::{SimAccount, seed::SeedSpec},
-    hubspot::{Fault, NewPortal, model::Tier},
+    hubspot::{Fault, NewPortal, Settings, model::Tier},
 };
 use reqwest::Method;
 use secrecy::SecretString;
@@ -540,6 +540,16 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
 /// searches, each within every limit.
 #[tokio::test]
 async fn a_batch_of_100_companies_is_looked_up_within_the_search_limits() {
+    companies_looked_up_within_the_search_limits(false).await;
+}
+
+/// The same under the 2024 changelog's wider filter limits.
+#[tokio::test]
+async fn a_batch_of_100_companies_under_the_wide_search_filter_reading() {
+    companies_looked_up_within_the_search_limits(true).await;
+}
+
+async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool) {
     let s = scenario(
         Engine::Sqlite,
         Tier::Enterprise,
@@ -554,6 +564,10 @@ async fn a_batch_of_100_companies_is_looked_up_within_the_search_limits() {
         false,
     )
     .await;
+    s.stack.sims.hubspot.set_settings(Settings {
+        wide_search_filters,
+        ..Settings::default()
+    });
     let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
     let companies: Vec<_> = contacts.iter().filter(|c| !c.is_person).collect();
     assert_eq!(companies.len(), 250);

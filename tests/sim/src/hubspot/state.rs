@@ -87,6 +87,10 @@ pub struct Settings {
     /// assigned. Off by default: only the fully qualified name is accepted.
     #[serde(default)]
     pub app_event_uids: bool,
+    /// The August 2024 search changelog's limits (10 filters a group, 25 in
+    /// all). Off by default: the search guide's 6 a group and 18 in all.
+    #[serde(default)]
+    pub wide_search_filters: bool,
 }
 
 impl Default for Settings {
@@ -98,6 +102,7 @@ impl Default for Settings {
             search_per_second: 5,
             multi_status_upserts: false,
             app_event_uids: false,
+            wide_search_filters: false,
         }
     }
 }
