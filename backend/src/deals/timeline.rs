@@ -186,14 +186,11 @@ fn text(step: &Step) -> String {
 /// Whether the events endpoint refused the call for good (a 4xx other than
 /// a rate limit: unknown event type, app not approved, missing scope…).
 fn refuses_app_events(error: &HubspotError) -> bool {
-    matches!(
-        error,
-        HubspotError::Validation { .. }
-            | HubspotError::Conflict { .. }
-            | HubspotError::NotFound { .. }
-            | HubspotError::MissingScopes { .. }
-            | HubspotError::Refused { .. }
-    )
+    error.refuses_data()
+        || matches!(
+            error,
+            HubspotError::MissingScopes { .. } | HubspotError::Refused { .. }
+        )
 }
 
 fn app_event(event_type: &str, step: &Step) -> AppEvent {

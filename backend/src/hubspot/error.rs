@@ -103,6 +103,15 @@ pub enum HubspotError {
 }
 
 impl HubspotError {
+    /// Whether HubSpot refused the request for what it carries (400, 404,
+    /// 409): sending it again unchanged gets the same answer.
+    pub fn refuses_data(&self) -> bool {
+        matches!(
+            self,
+            Self::Validation { .. } | Self::NotFound { .. } | Self::Conflict { .. }
+        )
+    }
+
     /// The property a validation error says is required, when that is what
     /// it says (a portal admin made it required and the write lacks it).
     pub fn required_property(&self) -> Option<&str> {

@@ -152,7 +152,7 @@ mod tests {
 
     /// 100 Spanish company domains and CIFs, as a batch of the sync brings.
     fn batch() -> (AnyOf, AnyOf) {
-        let towns = [
+        const TOWNS: [&str; 10] = [
             "bilbao",
             "valladolid",
             "alcala-de-henares",
@@ -164,7 +164,7 @@ mod tests {
             "villanueva",
             "fuenlabrada",
         ];
-        let trades = [
+        const TRADES: [&str; 10] = [
             "reformas",
             "asesoria-fiscal",
             "clinica-dental",
@@ -176,15 +176,13 @@ mod tests {
             "hosteleria",
             "transportes",
         ];
-        let domains = (0..100)
-            .map(|i| format!("{}-{}.es", trades[i % 10], towns[i / 10]))
+        let domains: Vec<String> = TOWNS
+            .iter()
+            .flat_map(|town| TRADES.iter().map(move |trade| format!("{trade}-{town}.es")))
             .collect();
-        let letters = "ABCDEFGHJNPQRSUVW";
-        let cifs = (0..100)
-            .map(|i| {
-                let letter = letters.as_bytes()[i % letters.len()] as char;
-                format!("{letter}{:08}", 48_000_000 + i * 7_919).to_lowercase()
-            })
+        let cifs = (0..100u32)
+            .zip("ABCDEFGHJNPQRSUVW".chars().cycle())
+            .map(|(n, letter)| format!("{letter}{:08}", 48_000_000 + n * 7_919).to_lowercase())
             .collect();
         (
             AnyOf {

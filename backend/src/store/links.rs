@@ -25,6 +25,24 @@ pub struct LinkWrite {
     pub holded_updated_at: Option<DateTime<Utc>>,
 }
 
+/// A link of `holded_id` with nothing known yet: no HubSpot record, no
+/// content written or refused.
+fn new_link(portal_id: i64, kind: &str, holded_id: &str) -> record_link::ActiveModel {
+    record_link::ActiveModel {
+        id: NotSet,
+        portal_id: Set(portal_id),
+        object_kind: Set(kind.to_owned()),
+        holded_id: Set(holded_id.to_owned()),
+        hubspot_id: Set(None),
+        content_hash: Set(None),
+        holded_updated_at: Set(None),
+        last_synced_at: Set(None),
+        deleted_in_holded: Set(false),
+        erased_at: NotSet,
+        refused_hash: Set(None),
+    }
+}
+
 impl Store {
     /// The links of `holded_ids` of one kind, by Holded id.
     pub async fn links(
@@ -47,52 +65,33 @@ impl Store {
     }
 
     /// Writes links (insert or update by portal, kind and Holded id) and clears
-    /// their deleted mark.
+    /// their deleted mark and any refusal.
     pub async fn save_links(
         &self,
         portal_id: i64,
         kind: &str,
         writes: &[LinkWrite],
     ) -> Result<(), DbErr> {
-        if writes.is_empty() {
-            return Ok(());
-        }
         let now = Utc::now();
-        for chunk in writes.chunks(200) {
-            let rows = chunk.iter().map(|w| record_link::ActiveModel {
-                id: NotSet,
-                portal_id: Set(portal_id),
-                object_kind: Set(kind.to_owned()),
-                holded_id: Set(w.holded_id.clone()),
-                hubspot_id: Set(Some(w.hubspot_id.clone())),
-                content_hash: Set(Some(w.content_hash.clone())),
-                holded_updated_at: Set(w.holded_updated_at),
-                last_synced_at: Set(Some(now)),
-                deleted_in_holded: Set(false),
-                erased_at: NotSet,
-                refused_hash: Set(None),
-            });
-            record_link::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([
-                        record_link::Column::PortalId,
-                        record_link::Column::ObjectKind,
-                        record_link::Column::HoldedId,
-                    ])
-                    .update_columns([
-                        record_link::Column::HubspotId,
-                        record_link::Column::ContentHash,
-                        record_link::Column::HoldedUpdatedAt,
-                        record_link::Column::LastSyncedAt,
-                        record_link::Column::DeletedInHolded,
-                        record_link::Column::RefusedHash,
-                    ])
-                    .to_owned(),
-                )
-                .exec(self.db())
-                .await?;
-        }
-        Ok(())
+        let rows = writes.iter().map(|w| record_link::ActiveModel {
+            hubspot_id: Set(Some(w.hubspot_id.clone())),
+            content_hash: Set(Some(w.content_hash.clone())),
+            holded_updated_at: Set(w.holded_updated_at),
+            last_synced_at: Set(Some(now)),
+            ..new_link(portal_id, kind, &w.holded_id)
+        });
+        self.upsert_links(
+            rows,
+            &[
+                record_link::Column::HubspotId,
+                record_link::Column::ContentHash,
+                record_link::Column::HoldedUpdatedAt,
+                record_link::Column::LastSyncedAt,
+                record_link::Column::DeletedInHolded,
+                record_link::Column::RefusedHash,
+            ],
+        )
+        .await
     }
 
     /// Remembers the content HubSpot refused for each record of `refusals`
@@ -103,30 +102,33 @@ impl Store {
         kind: &str,
         refusals: &[(String, String)],
     ) -> Result<(), DbErr> {
-        for chunk in refusals.chunks(200) {
-            let rows = chunk
-                .iter()
-                .map(|(holded_id, hash)| record_link::ActiveModel {
-                    id: NotSet,
-                    portal_id: Set(portal_id),
-                    object_kind: Set(kind.to_owned()),
-                    holded_id: Set(holded_id.clone()),
-                    hubspot_id: Set(None),
-                    content_hash: Set(None),
-                    holded_updated_at: Set(None),
-                    last_synced_at: Set(None),
-                    deleted_in_holded: Set(false),
-                    erased_at: NotSet,
-                    refused_hash: Set(Some(hash.clone())),
-                });
-            record_link::Entity::insert_many(rows)
+        let rows = refusals
+            .iter()
+            .map(|(holded_id, hash)| record_link::ActiveModel {
+                refused_hash: Set(Some(hash.clone())),
+                ..new_link(portal_id, kind, holded_id)
+            });
+        self.upsert_links(rows, &[record_link::Column::RefusedHash])
+            .await
+    }
+
+    /// Inserts `rows`, or updates the `columns` of the links they name
+    /// (portal, kind and Holded id), 200 at a time.
+    async fn upsert_links(
+        &self,
+        rows: impl Iterator<Item = record_link::ActiveModel>,
+        columns: &[record_link::Column],
+    ) -> Result<(), DbErr> {
+        let rows: Vec<record_link::ActiveModel> = rows.collect();
+        for chunk in rows.chunks(200) {
+            record_link::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
                     OnConflict::columns([
                         record_link::Column::PortalId,
                         record_link::Column::ObjectKind,
                         record_link::Column::HoldedId,
                     ])
-                    .update_column(record_link::Column::RefusedHash)
+                    .update_columns(columns.iter().copied())
                     .to_owned(),
                 )
                 .exec(self.db())

@@ -11,17 +11,35 @@ use std::future::Future;
 
 use super::write::{BATCH, Settled, settle};
 use crate::hubspot::{
-    BatchOutcome, CreateInput, HubspotError, ObjectType, PortalClient, UpdateInput, UpsertInput,
+    BatchOutcome, CreateInput, HubspotError, ObjectType, PortalClient, Properties, UpdateInput,
+    UpsertInput,
 };
 
-/// A batch write input, as isolation needs to see it.
+/// What isolation reads of a batch write input.
+pub struct View<'a> {
+    trace_id: &'a str,
+    properties: &'a Properties,
+    /// The unique property and value identifying the record (upserts, or
+    /// updates by a unique property).
+    key: Option<(&'a str, &'a str)>,
+    /// The record id, for updates by id.
+    record_id: Option<&'a str>,
+}
+
+impl View<'_> {
+    /// The value the input writes to `property` (or identifies its record by).
+    fn value(&self, property: &str) -> Option<&str> {
+        match self.key {
+            Some((key, value)) if key == property => Some(value),
+            _ => self.properties.get(property).map(String::as_str),
+        }
+    }
+}
+
+/// A batch write input.
 pub trait BatchInput: Clone + Send + Sync {
-    /// Its `objectWriteTraceId`.
-    fn trace_id(&self) -> &str;
-    /// The value it writes to `property` (or identifies its record by).
-    fn value(&self, property: &str) -> Option<&str>;
-    /// The record id it updates, when it names one.
-    fn record_id(&self) -> Option<&str>;
+    /// What isolation reads of it.
+    fn view(&self) -> View<'_>;
     /// Sends `inputs` as one batch.
     fn send<'a>(
         client: &'a PortalClient,
@@ -31,16 +49,13 @@ pub trait BatchInput: Clone + Send + Sync {
 }
 
 impl BatchInput for CreateInput {
-    fn trace_id(&self) -> &str {
-        &self.trace_id
-    }
-
-    fn value(&self, property: &str) -> Option<&str> {
-        self.properties.get(property).map(String::as_str)
-    }
-
-    fn record_id(&self) -> Option<&str> {
-        None
+    fn view(&self) -> View<'_> {
+        View {
+            trace_id: &self.trace_id,
+            properties: &self.properties,
+            key: None,
+            record_id: None,
+        }
     }
 
     fn send<'a>(
@@ -53,19 +68,13 @@ impl BatchInput for CreateInput {
 }
 
 impl BatchInput for UpdateInput {
-    fn trace_id(&self) -> &str {
-        &self.trace_id
-    }
-
-    fn value(&self, property: &str) -> Option<&str> {
-        match &self.id_property {
-            Some(p) if p == property => Some(&self.id),
-            _ => self.properties.get(property).map(String::as_str),
+    fn view(&self) -> View<'_> {
+        View {
+            trace_id: &self.trace_id,
+            properties: &self.properties,
+            key: self.id_property.as_deref().map(|p| (p, self.id.as_str())),
+            record_id: self.id_property.is_none().then_some(self.id.as_str()),
         }
-    }
-
-    fn record_id(&self) -> Option<&str> {
-        self.id_property.is_none().then_some(self.id.as_str())
     }
 
     fn send<'a>(
@@ -78,20 +87,13 @@ impl BatchInput for UpdateInput {
 }
 
 impl BatchInput for UpsertInput {
-    fn trace_id(&self) -> &str {
-        &self.trace_id
-    }
-
-    fn value(&self, property: &str) -> Option<&str> {
-        if self.id_property == property {
-            Some(&self.id)
-        } else {
-            self.properties.get(property).map(String::as_str)
+    fn view(&self) -> View<'_> {
+        View {
+            trace_id: &self.trace_id,
+            properties: &self.properties,
+            key: Some((&self.id_property, &self.id)),
+            record_id: None,
         }
-    }
-
-    fn record_id(&self) -> Option<&str> {
-        None
     }
 
     fn send<'a>(
@@ -120,7 +122,8 @@ pub async fn write<I: BatchInput>(
         let batch: Vec<I> = group.iter().map(|&i| inputs[i].clone()).collect();
         match I::send(client, object, &batch).await {
             Ok(outcome) => {
-                let traces: Vec<String> = batch.iter().map(|i| i.trace_id().to_owned()).collect();
+                let traces: Vec<String> =
+                    batch.iter().map(|i| i.view().trace_id.to_owned()).collect();
                 let answer = settle(outcome, &traces);
                 settled
                     .written
@@ -129,14 +132,14 @@ pub async fn write<I: BatchInput>(
                     .refused
                     .extend(answer.refused.into_iter().map(|(j, e)| (group[j], e)));
             }
-            Err(error) if refuses_data(&error) => {
+            Err(error) if error.refuses_data() => {
                 if let [only] = group[..] {
                     settled.refused.push((only, error));
                     continue;
                 }
                 let (named, rest): (Vec<usize>, Vec<usize>) = group
                     .iter()
-                    .partition(|&&i| names(&error, &inputs[i], creates[i]));
+                    .partition(|&&i| names(&error, &inputs[i].view(), creates[i]));
                 if named.is_empty() {
                     let (first, second) = group.split_at(group.len() / 2);
                     groups.push(second.to_vec());
@@ -158,22 +161,11 @@ pub async fn write<I: BatchInput>(
     Ok(settled)
 }
 
-/// Whether HubSpot refused the request for what it carries (not for a
-/// transient or access reason).
-fn refuses_data(error: &HubspotError) -> bool {
-    matches!(
-        error,
-        HubspotError::Validation { .. }
-            | HubspotError::NotFound { .. }
-            | HubspotError::Conflict { .. }
-    )
-}
-
 /// Whether `error` certainly names `input`: a required property the input
 /// lacks (only inputs that may create a record), the bad value of the
 /// property it names, or the record id it did not find. A conflict names no
 /// input: the existing record's id says nothing about which input collided.
-fn names<I: BatchInput>(error: &HubspotError, input: &I, creates: bool) -> bool {
+fn names(error: &HubspotError, input: &View<'_>, creates: bool) -> bool {
     match error {
         HubspotError::Validation { .. } if let Some(required) = error.required_property() => {
             creates && input.value(required).is_none_or(str::is_empty)
@@ -187,7 +179,7 @@ fn names<I: BatchInput>(error: &HubspotError, input: &I, creates: bool) -> bool 
             .filter(|v| !v.is_empty())
             .is_some_and(|value| mentions(message, value)),
         HubspotError::NotFound { message } => {
-            input.record_id().is_some_and(|id| mentions(message, id))
+            input.record_id.is_some_and(|id| mentions(message, id))
         }
         _ => false,
     }
@@ -207,7 +199,10 @@ fn mentions(text: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hubspot::Properties;
+
+    fn named(error: &HubspotError, input: &impl BatchInput, creates: bool) -> bool {
+        names(error, &input.view(), creates)
+    }
 
     fn upsert(holded_id: &str, pairs: &[(&str, &str)]) -> UpsertInput {
         let properties: Properties = pairs
@@ -228,41 +223,41 @@ mod tests {
     #[test]
     fn a_bad_value_names_the_inputs_that_carry_it_and_no_other() {
         let error = invalid("email", "Email address roto@@ejemplo is invalid");
-        assert!(names(
+        assert!(named(
             &error,
             &upsert("h1", &[("email", "roto@@ejemplo")]),
             false
         ));
-        assert!(!names(
+        assert!(!named(
             &error,
             &upsert("h2", &[("email", "roto@ejemplo.es")]),
             false
         ));
-        assert!(!names(
+        assert!(!named(
             &error,
             &upsert("h3", &[("email", "ejemplo")]),
             false
         ));
         let decimal = invalid("price", "12,5 was not a valid number.");
-        assert!(names(&decimal, &upsert("p1", &[("price", "12,5")]), false));
-        assert!(!names(&decimal, &upsert("p2", &[("price", "5")]), false));
-        assert!(!names(&decimal, &upsert("p3", &[("price", "12")]), false));
+        assert!(named(&decimal, &upsert("p1", &[("price", "12,5")]), false));
+        assert!(!named(&decimal, &upsert("p2", &[("price", "5")]), false));
+        assert!(!named(&decimal, &upsert("p3", &[("price", "12")]), false));
     }
 
     #[test]
     fn a_missing_required_property_names_only_inputs_that_may_create() {
         let error = invalid("hs_legal_basis", "hs_legal_basis is required");
         let lacking = upsert("h1", &[("email", "ana@ejemplo.es")]);
-        assert!(names(&error, &lacking, true));
+        assert!(named(&error, &lacking, true));
         assert!(
-            !names(&error, &lacking, false),
+            !named(&error, &lacking, false),
             "an update is not refused for it"
         );
         let carrying = upsert("h2", &[("hs_legal_basis", "Consentimiento")]);
-        assert!(!names(&error, &carrying, true));
+        assert!(!named(&error, &carrying, true));
         // A bad value names no input that lacks the property.
         let too_long = invalid("address", "address is 66000 characters long");
-        assert!(!names(&too_long, &lacking, true));
+        assert!(!named(&too_long, &lacking, true));
     }
 
     #[test]
@@ -271,12 +266,12 @@ mod tests {
             message: "Object not found.  objectId are usually numeric. id: 10234".into(),
         };
         let update = |id: &str| UpdateInput::new(id, Properties::new());
-        assert!(names(&error, &update("10234"), false));
-        assert!(!names(&error, &update("1023"), false));
+        assert!(named(&error, &update("10234"), false));
+        assert!(!named(&error, &update("1023"), false));
         let conflict = HubspotError::Conflict {
             existing_id: Some("10234".into()),
             message: "Contact already exists. Existing ID: 10234".into(),
         };
-        assert!(!names(&conflict, &update("10234"), false));
+        assert!(!named(&conflict, &update("10234"), false));
     }
 }

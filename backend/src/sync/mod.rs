@@ -1,7 +1,8 @@
 //! Holded → HubSpot: the nightly sync of contacts, companies, products and
 //! documents (DESIGN §1). Only what changed is written (link table + content
-//! hash), in batches of up to 100 with a trace id per input so one bad record
-//! fails alone; progress is checkpointed after every batch, and an interrupted
+//! hash), in batches of up to 100 in which a record HubSpot refuses fails
+//! alone (see `isolate`) and is not sent again until it changes or someone
+//! retries it; progress is checkpointed after every batch, and an interrupted
 //! run resumes without writing anything twice.
 
 mod contacts;

@@ -106,15 +106,7 @@ async fn serve_embedded_default(engine: Engine) {
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
-    let metrics = client
-        .get(format!("{}/metrics", service.url))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&service.url).await;
     assert!(
         metrics.contains(r#"hh_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
         "{metrics}"

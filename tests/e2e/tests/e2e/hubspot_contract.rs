@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use crate::support;
 
 const CLIENT_ID: &str = "e2e-client";
-pub(crate) const CLIENT_SECRET: &str = "e2e-secret-0123456789";
+const CLIENT_SECRET: &str = "e2e-secret-0123456789";
 pub(crate) const APP_ID: u64 = 777;
 const SCOPES: [&str; 9] = [
     "oauth",
@@ -170,7 +170,7 @@ fn fixture() -> Value {
 }
 
 /// Asserts `value` has every field HubSpot's schema requires.
-pub(crate) fn assert_schema(schema: &str, value: &Value) {
+fn assert_schema(schema: &str, value: &Value) {
     let fixture = fixture();
     let required = fixture["schemas"][schema]["required"]
         .as_array()

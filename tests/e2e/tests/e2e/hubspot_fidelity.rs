@@ -4,13 +4,23 @@
 //! disagree the default is the harsher reading, and the setting that gives the
 //! other reading is exercised too.
 
+use std::time::Duration;
+
+use chrono::Utc;
 use holded_hubspot::hubspot::{
-    CreateInput, HubspotError, ObjectType, UpdateInput, UpsertInput, timeline::AppEvent,
+    CreateInput, HubspotError, ObjectType, UpdateInput, UpsertInput, search_in::AnyOf,
+    timeline::AppEvent,
 };
-use holded_hubspot_sim::hubspot::{SeedDeal, Settings, model::Tier};
+use holded_hubspot_sim::{
+    RunningSims,
+    hubspot::{NewPortal, SeedDeal, Settings, model::ObjType, model::Tier},
+};
 use serde_json::{Value, json};
 
-use crate::hubspot_contract::{contacts_with_unique_holded_id, get_as, props, setup};
+use crate::hubspot_contract::{
+    APP_ID, app_config, contacts_with_unique_holded_id, get_as, hubspot, install, post_as, props,
+    quick_retry, setup,
+};
 
 /// Ten Spanish customers, keyed by Holded id.
 fn clientes() -> Vec<UpsertInput> {
@@ -136,7 +146,7 @@ async fn one_bad_input_refuses_a_whole_batch_upsert_or_update_but_not_a_traced_c
     assert_eq!(outcome.errors[0].trace_ids, [creates[1].trace_id.clone()]);
 
     // The raw answer: 400, HubSpot's error body, no per-record `errors` list.
-    let (status, body) = crate::hubspot_contract::post_as(
+    let (status, body) = post_as(
         format!(
             "{}/crm/objects/2026-09/contacts/batch/upsert",
             sims.hubspot_url
@@ -180,7 +190,7 @@ fn occurrence(event_type: &str, id: &str, deal: &str) -> AppEvent {
         event_type_name: event_type.to_owned(),
         id: id.to_owned(),
         object_id: deal.to_owned(),
-        timestamp: chrono::Utc::now(),
+        timestamp: Utc::now(),
         properties: [(
             "titulo".to_owned(),
             "Presupuesto E260012 creado en Holded por 1.210,00 €".to_owned(),
@@ -273,15 +283,13 @@ async fn app_events_need_the_fully_qualified_name_of_a_deployed_event_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensitive_properties_are_read_only_with_data_sensitivity_sensitive() {
     let (sims, _hub, _portal, _portal_id, _) = setup(Tier::Pro, false).await;
-    let enterprise = sims
-        .hubspot
-        .create_portal(holded_hubspot_sim::hubspot::NewPortal {
-            tier: Tier::Enterprise,
-            ..Default::default()
-        });
+    let enterprise = sims.hubspot.create_portal(NewPortal {
+        tier: Tier::Enterprise,
+        ..Default::default()
+    });
     let token = enterprise.access_token;
     let base = format!("{}/crm/properties/2026-09/companies", sims.hubspot_url);
-    let (status, body) = crate::hubspot_contract::post_as(
+    let (status, body) = post_as(
         base.clone(),
         &token,
         json!({"name": "holded_nif", "label": "NIF/CIF (Holded)", "type": "string", "fieldType": "text",
@@ -323,17 +331,13 @@ async fn required_properties_refuse_2026_09_creates_without_them() {
     let (sims, _hub, portal, portal_id, token) = setup(Tier::Pro, false).await;
     contacts_with_unique_holded_id(&portal).await;
     sims.hubspot
-        .set_required_properties(
-            portal_id,
-            holded_hubspot_sim::hubspot::model::ObjType::Contacts,
-            vec!["hs_legal_basis".into()],
-        )
+        .set_required_properties(portal_id, ObjType::Contacts, vec!["hs_legal_basis".into()])
         .expect("required");
     let existing = sims
         .hubspot
         .seed_records(
             portal_id,
-            holded_hubspot_sim::hubspot::model::ObjType::Contacts,
+            ObjType::Contacts,
             vec![
                 [
                     (
@@ -391,7 +395,7 @@ async fn required_properties_refuse_2026_09_creates_without_them() {
         Some("hs_legal_basis")
     );
     // The legacy family does not enforce it.
-    let (status, _) = crate::hubspot_contract::post_as(
+    let (status, _) = post_as(
         format!("{}/crm/v3/objects/contacts", sims.hubspot_url),
         &token,
         json!({"properties": {"email": "pau.ferrer@ferrerifills.cat"}}),
@@ -411,7 +415,7 @@ async fn required_properties_refuse_2026_09_creates_without_them() {
 }
 
 /// The events delivered (or attempted) so far, flattened.
-fn delivered(sims: &holded_hubspot_sim::RunningSims) -> Vec<Value> {
+fn delivered(sims: &RunningSims) -> Vec<Value> {
     let mut events: Vec<Value> = sims
         .hubspot
         .deliveries()
@@ -423,12 +427,12 @@ fn delivered(sims: &holded_hubspot_sim::RunningSims) -> Vec<Value> {
     events
 }
 
-async fn wait_delivered(sims: &holded_hubspot_sim::RunningSims, count: usize) -> Vec<Value> {
+async fn wait_delivered(sims: &RunningSims, count: usize) -> Vec<Value> {
     for _ in 0..100 {
         if delivered(sims).len() >= count {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     delivered(sims)
 }
@@ -443,18 +447,13 @@ async fn wait_delivered(sims: &holded_hubspot_sim::RunningSims, count: usize) ->
 async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portals() {
     let sims = crate::support::sims().await;
     // Nobody listens there: the simulator records each attempt all the same.
-    sims.hubspot
-        .register_app(crate::hubspot_contract::app_config(Some(
-            "http://127.0.0.1:9/webhooks/hubspot".into(),
-        )));
-    let stranger = sims
-        .hubspot
-        .create_portal(holded_hubspot_sim::hubspot::NewPortal::default());
-    let customer = sims
-        .hubspot
-        .create_portal(holded_hubspot_sim::hubspot::NewPortal::default());
-    let hub = crate::hubspot_contract::hubspot(&sims, crate::hubspot_contract::quick_retry());
-    crate::hubspot_contract::install(&hub).await;
+    sims.hubspot.register_app(app_config(Some(
+        "http://127.0.0.1:9/webhooks/hubspot".into(),
+    )));
+    let stranger = sims.hubspot.create_portal(NewPortal::default());
+    let customer = sims.hubspot.create_portal(NewPortal::default());
+    let hub = hubspot(&sims, quick_retry());
+    install(&hub).await;
     let deal = |portal: u64, name: &str| {
         sims.hubspot
             .seed_deal(
@@ -488,7 +487,7 @@ async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portal
     assert_eq!(event["objectId"], json!(ours));
     assert_eq!(event["propertyName"], "dealstage");
     assert_eq!(event["propertyValue"], "closedwon");
-    assert_eq!(event["appId"], json!(crate::hubspot_contract::APP_ID));
+    assert_eq!(event["appId"], json!(APP_ID));
 
     // A legacy subscription gets the legacy shape, without objectTypeId.
     sims.hubspot
@@ -516,7 +515,7 @@ async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portal
         sims.hubspot
             .seed_records(
                 portal,
-                holded_hubspot_sim::hubspot::model::ObjType::Contacts,
+                ObjType::Contacts,
                 vec![[("email".to_owned(), "irene.lozano@gmail.com".to_owned())].into()],
             )
             .expect("contact")[0]
@@ -536,7 +535,7 @@ async fn webhooks_carry_what_the_app_subscribes_to_and_only_for_installed_portal
     sims.hubspot
         .move_deal(customer.portal_id, ours, "closedlost")
         .expect("move");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(delivered(&sims).len(), 3, "nothing for an uninstalled app");
     sims.stop().await;
 }
@@ -556,16 +555,8 @@ fn dominios() -> Vec<String> {
         "transportes-frigorificos",
     ];
     let lugares = [
-        "bilbao",
-        "valladolid",
-        "alcala",
-        "sanlucar",
-        "ourense",
-        "castellon",
-        "torrelavega",
-        "ponferrada",
-        "villanueva",
-        "fuenlabrada",
+        "gijon", "logrono", "albacete", "caceres", "lugo", "huesca", "teruel", "soria", "zamora",
+        "cuenca",
     ];
     (0..100)
         .map(|i| format!("{}-{}.es", oficios[i % 10], lugares[i / 10]))
@@ -587,7 +578,7 @@ async fn searches_over_3000_characters_or_the_filter_limits_are_refused() {
     sims.hubspot
         .seed_records(
             portal_id,
-            holded_hubspot_sim::hubspot::model::ObjType::Companies,
+            ObjType::Companies,
             domains
                 .iter()
                 .step_by(10)
@@ -600,7 +591,7 @@ async fn searches_over_3000_characters_or_the_filter_limits_are_refused() {
         |values: &[String]| json!({"propertyName": "domain", "operator": "IN", "values": values});
     let everything = json!({"filterGroups": [{"filters": [in_filter(&domains)]}], "limit": 200});
     assert!(everything.to_string().len() > 3_000);
-    let (status, body) = crate::hubspot_contract::post_as(url.clone(), &token, everything).await;
+    let (status, body) = post_as(url.clone(), &token, everything).await;
     assert_eq!(
         (status, &body["category"]),
         (400, &json!("VALIDATION_ERROR")),
@@ -611,7 +602,7 @@ async fn searches_over_3000_characters_or_the_filter_limits_are_refused() {
     let found = portal
         .search_any_of(
             ObjectType::Companies,
-            &[holded_hubspot::hubspot::search_in::AnyOf {
+            &[AnyOf {
                 property: "domain".into(),
                 values: domains.clone(),
             }],
@@ -624,16 +615,16 @@ async fn searches_over_3000_characters_or_the_filter_limits_are_refused() {
 
     let filter = json!({"propertyName": "domain", "operator": "HAS_PROPERTY"});
     let wide = json!({"filterGroups": vec![json!({"filters": vec![filter; 8]}); 3]});
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let (status, _) = crate::hubspot_contract::post_as(url.clone(), &token, wide.clone()).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, _) = post_as(url.clone(), &token, wide.clone()).await;
     assert_eq!(status, 400, "8 filters in a group, 24 in all");
     sims.hubspot.set_settings(Settings {
         index_lag_ms: 0,
         wide_search_filters: true,
         ..Settings::default()
     });
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let (status, body) = crate::hubspot_contract::post_as(url, &token, wide).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = post_as(url, &token, wide).await;
     assert_eq!(status, 200, "the changelog's reading: {body}");
     sims.stop().await;
 }

@@ -161,11 +161,11 @@ impl Console {
             .text()
             .await
             .unwrap();
-        let (_, rest) = page
-            .split_once(r#"name="csrf" value=""#)
-            .expect("a CSRF field");
-        let csrf = rest.split('"').next().unwrap().to_owned();
-        Self { base, cookie, csrf }
+        Self {
+            base,
+            cookie,
+            csrf: crate::console::csrf_token(&page),
+        }
     }
 
     /// Posts "Reintentar" (`field` = `item` or `run`) and waits for the run it queues.

@@ -549,15 +549,7 @@ async fn metrics_are_for_the_operator_and_their_labels_are_bounded() {
             .await
             .unwrap();
     }
-    let text = client
-        .get(&url)
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::support::metrics(&stack.service.url).await;
     assert!(text.contains("hh_http_requests_total"), "{text}");
     assert!(
         !text.contains("PROBE") && !text.contains("wp-admin"),

@@ -174,15 +174,7 @@ async fn bad_deliveries_are_refused_and_others_ignored_with_nothing_stored() {
         (json!(2), json!(4)),
         "{body}"
     );
-    let metrics = crate::support::http()
-        .get(format!("{}/metrics", stack.service.url))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&stack.service.url).await;
     for (label, count) in [
         ("object.propertyChange", 2),
         ("other", 1),
