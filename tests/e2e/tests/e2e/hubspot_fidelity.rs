@@ -555,8 +555,16 @@ fn dominios() -> Vec<String> {
         "transportes-frigorificos",
     ];
     let lugares = [
-        "gijon", "logrono", "albacete", "caceres", "lugo", "huesca", "teruel", "soria", "zamora",
-        "cuenca",
+        "alcala-de-guadaira",
+        "sanlucar-de-barrameda",
+        "villanueva-de-la-serena",
+        "torrejon-de-ardoz",
+        "san-sebastian-de-los-reyes",
+        "pozuelo-de-alarcon",
+        "las-palmas",
+        "santa-cruz-de-tenerife",
+        "vilanova-i-la-geltru",
+        "castello-de-la-plana",
     ];
     (0..100)
         .map(|i| format!("{}-{}.es", oficios[i % 10], lugares[i / 10]))
