@@ -27,13 +27,14 @@ RUN mkdir -p backend/src migrations/src tests/sim/src tests/e2e/src/bin \
  && cargo build --release --locked -p holded-hubspot --no-default-features \
  && cargo build --release --locked -p holded-hubspot -p holded-hubspot-sim
 
-# 2. The sources (and the HubSpot app files the backend embeds). Touching the
-#    crate roots makes Cargo rebuild them over the stand-ins.
+# 2. The sources (and the HubSpot app files the backend and the simulator
+#    embed). Touching the crate roots makes Cargo rebuild them over the stand-ins.
 COPY backend backend
 COPY migrations migrations
 COPY tests/sim tests/sim
 COPY hubspot-app/crm-properties.json hubspot-app/
 COPY hubspot-app/src/app/app-hsmeta.json hubspot-app/src/app/
+COPY hubspot-app/src/app/webhooks/webhooks-hsmeta.json hubspot-app/src/app/webhooks/
 #    The production binary is built first and put aside; then the demo's.
 RUN touch backend/src/lib.rs backend/src/main.rs migrations/src/lib.rs \
       tests/sim/src/lib.rs tests/sim/src/main.rs \

@@ -85,10 +85,14 @@ pub struct ConfigArgs {
         global = true
     )]
     pub holded_api_base: String,
-    /// Where deal activity is written: `app-events` (needs HubSpot's approval)
-    /// or `notes` (a note on the deal, prefixed "Holded ·").
-    #[arg(long, env = "HH_TIMELINE", default_value = "app-events", global = true)]
-    pub timeline: String,
+    /// The fully qualified name HubSpot assigned to the app's "Holded" app
+    /// event type (deployed and approved): deal activity then goes to the
+    /// deal's timeline as app events. Unset: as notes «Holded · …».
+    #[arg(long, env = "HH_TIMELINE_EVENT_TYPE", global = true)]
+    pub timeline_event_type: Option<String>,
+    /// Replaced by `HH_TIMELINE_EVENT_TYPE`; set, it stops start-up saying so.
+    #[arg(long, env = "HH_TIMELINE", global = true, hide = true)]
+    pub timeline: Option<String>,
     /// A second address serving only `/metrics`, without a token (bind it
     /// where only Prometheus reaches, e.g. a private network).
     #[arg(long, env = "HH_METRICS_BIND", global = true)]
@@ -127,15 +131,6 @@ impl fmt::Debug for DatabaseTarget {
             Self::Postgres(_) => f.write_str("Postgres([REDACTED])"),
         }
     }
-}
-
-/// Where deal activity entries go (DESIGN §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TimelineMode {
-    /// HubSpot app events (needs HubSpot's approval of the app).
-    AppEvents,
-    /// Notes on the deal, prefixed "Holded ·".
-    Notes,
 }
 
 /// Log output format.
@@ -193,8 +188,8 @@ pub struct Config {
     pub hubspot_auth_url: Url,
     /// Holded API base.
     pub holded_api_base: Url,
-    /// Timeline channel.
-    pub timeline: TimelineMode,
+    /// The app event type's fully qualified name; `None` writes notes.
+    pub timeline_event_type: Option<String>,
     /// Address serving only `/metrics`, unauthenticated, if configured.
     pub metrics_bind: Option<SocketAddr>,
     /// Days journals are kept.
@@ -317,6 +312,24 @@ fn parse_hubspot_app(args: &ConfigArgs) -> Result<Option<HubspotApp>, ConfigErro
     }
 }
 
+/// `HH_TIMELINE_EVENT_TYPE`, refusing the replaced `HH_TIMELINE`.
+fn parse_event_type(args: &ConfigArgs) -> Result<Option<String>, ConfigError> {
+    const VAR: &str = "HH_TIMELINE_EVENT_TYPE";
+    if args.timeline.is_some() {
+        return Err(ConfigError::new(
+            "HH_TIMELINE",
+            "no longer used: remove it, and set HH_TIMELINE_EVENT_TYPE to the app event's fully qualified name for app events (unset: notes)",
+        ));
+    }
+    match non_empty(args.timeline_event_type.as_ref()) {
+        Some(name) if name.chars().any(char::is_whitespace) => Err(ConfigError::new(
+            VAR,
+            format!("`{name}` is not a fully qualified name like ae1234567_holded-deal-event-1"),
+        )),
+        name => Ok(name.map(str::to_owned)),
+    }
+}
+
 impl Config {
     /// Validates the raw flags and environment values.
     pub fn from_args(args: &ConfigArgs) -> Result<Self, ConfigError> {
@@ -419,7 +432,7 @@ impl Config {
             hubspot_api_base: parse_url("HUBSPOT_API_BASE", &args.hubspot_api_base)?,
             hubspot_auth_url: parse_url("HUBSPOT_AUTH_URL", &args.hubspot_auth_url)?,
             holded_api_base: parse_url("HOLDED_API_BASE", &args.holded_api_base)?,
-            timeline: parse_enum("HH_TIMELINE", &args.timeline)?,
+            timeline_event_type: parse_event_type(args)?,
             metrics_bind,
             retention_days,
             log_format: parse_enum("HH_LOG_FORMAT", &args.log_format)?,

@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::{
     config::{Config, DatabaseTarget},
     crypto::{Keyring, SecretKey},
-    deals::DealFlow,
+    deals::{DealFlow, timeline::TimelineChannel},
     holded::ClientOptions,
     hubspot::{Hubspot, HubspotConfig, OAuthSettings},
     install::{Installer, manifest::AppScopes},
@@ -33,6 +33,9 @@ pub struct Runtime {
     pub queue: JobQueue,
     /// The HubSpot app's client; `None` when the app is not configured.
     pub hubspot: Option<Hubspot>,
+    /// Where deal activity goes (one per process: it remembers the portals
+    /// whose app events HubSpot refused).
+    pub timeline: TimelineChannel,
 }
 
 /// The HubSpot app's client, when its credentials are configured; its
@@ -111,6 +114,7 @@ impl Runtime {
         }
         let hubspot = hubspot_client(&config, &keys, &store)?;
         Ok(Self {
+            timeline: TimelineChannel::new(config.timeline_event_type.clone()),
             config,
             store,
             keys,
@@ -138,7 +142,7 @@ impl Runtime {
                 self.keys.cipher.clone(),
                 hubspot,
                 self.holded_access(),
-                self.config.timeline,
+                self.timeline.clone(),
             )
         })
     }

@@ -14,6 +14,7 @@ mod m20261128_000003_sync_lock;
 mod m20261128_000004_sensitive_erase;
 mod m20261202_000005_deal_documents;
 mod m20261204_000006_security;
+mod m20261204_000007_refused_records;
 mod m20261204_000008_holded_fidelity;
 mod m20261204_000009_party_claims;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_sensitive_erase::Migration),
             Box::new(m20261202_000005_deal_documents::Migration),
             Box::new(m20261204_000006_security::Migration),
+            Box::new(m20261204_000007_refused_records::Migration),
             Box::new(m20261204_000008_holded_fidelity::Migration),
             Box::new(m20261204_000009_party_claims::Migration),
         ]

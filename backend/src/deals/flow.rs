@@ -19,10 +19,9 @@ use super::{
     lines::{TaxCatalogue, amount_line, cents, document_lines},
     money::format_amount,
     party::{PartyContext, ensure_party},
-    timeline::{Step, Timeline},
+    timeline::{Step, Timeline, TimelineChannel},
 };
 use crate::{
-    config::TimelineMode,
     contact_index::ContactIndex,
     crypto::Cipher,
     holded::{DocumentType, HoldedApi, HoldedClient, HoldedError},
@@ -121,7 +120,7 @@ pub struct DealFlow {
     cipher: Cipher,
     hubspot: Hubspot,
     holded: HoldedAccess,
-    timeline: TimelineMode,
+    timeline: TimelineChannel,
 }
 
 impl DealFlow {
@@ -133,7 +132,7 @@ impl DealFlow {
         cipher: Cipher,
         hubspot: Hubspot,
         holded: HoldedAccess,
-        timeline: TimelineMode,
+        timeline: TimelineChannel,
     ) -> Self {
         Self {
             store,
@@ -400,7 +399,7 @@ impl DealFlow {
 
     async fn tell(&self, client: &PortalClient, step: &Step, request_id: i64) {
         let timeline = Timeline {
-            mode: self.timeline,
+            channel: &self.timeline,
             client,
             store: &self.store,
         };

@@ -1,21 +1,59 @@
-//! Telling the story on the deal's Activity timeline: a "Holded" app event
-//! where the portal's app has app events approved, otherwise (or with
-//! `HH_TIMELINE=notes`) a note on the deal prefixed "Holded ·". Every entry is
-//! recorded in `timeline_entries`.
+//! Telling the story on the deal's Activity timeline: a note on the deal
+//! prefixed "Holded ·" by default; a "Holded" app event when the operator has
+//! configured the event type's fully qualified name
+//! (`HH_TIMELINE_EVENT_TYPE`). An app event HubSpot refuses (any 4xx) is
+//! written as a note instead, and that portal gets notes from then on: no
+//! second refused call per portal until the setting changes (a restart).
+//! Every entry is recorded in `timeline_entries`.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::{Arc, Mutex},
+};
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, NotSet};
 
 use crate::{
-    config::TimelineMode,
     hubspot::{HubspotError, PortalClient, timeline::AppEvent},
     store::{Store, entities::timeline_entry},
 };
 
-/// The app event type (its `uid` in `hubspot-app/src/app/app-events/`).
-pub const EVENT_TYPE: &str = "holded_deal_event";
+/// Where the process writes deal activity, shared by all its jobs: app
+/// events of the configured type, except on portals whose app events HubSpot
+/// has refused; notes otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct TimelineChannel {
+    event_type: Option<Arc<str>>,
+    refused: Arc<Mutex<HashSet<u64>>>,
+}
+
+impl TimelineChannel {
+    /// App events named `event_type` (HubSpot's fully qualified name), or
+    /// notes when `None`.
+    pub fn new(event_type: Option<String>) -> Self {
+        Self {
+            event_type: event_type.map(Arc::from),
+            refused: Arc::default(),
+        }
+    }
+
+    /// The event type to send for `portal`, unless it gets notes.
+    fn event_type_for(&self, portal: u64) -> Option<&str> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        self.event_type
+            .as_deref()
+            .filter(|_| !refused.contains(&portal))
+    }
+
+    /// `portal` gets notes from now on.
+    fn refuse(&self, portal: u64) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(portal);
+    }
+}
 
 /// One step to show on a deal.
 #[derive(Clone, Debug)]
@@ -54,8 +92,8 @@ pub enum TimelineError {
 
 /// Writes steps for one portal.
 pub struct Timeline<'a> {
-    /// The configured channel.
-    pub mode: TimelineMode,
+    /// Where steps go.
+    pub channel: &'a TimelineChannel,
     /// HubSpot, as the portal.
     pub client: &'a PortalClient,
     /// Database.
@@ -64,23 +102,32 @@ pub struct Timeline<'a> {
 
 impl Timeline<'_> {
     /// Writes `step` (for `request_id`, when it belongs to a document request).
-    /// App events that HubSpot refuses (not approved for this app) fall back to
-    /// a note, so the rep always sees what happened.
     pub async fn write(
         &self,
         step: &Step,
         request_id: Option<i64>,
     ) -> Result<Channel, TimelineError> {
         let text = text(step);
-        if self.mode == TimelineMode::AppEvents {
-            match self.client.send_app_events(&[app_event(step)]).await {
+        let portal = self.client.portal_id();
+        if let Some(event_type) = self.channel.event_type_for(portal) {
+            match self
+                .client
+                .send_app_events(&[app_event(event_type, step)])
+                .await
+            {
                 Ok(_) => {
                     self.record(step, request_id, Channel::AppEvent, &text, None)
                         .await?;
                     return Ok(Channel::AppEvent);
                 }
-                Err(HubspotError::Refused { .. } | HubspotError::MissingScopes { .. }) => {
-                    tracing::info!(deal = %step.deal_id, "app events not available; writing a note");
+                Err(error) if refuses_app_events(&error) => {
+                    self.channel.refuse(portal);
+                    tracing::warn!(
+                        portal_id = portal,
+                        event_type,
+                        %error,
+                        "HubSpot refused app events: this portal's deal activity goes to notes until HH_TIMELINE_EVENT_TYPE changes (restart)"
+                    );
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -136,7 +183,17 @@ fn text(step: &Step) -> String {
     text
 }
 
-fn app_event(step: &Step) -> AppEvent {
+/// Whether the events endpoint refused the call for good (a 4xx other than
+/// a rate limit: unknown event type, app not approved, missing scope…).
+fn refuses_app_events(error: &HubspotError) -> bool {
+    error.refuses_data()
+        || matches!(
+            error,
+            HubspotError::MissingScopes { .. } | HubspotError::Refused { .. }
+        )
+}
+
+fn app_event(event_type: &str, step: &Step) -> AppEvent {
     let mut properties = BTreeMap::new();
     properties.insert("titulo".to_owned(), step.title.clone());
     properties.insert(
@@ -149,7 +206,7 @@ fn app_event(step: &Step) -> AppEvent {
         if step.ok { "ok" } else { "error" }.to_owned(),
     );
     AppEvent {
-        event_type_name: EVENT_TYPE.to_owned(),
+        event_type_name: event_type.to_owned(),
         id: uuid::Uuid::new_v4().to_string(),
         object_id: step.deal_id.clone(),
         timestamp: Utc::now(),

@@ -102,6 +102,34 @@ pub enum HubspotError {
     InvalidRequest(String),
 }
 
+impl HubspotError {
+    /// Whether HubSpot refused the request for what it carries (400, 404,
+    /// 409): sending it again unchanged gets the same answer.
+    pub fn refuses_data(&self) -> bool {
+        matches!(
+            self,
+            Self::Validation { .. } | Self::NotFound { .. } | Self::Conflict { .. }
+        )
+    }
+
+    /// The property a validation error says is required, when that is what
+    /// it says (a portal admin made it required and the write lacks it).
+    pub fn required_property(&self) -> Option<&str> {
+        match self {
+            Self::Validation {
+                property: Some(property),
+                reason,
+                message,
+            } if reason.as_deref().is_some_and(|r| r.contains("REQUIRED"))
+                || message.to_lowercase().contains("required") =>
+            {
+                Some(property)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// HubSpot's error body (every field optional, as the spec says).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,28 +172,69 @@ impl ErrorBody {
         })
     }
 
-    /// The property and reason of the first detail that names one.
-    fn property_and_reason(&self) -> (Option<String>, Option<String>) {
-        for detail in &self.errors {
-            let property = first_string(&detail.context, "propertyName");
-            if property.is_some() || detail.code.is_some() {
-                return (property, detail.code.clone());
-            }
+    /// The issues a validation error lists — (property, machine reason,
+    /// message) — from its `errors`, or else from the JSON list that HubSpot's
+    /// message carries (`Property values were not valid: [{… "error":"X","name":"p"}]`).
+    fn issues(&self) -> Vec<(Option<String>, Option<String>, String)> {
+        if !self.errors.is_empty() {
+            return self
+                .errors
+                .iter()
+                .map(|d| {
+                    (
+                        first_string(&d.context, "propertyName"),
+                        d.code.clone(),
+                        d.message.clone(),
+                    )
+                })
+                .collect();
         }
-        // Messages like `Property values were not valid: [{... "error":"X","name":"p"}]`.
-        if let Some(start) = self.message.find('[')
-            && let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&self.message[start..])
-            && let Some(first) = items.first()
-        {
-            return (
-                first.get("name").and_then(Value::as_str).map(str::to_owned),
-                first
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            );
+        let Some(Value::Array(items)) = self
+            .message
+            .find('[')
+            .and_then(|start| serde_json::from_str::<Value>(&self.message[start..]).ok())
+        else {
+            return Vec::new();
+        };
+        let text =
+            |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+        items
+            .iter()
+            .map(|item| {
+                (
+                    text(item, "name"),
+                    text(item, "error"),
+                    text(item, "message").unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// A validation error's property and reason (of the first issue that
+    /// names one) and its message: the issues' own messages, which HubSpot's
+    /// outer message only wraps in JSON, or the outer message when it lists none.
+    fn validation(self) -> HubspotError {
+        let issues = self.issues();
+        let (property, reason) = issues
+            .iter()
+            .find(|(p, r, _)| p.is_some() || r.is_some())
+            .map(|(p, r, _)| (p.clone(), r.clone()))
+            .unwrap_or_default();
+        let messages: Vec<&str> = issues
+            .iter()
+            .map(|(_, _, m)| m.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let message = if messages.is_empty() {
+            self.message
+        } else {
+            messages.join("; ")
+        };
+        HubspotError::Validation {
+            property,
+            reason,
+            message,
         }
-        (None, None)
     }
 
     /// The id in "Existing ID: 123".
@@ -215,14 +284,7 @@ impl ErrorBody {
             (429, _) => HubspotError::RateLimited {
                 policy: self.policy_name.unwrap_or_else(|| "SEARCH".into()),
             },
-            (400..=499, _) => {
-                let (property, reason) = self.property_and_reason();
-                HubspotError::Validation {
-                    property,
-                    reason,
-                    message: self.message,
-                }
-            }
+            (400..=499, _) => self.validation(),
             _ => HubspotError::Server {
                 status,
                 message: self.message,
@@ -271,10 +333,13 @@ mod tests {
         );
         match body.into_error(400) {
             HubspotError::Validation {
-                property, reason, ..
+                property,
+                reason,
+                message,
             } => {
                 assert_eq!(property.as_deref(), Some("missing"));
                 assert_eq!(reason.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
+                assert_eq!(message, "Property \"missing\" does not exist");
             }
             other => panic!("{other:?}"),
         }

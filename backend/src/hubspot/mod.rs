@@ -17,6 +17,7 @@ pub mod objects;
 pub mod pipelines;
 pub mod properties;
 pub mod search;
+pub mod search_in;
 pub mod signature;
 pub mod timeline;
 pub mod tokens;

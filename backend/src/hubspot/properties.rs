@@ -134,30 +134,53 @@ impl PortalClient {
         let create = ApiRequest::post(path(object), json!(definition));
         match self.call(create).await {
             Ok((_, created)) => Ok(created),
-            Err(HubspotError::Conflict { .. }) => self.get_property(object, &definition.name).await,
+            Err(HubspotError::Conflict { .. }) => {
+                self.get_property(
+                    object,
+                    &definition.name,
+                    definition.data_sensitivity.as_deref(),
+                )
+                .await
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// Reads one property.
+    /// Reads one property of `data_sensitivity` (`sensitive`,
+    /// `highly_sensitive`; `None` for an ordinary one): HubSpot finds a
+    /// sensitive property only when asked for its sensitivity.
     pub async fn get_property(
         &self,
         object: ObjectType,
         name: &str,
+        data_sensitivity: Option<&str>,
     ) -> Result<Property, HubspotError> {
-        Ok(self
-            .call(ApiRequest::get(format!("{}/{}", path(object), name)))
-            .await?
-            .1)
+        let request = ApiRequest::get(format!("{}/{}", path(object), name));
+        Ok(self.call(sensitivity(request, data_sensitivity)).await?.1)
     }
 
-    /// Lists an object's (non-sensitive) properties.
-    pub async fn list_properties(&self, object: ObjectType) -> Result<Vec<Property>, HubspotError> {
+    /// Lists an object's properties of `data_sensitivity` (`None`: the
+    /// ordinary ones, HubSpot's default; sensitive ones are listed only when
+    /// asked for).
+    pub async fn list_properties(
+        &self,
+        object: ObjectType,
+        data_sensitivity: Option<&str>,
+    ) -> Result<Vec<Property>, HubspotError> {
         #[derive(Deserialize)]
         struct List {
             results: Vec<Property>,
         }
-        let (_, list): (_, List) = self.call(ApiRequest::get(path(object))).await?;
+        let request = ApiRequest::get(path(object));
+        let (_, list): (_, List) = self.call(sensitivity(request, data_sensitivity)).await?;
         Ok(list.results)
+    }
+}
+
+/// Asks for properties of `data_sensitivity`, when given.
+fn sensitivity(request: ApiRequest, data_sensitivity: Option<&str>) -> ApiRequest {
+    match data_sensitivity {
+        Some(level) => request.query("dataSensitivity", level),
+        None => request,
     }
 }

@@ -18,6 +18,15 @@ use super::{
 pub const MAX_PAGE: u32 = 200;
 /// Results reachable by paging one query.
 pub const MAX_RESULTS: u64 = 10_000;
+/// Longest search body HubSpot accepts: 3,000 characters, counted here in
+/// bytes (never fewer than characters).
+pub const MAX_BODY: usize = 3_000;
+/// Filter groups in one search.
+pub const MAX_GROUPS: usize = 5;
+/// Filters in one group.
+pub const MAX_GROUP_FILTERS: usize = 6;
+/// Filters in one search, over all its groups.
+pub const MAX_FILTERS: usize = 18;
 
 /// Filter operators.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -141,11 +150,17 @@ impl SearchRequest {
     pub fn validate(&self) -> Result<(), HubspotError> {
         let total: usize = self.filter_groups.iter().map(|g| g.filters.len()).sum();
         let invalid = |m: &str| Err(HubspotError::InvalidRequest(m.to_owned()));
-        if self.filter_groups.len() > 5
-            || self.filter_groups.iter().any(|g| g.filters.len() > 6)
-            || total > 18
+        if self.filter_groups.len() > MAX_GROUPS
+            || self
+                .filter_groups
+                .iter()
+                .any(|g| g.filters.len() > MAX_GROUP_FILTERS)
+            || total > MAX_FILTERS
         {
             return invalid("búsqueda con demasiados filtros (máx. 5 grupos × 6, 18 en total)");
+        }
+        if self.body_len() > MAX_BODY {
+            return invalid("búsqueda de más de 3.000 caracteres");
         }
         if self.limit == 0 || self.limit > MAX_PAGE {
             return invalid("tamaño de página de búsqueda fuera de 1..=200");
@@ -159,6 +174,13 @@ impl SearchRequest {
             return invalid("la búsqueda no puede pasar de 10.000 resultados");
         }
         Ok(())
+    }
+}
+
+impl SearchRequest {
+    /// The length of its JSON body, in bytes.
+    pub fn body_len(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX, |body| body.len())
     }
 }
 

@@ -7,6 +7,9 @@ use crate::hubspot::{HubspotError, ObjectType, PortalClient, properties::Propert
 
 use super::manifest::Manifest;
 
+/// The sensitivity the app's sensitive properties are created with.
+const SENSITIVE: &str = "sensitive";
+
 /// What provisioning did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProvisionReport {
@@ -52,22 +55,17 @@ async fn provision_object(
     client
         .ensure_property_group(object, &manifest.group)
         .await?;
-    let existing = client.list_properties(object).await?;
+    let mut existing = client.list_properties(object, None).await?;
+    if with_sensitive {
+        // HubSpot lists sensitive properties only when asked for them.
+        existing.extend(client.list_properties(object, Some(SENSITIVE)).await?);
+    }
     for definition in definitions {
         let sensitive = manifest.is_sensitive(&definition.name);
         if sensitive && !with_sensitive {
             continue;
         }
-        let found = if sensitive {
-            // Sensitive properties are not in the plain listing.
-            match client.get_property(object, &definition.name).await {
-                Ok(property) => Some(property),
-                Err(HubspotError::NotFound { .. }) => None,
-                Err(e) => return Err(e),
-            }
-        } else {
-            existing.iter().find(|p| p.name == definition.name).cloned()
-        };
+        let found = existing.iter().find(|p| p.name == definition.name).cloned();
         match found {
             Some(property) => {
                 report.properties_existing += 1;
@@ -82,7 +80,7 @@ async fn provision_object(
             None => {
                 let mut definition = definition.clone();
                 if sensitive {
-                    definition.data_sensitivity = Some("sensitive".to_owned());
+                    definition.data_sensitivity = Some(SENSITIVE.to_owned());
                 }
                 client.ensure_property(object, &definition).await?;
                 report

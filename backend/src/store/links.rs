@@ -28,6 +28,25 @@ pub struct LinkWrite {
     pub listed: bool,
 }
 
+/// A link of `holded_id` with nothing known yet: no HubSpot record, no
+/// content written or refused.
+fn new_link(portal_id: i64, kind: &str, holded_id: &str) -> record_link::ActiveModel {
+    record_link::ActiveModel {
+        id: NotSet,
+        portal_id: Set(portal_id),
+        object_kind: Set(kind.to_owned()),
+        holded_id: Set(holded_id.to_owned()),
+        hubspot_id: Set(None),
+        content_hash: Set(None),
+        holded_updated_at: Set(None),
+        last_synced_at: Set(None),
+        deleted_in_holded: Set(false),
+        erased_at: NotSet,
+        refused_hash: Set(None),
+        listed_at: Set(None),
+    }
+}
+
 impl Store {
     /// The links of `holded_ids` of one kind, by Holded id.
     pub async fn links(
@@ -50,58 +69,105 @@ impl Store {
     }
 
     /// Writes links (insert or update by portal, kind and Holded id) and clears
-    /// their deleted mark.
+    /// their deleted mark and any refusal.
     pub async fn save_links(
         &self,
         portal_id: i64,
         kind: &str,
         writes: &[LinkWrite],
     ) -> Result<(), DbErr> {
-        if writes.is_empty() {
-            return Ok(());
-        }
         let now = Utc::now();
         for listed in [true, false] {
-            let rows: Vec<&LinkWrite> = writes.iter().filter(|w| w.listed == listed).collect();
-            let mut updated = vec![
+            let rows =
+                writes
+                    .iter()
+                    .filter(|w| w.listed == listed)
+                    .map(|w| record_link::ActiveModel {
+                        hubspot_id: Set(Some(w.hubspot_id.clone())),
+                        content_hash: Set(Some(w.content_hash.clone())),
+                        holded_updated_at: Set(w.holded_updated_at),
+                        last_synced_at: Set(Some(now)),
+                        listed_at: Set(listed.then_some(now)),
+                        ..new_link(portal_id, kind, &w.holded_id)
+                    });
+            let mut columns = vec![
                 record_link::Column::HubspotId,
                 record_link::Column::ContentHash,
                 record_link::Column::HoldedUpdatedAt,
                 record_link::Column::LastSyncedAt,
                 record_link::Column::DeletedInHolded,
+                record_link::Column::RefusedHash,
             ];
             if listed {
-                updated.push(record_link::Column::ListedAt);
+                columns.push(record_link::Column::ListedAt);
             }
-            for chunk in rows.chunks(200) {
-                let rows = chunk.iter().map(|w| record_link::ActiveModel {
-                    id: NotSet,
-                    portal_id: Set(portal_id),
-                    object_kind: Set(kind.to_owned()),
-                    holded_id: Set(w.holded_id.clone()),
-                    hubspot_id: Set(Some(w.hubspot_id.clone())),
-                    content_hash: Set(Some(w.content_hash.clone())),
-                    holded_updated_at: Set(w.holded_updated_at),
-                    last_synced_at: Set(Some(now)),
-                    deleted_in_holded: Set(false),
-                    listed_at: Set(listed.then_some(now)),
-                    erased_at: NotSet,
-                });
-                record_link::Entity::insert_many(rows)
-                    .on_conflict(
-                        OnConflict::columns([
-                            record_link::Column::PortalId,
-                            record_link::Column::ObjectKind,
-                            record_link::Column::HoldedId,
-                        ])
-                        .update_columns(updated.clone())
-                        .to_owned(),
-                    )
-                    .exec(self.db())
-                    .await?;
-            }
+            self.upsert_links(rows, &columns).await?;
         }
         Ok(())
+    }
+
+    /// Remembers the content HubSpot refused for each record of `refusals`
+    /// (Holded id, content hash), creating the record's link when it has none.
+    pub async fn refuse_links(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        refusals: &[(String, String)],
+    ) -> Result<(), DbErr> {
+        let rows = refusals
+            .iter()
+            .map(|(holded_id, hash)| record_link::ActiveModel {
+                refused_hash: Set(Some(hash.clone())),
+                ..new_link(portal_id, kind, holded_id)
+            });
+        self.upsert_links(rows, &[record_link::Column::RefusedHash])
+            .await
+    }
+
+    /// Inserts `rows`, or updates the `columns` of the links they name
+    /// (portal, kind and Holded id), 200 at a time.
+    async fn upsert_links(
+        &self,
+        rows: impl Iterator<Item = record_link::ActiveModel>,
+        columns: &[record_link::Column],
+    ) -> Result<(), DbErr> {
+        let rows: Vec<record_link::ActiveModel> = rows.collect();
+        for chunk in rows.chunks(200) {
+            record_link::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        record_link::Column::PortalId,
+                        record_link::Column::ObjectKind,
+                        record_link::Column::HoldedId,
+                    ])
+                    .update_columns(columns.iter().copied())
+                    .to_owned(),
+                )
+                .exec(self.db())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the refusal of one record ("Reintentar"): the next run sends
+    /// it again even if it has not changed.
+    pub async fn clear_refusal(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        holded_id: &str,
+    ) -> Result<(), DbErr> {
+        record_link::Entity::update_many()
+            .col_expr(
+                record_link::Column::RefusedHash,
+                Expr::value(None::<String>),
+            )
+            .filter(record_link::Column::PortalId.eq(portal_id))
+            .filter(record_link::Column::ObjectKind.eq(kind))
+            .filter(record_link::Column::HoldedId.eq(holded_id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
     }
 
     /// Links of `kind` that were not seen in a complete scan (`seen`) and are
@@ -208,6 +274,29 @@ impl Store {
 }
 
 impl Store {
+    /// Which of `hubspot_ids` are already linked to a Holded record of `kind`.
+    pub async fn linked_hubspot_ids(
+        &self,
+        portal_id: i64,
+        kind: &str,
+        hubspot_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, DbErr> {
+        let mut linked = std::collections::HashSet::new();
+        for chunk in hubspot_ids.chunks(500) {
+            let rows: Vec<Option<String>> = record_link::Entity::find()
+                .select_only()
+                .column(record_link::Column::HubspotId)
+                .filter(record_link::Column::PortalId.eq(portal_id))
+                .filter(record_link::Column::ObjectKind.eq(kind))
+                .filter(record_link::Column::HubspotId.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            linked.extend(rows.into_iter().flatten());
+        }
+        Ok(linked)
+    }
+
     /// The live link of a HubSpot record of one kind, if any (the Holded record
     /// a HubSpot company or contact already corresponds to).
     pub async fn link_by_hubspot_id(

@@ -344,6 +344,27 @@ impl Store {
 }
 
 impl Store {
+    /// The failed records of `portal_id`'s run `run_id` that no later run wrote.
+    pub async fn unresolved_failures(
+        &self,
+        portal_id: i64,
+        run_id: i64,
+    ) -> Result<Vec<sync_run_item::Model>, DbErr> {
+        let mine = sync_run::Entity::find_by_id(run_id)
+            .filter(sync_run::Column::PortalId.eq(portal_id))
+            .one(self.db())
+            .await?;
+        if mine.is_none() {
+            return Ok(Vec::new());
+        }
+        sync_run_item::Entity::find()
+            .filter(sync_run_item::Column::RunId.eq(run_id))
+            .filter(sync_run_item::Column::Outcome.eq("failed"))
+            .filter(sync_run_item::Column::Resolved.eq(false))
+            .all(self.db())
+            .await
+    }
+
     /// The failed record `item_id` of one of `portal_id`'s runs, if it is one.
     pub async fn failed_item(
         &self,

@@ -1,8 +1,8 @@
 //! Holded contacts → HubSpot: persons become contacts and companies become
 //! companies, both upserted by `holded_id` from one scan of Holded's contacts.
-//! On the first sync an existing HubSpot contact with the same email, or an
-//! existing company with the same domain (or NIF, when sensitive data is on),
-//! is linked instead of duplicated.
+//! A HubSpot contact with the same email, or a company with the same domain
+//! (or NIF, when sensitive data is on), that has no Holded id yet is linked
+//! instead of duplicated.
 
 use std::collections::HashMap;
 
@@ -13,15 +13,17 @@ use super::{
     context::{RunContext, Scan},
     deletions::mark_vanished,
     hash::content_hash,
-    mapping::{company_properties, erase_sensitive, person_properties},
+    isolate,
+    mapping::{company_properties, domain_of, erase_sensitive, person_properties},
     tally::Tally,
-    write::{BATCH, Pending, reason, settle},
+    write::{BATCH, Pending, reason},
 };
 use crate::{
     holded::{Contact, HoldedApi},
     hubspot::{
         HubspotError, ObjectType, UpdateInput, UpsertInput,
-        search::{Filter, FilterGroup, Operator, SearchRequest},
+        search::{Filter, Operator},
+        search_in::AnyOf,
     },
 };
 
@@ -47,8 +49,7 @@ impl Side {
         kind: &'static str,
         object: ObjectType,
     ) -> Result<Option<Self>, SyncError> {
-        let tally =
-            Tally::open(ctx.store, ctx.run_id, kind, ctx.hubspot, &ctx.holded_calls).await?;
+        let tally = Tally::open(ctx, kind).await?;
         if tally.completed() {
             return Ok(None);
         }
@@ -169,6 +170,11 @@ fn consider(
         side.tally.counts().skipped += 1;
         return;
     }
+    if link.is_some_and(|l| l.refused(&hash)) {
+        // HubSpot refused this very content: it waits for a change or a retry.
+        side.tally.counts().skipped += 1;
+        return;
+    }
     let mut props = props;
     if ctx.erase_sensitive {
         // After hashing: the erase is a one-off, not part of the content.
@@ -194,20 +200,22 @@ async fn flush(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
     result
 }
 
-/// Links existing HubSpot records first (first sync), upserts the rest by
-/// `holded_id`, and links contacts whose email already existed (HubSpot
-/// answers with the existing id).
+/// Links existing HubSpot records first (unlinked records whose email, or
+/// domain or NIF, a HubSpot record without a Holded id already has), upserts
+/// the rest by `holded_id`, and links records that turn out to exist when
+/// HubSpot answers with the existing id.
 async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
     let batch = std::mem::take(&mut side.batch);
     if ctx.dry_run {
         side.tally.plan(side.kind, &batch);
         return Ok(());
     }
-    let existing = if side.kind == "companies" {
-        existing_companies(ctx, &batch).await?
+    let keys: &[&str] = if side.kind == "companies" {
+        &["domain", "holded_nif"]
     } else {
-        HashMap::new()
+        &["email"]
     };
+    let existing = existing_records(ctx, side, &batch, keys).await?;
     let (to_link, to_upsert): (Vec<&Pending>, Vec<&Pending>) = batch
         .iter()
         .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
@@ -222,11 +230,8 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
             .iter()
             .map(|p| UpsertInput::new("holded_id", p.holded_id.clone(), p.props.clone()))
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot.batch_upsert(side.object, &inputs).await?,
-            &traces,
-        );
+        let creates: Vec<bool> = to_upsert.iter().map(|p| p.hubspot_id.is_none()).collect();
+        let settled = isolate::write(ctx.hubspot, side.object, &inputs, &creates).await?;
         for (i, record) in settled.written {
             let pending = to_upsert[i];
             if record.new == Some(true) {
@@ -245,9 +250,7 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
                 } if pending.hubspot_id.is_none() => {
                     adopt.push((pending, id.clone()));
                 }
-                _ => side
-                    .tally
-                    .item(pending.item(side.kind, "failed", Some(reason(&error)))),
+                _ => side.tally.refused(pending, reason(side.kind, &error)),
             }
         }
     }
@@ -257,18 +260,19 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
             .iter()
             .map(|(p, id)| UpdateInput::new(id.clone(), p.props.clone()))
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot.batch_update(side.object, &inputs).await?,
-            &traces,
-        );
+        let settled = isolate::write(
+            ctx.hubspot,
+            side.object,
+            &inputs,
+            &vec![false; inputs.len()],
+        )
+        .await?;
         for (i, record) in settled.written {
             side.tally.counts().updated += 1;
             links.push(adopt[i].0.link(&record.id));
         }
         for (i, error) in settled.refused {
-            side.tally
-                .item(adopt[i].0.item(side.kind, "failed", Some(reason(&error))));
+            side.tally.refused(adopt[i].0, reason(side.kind, &error));
         }
     }
     let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
@@ -281,71 +285,94 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
     Ok(())
 }
 
-/// HubSpot companies without a `holded_id` that match unlinked Holded companies
-/// by domain (or NIF when sensitive data is on): Holded id → HubSpot id.
-async fn existing_companies(
+/// A value as records are matched by: a domain as HubSpot's company key
+/// (no scheme, no `www.`, no path, lower case), anything else lower case.
+fn match_key(key: &str, value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    match key {
+        "domain" => domain_of(value),
+        _ => Some(value.to_lowercase()),
+    }
+}
+
+/// The forms of a matched value to search HubSpot for: a domain as HubSpot
+/// usually keeps it and with the `www.` people often type.
+fn searched_forms(key: &str, value: &str) -> Vec<String> {
+    match key {
+        "domain" => vec![value.to_owned(), format!("www.{value}")],
+        _ => vec![value.to_owned()],
+    }
+}
+
+/// HubSpot records without a `holded_id` that match unlinked records of
+/// `batch` by one of `keys` (lowercased): Holded id → HubSpot id. The values
+/// are spread over as many searches as HubSpot's limits need. A record
+/// already linked to another Holded record is never taken (search lags
+/// behind writes: a record linked minutes ago may still show no Holded id).
+async fn existing_records(
     ctx: &RunContext<'_>,
+    side: &Side,
     batch: &[Pending],
+    keys: &[&str],
 ) -> Result<HashMap<String, String>, SyncError> {
-    let unlinked: Vec<&Pending> = batch.iter().filter(|p| p.hubspot_id.is_none()).collect();
-    let mut by_value: HashMap<(&'static str, String), String> = HashMap::new();
-    for p in &unlinked {
-        if let Some(domain) = p.props.get("domain") {
-            by_value.insert(("domain", domain.to_lowercase()), p.holded_id.clone());
-        }
-        if let Some(nif) = p.props.get("holded_nif") {
-            by_value.insert(("holded_nif", nif.to_lowercase()), p.holded_id.clone());
+    let mut by_value: HashMap<(&str, String), String> = HashMap::new();
+    for pending in batch.iter().filter(|p| p.hubspot_id.is_none()) {
+        for key in keys {
+            if let Some(value) = pending
+                .props
+                .get(*key)
+                .and_then(|v| match_key(key, v))
+            {
+                by_value
+                    .entry((key, value))
+                    .or_insert_with(|| pending.holded_id.clone());
+            }
         }
     }
-    if by_value.is_empty() {
+    let any_of: Vec<AnyOf> = keys
+        .iter()
+        .map(|key| AnyOf {
+            property: (*key).to_owned(),
+            values: by_value
+                .keys()
+                .filter(|(k, _)| k == key)
+                .flat_map(|(_, v)| searched_forms(key, v))
+                .collect(),
+        })
+        .filter(|a| !a.values.is_empty())
+        .collect();
+    if any_of.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut groups = Vec::new();
-    for property in ["domain", "holded_nif"] {
-        let values: Vec<String> = by_value
-            .keys()
-            .filter(|(p, _)| *p == property)
-            .map(|(_, v)| v.clone())
-            .collect();
-        if values.is_empty() {
-            continue;
-        }
-        groups.push(FilterGroup {
-            filters: vec![
-                Filter {
-                    property_name: property.to_owned(),
-                    operator: Operator::In,
-                    value: None,
-                    high_value: None,
-                    values: Some(values),
-                },
-                Filter {
-                    property_name: "holded_id".to_owned(),
-                    operator: Operator::NotHasProperty,
-                    value: None,
-                    high_value: None,
-                    values: None,
-                },
-            ],
-        });
-    }
-    let request = SearchRequest {
-        filter_groups: groups,
-        sort: None,
-        properties: vec!["domain".into(), "holded_nif".into(), "holded_id".into()],
-        limit: 200,
-        after: None,
+    let unlinked = Filter {
+        property_name: "holded_id".to_owned(),
+        operator: Operator::NotHasProperty,
+        value: None,
+        high_value: None,
+        values: None,
     };
-    let page = ctx.hubspot.search(ObjectType::Companies, &request).await?;
+    let properties: Vec<&str> = keys.iter().copied().chain(["holded_id"]).collect();
+    let records = ctx
+        .hubspot
+        .search_any_of(side.object, &any_of, &[unlinked], &properties)
+        .await?;
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let taken = ctx
+        .store
+        .linked_hubspot_ids(ctx.portal_id, side.kind, &ids)
+        .await?;
     let mut found = HashMap::new();
-    for company in page.results {
-        for property in ["domain", "holded_nif"] {
-            if let Some(value) = company.get(property)
-                && let Some(holded_id) = by_value.get(&(property, value.to_lowercase()))
+    for record in records.iter().filter(|r| !taken.contains(&r.id)) {
+        for key in keys {
+            if let Some(value) = record.get(key).and_then(|v| match_key(key, v))
+                && let Some(holded_id) = by_value.get(&(*key, value))
             {
                 found
                     .entry(holded_id.clone())
-                    .or_insert_with(|| company.id.clone());
+                    .or_insert_with(|| record.id.clone());
             }
         }
     }

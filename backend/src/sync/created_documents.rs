@@ -7,9 +7,10 @@ use super::{
     SyncError,
     context::RunContext,
     hash::content_hash,
+    isolate,
     mapping::created_document_properties,
     tally::Tally,
-    write::{BATCH, Pending, reason, settle},
+    write::{BATCH, Pending, reason},
 };
 use crate::{
     deals::ORIGIN_KIND,
@@ -72,11 +73,13 @@ impl CreatedDocuments {
             .iter()
             .filter_map(|p| Some(UpdateInput::new(p.hubspot_id.clone()?, p.props.clone())))
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot.batch_update(ObjectType::Deals, &inputs).await?,
-            &traces,
-        );
+        let settled = isolate::write(
+            ctx.hubspot,
+            ObjectType::Deals,
+            &inputs,
+            &vec![false; inputs.len()],
+        )
+        .await?;
         let mut links = Vec::new();
         for (i, record) in settled.written {
             let pending = &batch[i];
@@ -95,7 +98,7 @@ impl CreatedDocuments {
             links.push(pending.link(&record.id));
         }
         for (i, error) in settled.refused {
-            tally.item(batch[i].item(KIND, "failed", Some(reason(&error))));
+            tally.item(batch[i].item(KIND, "failed", Some(reason(KIND, &error))));
         }
         let done: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
         ctx.store

@@ -26,9 +26,10 @@ use super::{
     created_documents::CreatedDocuments,
     deletions::mark_vanished,
     hash::content_hash,
+    isolate,
     mapping::deal_properties,
     tally::Tally,
-    write::{BATCH, Pending, reason, settle},
+    write::{BATCH, Pending, reason},
 };
 use crate::{
     deals::ORIGIN_KIND,
@@ -161,6 +162,15 @@ async fn plan(
     let hash = content_hash(&props, &[&target_text]);
     let head_unchanged = link
         .is_some_and(|l| l.content_hash.as_deref() == Some(hash.as_str()) && !l.deleted_in_holded);
+    if !head_unchanged
+        && found
+            .deals
+            .get(&document.id)
+            .is_some_and(|l| l.refused(&hash))
+    {
+        // HubSpot refused this very content: it waits for a change or a retry.
+        return Ok(Plan::Skipped);
+    }
     let read;
     let (lines, products) = match &document.lines {
         Some(lines) => (lines, &found.products),
@@ -244,8 +254,7 @@ async fn read_lines(
 
 /// Runs the deals part of a run.
 pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError> {
-    let mut tally =
-        Tally::open(ctx.store, ctx.run_id, KIND, ctx.hubspot, &ctx.holded_calls).await?;
+    let mut tally = Tally::open(ctx, KIND).await?;
     if tally.completed() {
         return Ok(None);
     }
@@ -335,13 +344,10 @@ async fn flush(
         .iter()
         .map(|p| UpsertInput::new("holded_id", p.holded_id.clone(), p.props.clone()))
         .collect();
-    let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-    let settled = settle(
-        ctx.hubspot.batch_upsert(ObjectType::Deals, &inputs).await?,
-        &traces,
-    );
+    let creates: Vec<bool> = batch.iter().map(|p| p.hubspot_id.is_none()).collect();
+    let settled = isolate::write(ctx.hubspot, ObjectType::Deals, &inputs, &creates).await?;
     for (i, error) in &settled.refused {
-        tally.item(batch[*i].item(KIND, "failed", Some(reason(error))));
+        tally.refused(&batch[*i], reason(KIND, error));
     }
     let written: Vec<(&Pending, String, bool)> = settled
         .written
@@ -356,7 +362,7 @@ async fn flush(
     let mut line_links = Vec::new();
     for (pending, deal_id, new) in &written {
         if let Some(reason) = failed_lines.get(&pending.holded_id) {
-            tally.item(pending.item(KIND, "failed", Some(reason.clone())));
+            tally.refused(pending, reason.clone());
             continue;
         }
         if *new {
@@ -469,19 +475,20 @@ async fn replace_lines(
         }
     }
     let mut failed = HashMap::new();
-    for (chunk, chunk_owners) in inputs.chunks(BATCH).zip(owners.chunks(BATCH)) {
-        let traces: Vec<String> = chunk.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot
-                .batch_create(ObjectType::LineItems, chunk)
-                .await?,
-            &traces,
-        );
-        for (i, error) in settled.refused {
-            failed
-                .entry(chunk_owners[i].clone())
-                .or_insert_with(|| format!("Línea del documento rechazada: {}", reason(&error)));
-        }
+    let settled = isolate::write(
+        ctx.hubspot,
+        ObjectType::LineItems,
+        &inputs,
+        &vec![true; inputs.len()],
+    )
+    .await?;
+    for (i, error) in settled.refused {
+        failed.entry(owners[i].clone()).or_insert_with(|| {
+            format!(
+                "Línea del documento rechazada: {}",
+                reason("line_items", &error)
+            )
+        });
     }
     Ok(failed)
 }

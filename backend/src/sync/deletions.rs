@@ -9,8 +9,9 @@ use chrono::Utc;
 use super::{
     SyncError,
     context::{RunContext, Scan},
+    isolate,
     tally::Tally,
-    write::{BATCH, settle},
+    write::BATCH,
 };
 use crate::hubspot::{ObjectType, Properties, UpdateInput};
 
@@ -57,8 +58,8 @@ pub async fn mark_vanished(
                 Some(UpdateInput::new(link.hubspot_id.clone()?, props))
             })
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(ctx.hubspot.batch_update(object, &inputs).await?, &traces);
+        let settled =
+            isolate::write(ctx.hubspot, object, &inputs, &vec![false; inputs.len()]).await?;
         let marked: Vec<i64> = settled.written.iter().map(|(i, _)| chunk[*i].id).collect();
         // A record already removed from HubSpot needs no mark either.
         let gone: Vec<i64> = settled

@@ -1,7 +1,8 @@
 //! Holded → HubSpot: the nightly sync of contacts, companies, products and
 //! documents (DESIGN §1). Only what changed is written (link table + content
-//! hash), in batches of up to 100 with a trace id per input so one bad record
-//! fails alone; progress is checkpointed after every batch, and an interrupted
+//! hash), in batches of up to 100 in which a record HubSpot refuses fails
+//! alone (see `isolate`) and is not sent again until it changes or someone
+//! retries it; progress is checkpointed after every batch, and an interrupted
 //! run resumes without writing anything twice.
 
 mod contacts;
@@ -11,6 +12,7 @@ mod deals;
 mod deletions;
 mod engine;
 mod hash;
+mod isolate;
 pub mod mapping;
 mod products;
 mod tally;
@@ -19,6 +21,7 @@ mod write;
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use hash::content_hash;
 pub use tally::KindReport;
+pub use write::kind_label;
 
 use crate::{holded::HoldedError, hubspot::HubspotError, quota::Paused, settings::StoredKeyError};
 

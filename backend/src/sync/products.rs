@@ -12,9 +12,10 @@ use super::{
     context::{RunContext, Scan},
     deletions::mark_vanished,
     hash::content_hash,
+    isolate,
     mapping::product_properties,
     tally::Tally,
-    write::{BATCH, Pending, reason, settle},
+    write::{BATCH, Pending, reason},
 };
 use crate::{
     holded::HoldedApi,
@@ -28,8 +29,7 @@ const KIND: &str = "products";
 
 /// Runs the products part of a run.
 pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError> {
-    let mut tally =
-        Tally::open(ctx.store, ctx.run_id, KIND, ctx.hubspot, &ctx.holded_calls).await?;
+    let mut tally = Tally::open(ctx, KIND).await?;
     if tally.completed() {
         return Ok(None);
     }
@@ -50,6 +50,11 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
                 l.content_hash.as_deref() == Some(hash.as_str()) && !l.deleted_in_holded
             }) {
                 tally.counts().unchanged += 1;
+                continue;
+            }
+            if links.get(&product.id).is_some_and(|l| l.refused(&hash)) {
+                // HubSpot refused this very content: it waits for a change or a retry.
+                tally.counts().skipped += 1;
                 continue;
             }
             batch.push(Pending {
@@ -105,19 +110,19 @@ async fn flush(
             .iter()
             .map(|p| UpdateInput::new(p.hubspot_id.clone().unwrap_or_default(), p.props.clone()))
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot
-                .batch_update(ObjectType::Products, &inputs)
-                .await?,
-            &traces,
-        );
+        let settled = isolate::write(
+            ctx.hubspot,
+            ObjectType::Products,
+            &inputs,
+            &vec![false; inputs.len()],
+        )
+        .await?;
         for (i, record) in settled.written {
             tally.counts().updated += 1;
             links.push(updates[i].link(&record.id));
         }
         for (i, error) in settled.refused {
-            tally.item(updates[i].item(KIND, "failed", Some(reason(&error))));
+            tally.refused(updates[i], reason(KIND, &error));
         }
     }
     if !creates.is_empty() {
@@ -125,19 +130,19 @@ async fn flush(
             .iter()
             .map(|p| CreateInput::new(p.props.clone()))
             .collect();
-        let traces: Vec<String> = inputs.iter().map(|i| i.trace_id.clone()).collect();
-        let settled = settle(
-            ctx.hubspot
-                .batch_create(ObjectType::Products, &inputs)
-                .await?,
-            &traces,
-        );
+        let settled = isolate::write(
+            ctx.hubspot,
+            ObjectType::Products,
+            &inputs,
+            &vec![true; inputs.len()],
+        )
+        .await?;
         for (i, record) in settled.written {
             tally.counts().created += 1;
             links.push(creates[i].link(&record.id));
         }
         for (i, error) in settled.refused {
-            tally.item(creates[i].item(KIND, "failed", Some(reason(&error))));
+            tally.refused(creates[i], reason(KIND, &error));
         }
     }
     let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();

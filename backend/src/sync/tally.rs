@@ -8,7 +8,7 @@ use std::sync::{
 
 use sea_orm::DbErr;
 
-use super::write::Pending;
+use super::{context::RunContext, write::Pending};
 use crate::{
     hubspot::PortalClient,
     store::{RunItem, Store, entities::sync_run_object},
@@ -28,7 +28,9 @@ pub struct KindReport {
     pub updated: u32,
     /// Records left alone.
     pub unchanged: u32,
-    /// Records not synced by design (unmapped document type, before the start date).
+    /// Records not synced by design (unmapped document type, before the start
+    /// date), or whose content HubSpot refused before and that have not
+    /// changed since (they wait for a change in Holded or a retry).
     pub skipped: u32,
     /// Records HubSpot refused.
     pub failed: u32,
@@ -47,23 +49,19 @@ pub struct KindReport {
 
 /// The running tally of one kind.
 pub struct Tally {
+    portal_id: i64,
     row: sync_run_object::Model,
     report: KindReport,
     items: Vec<RunItem>,
+    refusals: Vec<(String, String)>,
     hubspot_start: u64,
     holded_start: u64,
 }
 
 impl Tally {
-    /// Starts (or resumes) the tally of `kind` in `run_id`.
-    pub async fn open(
-        store: &Store,
-        run_id: i64,
-        kind: &'static str,
-        hubspot: &PortalClient,
-        holded_calls: &Arc<AtomicU64>,
-    ) -> Result<Self, DbErr> {
-        let row = store.run_object(run_id, kind).await?;
+    /// Starts (or resumes) the tally of `kind` in the run of `ctx`.
+    pub async fn open(ctx: &RunContext<'_>, kind: &'static str) -> Result<Self, DbErr> {
+        let row = ctx.store.run_object(ctx.run_id, kind).await?;
         let report = KindReport {
             kind,
             created: row.created as u32,
@@ -78,11 +76,13 @@ impl Tally {
             warning: row.warning.clone(),
         };
         Ok(Self {
+            portal_id: ctx.portal_id,
             row,
             report,
             items: Vec::new(),
-            hubspot_start: hubspot.calls_used(),
-            holded_start: holded_calls.load(Ordering::Relaxed),
+            refusals: Vec::new(),
+            hubspot_start: ctx.hubspot.calls_used(),
+            holded_start: ctx.holded_calls.load(Ordering::Relaxed),
         })
     }
 
@@ -126,6 +126,15 @@ impl Tally {
             self.report.failed += 1;
         }
         self.items.push(item);
+    }
+
+    /// Records a record HubSpot refused for its data, with the Spanish
+    /// `reason`: a failed item, and the refused content, which later runs do
+    /// not send again until it changes (or someone retries it).
+    pub fn refused(&mut self, pending: &Pending, reason: String) {
+        self.refusals
+            .push((pending.holded_id.clone(), pending.hash.clone()));
+        self.item(pending.item(self.report.kind, "failed", Some(reason)));
     }
 
     /// Counts a batch as planned (dry run): created where unlinked, updated
@@ -180,7 +189,7 @@ impl Tally {
         self.save(store, status, checkpoint).await
     }
 
-    /// Saves counts, calls counted so far, new failed items and `checkpoint`.
+    /// Saves counts, calls counted so far, new failed items and refusals, and `checkpoint`.
     pub async fn save(
         &mut self,
         store: &Store,
@@ -204,6 +213,10 @@ impl Tally {
         store.save_run_object(self.row.clone()).await?;
         store.add_run_items(self.row.run_id, &self.items).await?;
         self.items.clear();
+        store
+            .refuse_links(self.portal_id, self.report.kind, &self.refusals)
+            .await?;
+        self.refusals.clear();
         Ok(())
     }
 }

@@ -83,13 +83,40 @@ pub fn summary(props: &Properties) -> String {
     serde_json::Value::Object(shown).to_string()
 }
 
-/// The Spanish reason recorded for a refused record.
-pub fn reason(error: &HubspotError) -> String {
+/// The Spanish reason recorded for a record of `kind` that HubSpot refused:
+/// what HubSpot said, and for a property the portal made required, how to
+/// fix it.
+pub fn reason(kind: &str, error: &HubspotError) -> String {
+    if let (Some(property), HubspotError::Validation { message, .. }) =
+        (error.required_property(), error)
+    {
+        let object = kind_label(kind);
+        return format!(
+            "HubSpot exige la propiedad «{property}» para crear {}: en este portal es obligatoria y el registro llega sin ella (HubSpot: {message}). \
+             Cómo arreglarlo: si es un dato que la app trae de Holded (email, teléfono, dirección, web…), rellénalo en la ficha de Holded; \
+             si no, hazla opcional en HubSpot (Configuración › Objetos › {object} › formulario «Crear registro», y quita las reglas condicionales que la exijan). \
+             Después pulsa «Reintentar».",
+            object.to_lowercase()
+        );
+    }
     let text = error.to_string();
     text.split(" / ").next().unwrap_or(&text).trim().to_owned()
 }
 
+/// A kind of synced record in Spanish, for people (`contacts` → «Contactos»).
+pub fn kind_label(kind: &str) -> &str {
+    match kind {
+        "contacts" => "Contactos",
+        "companies" => "Empresas",
+        "products" => "Productos",
+        "deals" => "Negocios",
+        "line_items" => "Líneas de pedido",
+        other => other,
+    }
+}
+
 /// A batch outcome matched back to its inputs by `objectWriteTraceId`.
+#[derive(Default)]
 pub struct Settled {
     /// Inputs that landed, with the record HubSpot returned.
     pub written: Vec<(usize, CrmObject)>,

@@ -1,9 +1,14 @@
-//! `POST /webhooks/hubspot`: HubSpot's deal-stage change events. The request
-//! is verified (v3 signature over the raw body and public URL), each event is
-//! classified, and deal-stage changes of connected portals that this app did
-//! not cause are stored once (HubSpot delivers duplicates and retries) and a
-//! deal job is queued for each; the answer comes at once, the work happens in
-//! the job.
+//! `POST /webhooks/hubspot`: the events the app subscribes to. The request is
+//! verified (v3 signature over the raw body and public URL) and each event is
+//! read by its shape: a deal-stage change (`object.propertyChange` on
+//! `objectTypeId` `0-3`, or the legacy `deal.propertyChange`) of a connected
+//! portal that this app did not cause is stored once (HubSpot delivers
+//! duplicates and retries) and a deal job is queued; a
+//! `contact.privacyDeletion` erases what is kept about the contact. Anything
+//! else is not understood: acknowledged (HubSpot would only retry it), logged
+//! and counted in `hh_webhook_unrecognised_events_total` by subscription type
+//! (known types only; others are `other`). The answer comes at once, the work
+//! happens in the job.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
@@ -49,20 +54,81 @@ enum Verdict {
     Accepted,
     Duplicate,
     Ignored(&'static str),
+    /// Not a shape this app acts on.
+    Unrecognised,
+}
+
+/// What an event is, by its shape.
+enum Shape {
+    DealStage,
+    PrivacyDeletion,
+    Unrecognised,
+}
+
+/// The CRM objects of HubSpot's subscription types (`object` is the generic one).
+const SUBSCRIPTION_OBJECTS: [&str; 8] = [
+    "object",
+    "contact",
+    "company",
+    "deal",
+    "ticket",
+    "product",
+    "line_item",
+    "conversation",
+];
+/// The actions of HubSpot's subscription types.
+const SUBSCRIPTION_ACTIONS: [&str; 8] = [
+    "creation",
+    "deletion",
+    "propertyChange",
+    "associationChange",
+    "merge",
+    "restore",
+    "privacyDeletion",
+    "newMessage",
+];
+
+/// A metric label for a subscription type: the type when HubSpot has one of
+/// that form, else `other` (the label's values stay a small, known set).
+fn subscription_label(subscription_type: &str) -> String {
+    let known = subscription_type
+        .split_once('.')
+        .is_some_and(|(object, action)| {
+            SUBSCRIPTION_OBJECTS.contains(&object) && SUBSCRIPTION_ACTIONS.contains(&action)
+        });
+    if known {
+        subscription_type.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// Counts and logs an event this app does not act on.
+fn unrecognised(label: String, portal_id: Option<i64>, detail: &str) {
+    tracing::warn!(
+        subscription_type = %label,
+        portal_id,
+        detail,
+        "webhook event not understood: acknowledged and counted"
+    );
+    metrics::counter!("hh_webhook_unrecognised_events_total", "subscription_type" => label)
+        .increment(1);
 }
 
 impl Event {
-    fn is_deal_stage_change(&self) -> bool {
-        let deal = match self.subscription_type.as_str() {
+    fn shape(&self) -> Shape {
+        let on_deal = match self.subscription_type.as_str() {
             "deal.propertyChange" => true,
             "object.propertyChange" => self.object_type_id.as_deref() == Some("0-3"),
             _ => false,
         };
-        deal && self.property_name.as_deref() == Some("dealstage")
-    }
-
-    fn is_privacy_deletion(&self) -> bool {
-        self.subscription_type == PRIVACY_DELETION
+        if on_deal && self.property_name.as_deref() == Some("dealstage") {
+            Shape::DealStage
+        } else if self.subscription_type == PRIVACY_DELETION {
+            Shape::PrivacyDeletion
+        } else {
+            Shape::Unrecognised
+        }
     }
 
     fn caused_by(&self, app_id: u64) -> bool {
@@ -92,11 +158,23 @@ async fn judge(
     event: &Event,
     raw: &serde_json::Value,
 ) -> Result<Verdict, ApiError> {
-    if event.is_privacy_deletion() {
-        return erase_contact(state, event, raw).await;
-    }
-    if !event.is_deal_stage_change() {
-        return Ok(Verdict::Ignored("not a deal stage change"));
+    match event.shape() {
+        Shape::PrivacyDeletion => return erase_contact(state, event, raw).await,
+        Shape::Unrecognised => {
+            let detail = format!(
+                "{} on {} ({})",
+                event.subscription_type,
+                event.object_type_id.as_deref().unwrap_or("-"),
+                event.property_name.as_deref().unwrap_or("-")
+            );
+            unrecognised(
+                subscription_label(&event.subscription_type),
+                Some(event.portal_id),
+                &detail,
+            );
+            return Ok(Verdict::Unrecognised);
+        }
+        Shape::DealStage => {}
     }
     if event.caused_by(app_id) {
         return Ok(Verdict::Ignored("caused by this app"));
@@ -220,11 +298,18 @@ pub async fn hubspot_webhook(
         app_id,
         events: raw,
     } = webhook_events(&state, &req, &body)?;
-    let (mut accepted, mut duplicates, mut ignored) = (0, 0, 0);
+    let (mut accepted, mut duplicates, mut ignored, mut not_understood) = (0, 0, 0, 0);
     for value in &raw {
         let verdict = match serde_json::from_value::<Event>(value.clone()) {
             Ok(event) => judge(&state, app_id, &event, value).await?,
-            Err(_) => Verdict::Ignored("unreadable event"),
+            Err(error) => {
+                unrecognised(
+                    "unreadable".to_owned(),
+                    value.get("portalId").and_then(serde_json::Value::as_i64),
+                    &error.to_string(),
+                );
+                Verdict::Unrecognised
+            }
         };
         let outcome = match verdict {
             Verdict::Accepted => {
@@ -240,6 +325,10 @@ pub async fn hubspot_webhook(
                 ignored += 1;
                 "ignored"
             }
+            Verdict::Unrecognised => {
+                not_understood += 1;
+                "unrecognised"
+            }
         };
         metrics::counter!("hh_webhook_events_total", "outcome" => outcome).increment(1);
     }
@@ -248,6 +337,7 @@ pub async fn hubspot_webhook(
         accepted,
         duplicates,
         ignored,
+        unrecognised = not_understood,
         "HubSpot webhook"
     );
     Ok(HttpResponse::Ok().json(json!({
@@ -255,5 +345,23 @@ pub async fn hubspot_webhook(
         "accepted": accepted,
         "duplicates": duplicates,
         "ignored": ignored,
+        "unrecognised": not_understood,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscription_label;
+
+    #[test]
+    fn labels_are_hubspot_subscription_types_or_other() {
+        assert_eq!(
+            subscription_label("object.propertyChange"),
+            "object.propertyChange"
+        );
+        assert_eq!(subscription_label("line_item.merge"), "line_item.merge");
+        assert_eq!(subscription_label("deal.somethingNew"), "other");
+        assert_eq!(subscription_label("x".repeat(500).as_str()), "other");
+        assert_eq!(subscription_label(""), "other");
+    }
 }

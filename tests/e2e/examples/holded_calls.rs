@@ -20,8 +20,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use holded_hubspot::{
-    config::TimelineMode,
-    deals::DealFlow,
+    deals::{DealFlow, timeline::TimelineChannel},
     holded::{ContactChanges, HoldedApi, HoldedClient},
     store::{RequestTrigger, RunTrigger},
     sync::{KindReport, Progress, SyncRequest},
@@ -127,7 +126,7 @@ async fn deal_cost(
         bench.cipher.clone(),
         bench.hubspot.clone(),
         bench.holded_access(),
-        TimelineMode::Notes,
+        TimelineChannel::new(None),
     );
     let before = calls(bench).0;
     let outcome = flow.run_request(request.id).await?;

@@ -31,6 +31,9 @@ pub struct Model {
     /// When its HubSpot contact was erased for privacy (HubSpot's privacy
     /// deletion): the Holded record is never synced into HubSpot again.
     pub erased_at: Option<DateTimeUtc>,
+    /// Hash of the content HubSpot last refused for its data: that content is
+    /// not sent again until it changes in Holded or someone retries it.
+    pub refused_hash: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.
@@ -38,3 +41,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Whether HubSpot refused exactly this content (`hash`) last time.
+    pub fn refused(&self, hash: &str) -> bool {
+        self.refused_hash.as_deref() == Some(hash)
+    }
+}

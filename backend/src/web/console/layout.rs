@@ -216,7 +216,7 @@ impl Done {
                 "Sincronización en cola: empezará en unos segundos. Recarga la página para ver cómo va."
             }
             Self::RetryQueued => {
-                "Reintento en cola: la ejecución que empieza en unos segundos vuelve a enviar los registros con error. Recarga la página para ver el resultado."
+                "Reintento en cola: la ejecución que empieza en unos segundos vuelve a enviar a HubSpot lo que pediste reintentar, aunque no haya cambiado en Holded. Recarga la página para ver el resultado."
             }
             Self::DocumentQueued => {
                 "Documento en cola: se vuelve a intentar en Holded en unos segundos. Recarga la página para ver el resultado."

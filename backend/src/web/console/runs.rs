@@ -1,7 +1,7 @@
 //! A portal's sync runs — trigger, status, timing, counts and API calls per
-//! object kind — and each run's failed records, with "Reintentar" (queues a
-//! run of the portal, which retries every failed record) and "Sincronizar
-//! ahora".
+//! object kind — and each run's failed records, with "Reintentar" (sends
+//! that record again in a run queued now, even if it has not changed) and
+//! "Sincronizar ahora".
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use maud::{Markup, html};
@@ -20,6 +20,7 @@ use crate::{
         RunDetail,
         entities::{sync_run_item, sync_run_object},
     },
+    sync::kind_label,
     web::{AppState, signed::internal, sync_api::queue_sync},
 };
 
@@ -52,17 +53,6 @@ fn trigger_label(trigger: &str) -> &str {
         "scheduled" => "Programada",
         "manual" => "Manual",
         "cli" => "Línea de órdenes",
-        other => other,
-    }
-}
-
-fn kind_label(kind: &str) -> &str {
-    match kind {
-        "contacts" => "Contactos",
-        "companies" => "Empresas",
-        "products" => "Productos",
-        "deals" => "Negocios",
-        "line_items" => "Líneas de pedido",
         other => other,
     }
 }
@@ -197,6 +187,9 @@ fn run_section(session: &Session, portal_id: i64, run: &RunDetail) -> Markup {
                 p.warning { strong { (kind_label(&kind.object_kind)) ": " } (kind.warning.as_deref().unwrap_or_default()) }
             }
             @if !run.failed.is_empty() {
+                @if run.failed.iter().any(|item| !item.resolved) {
+                    (layout::post_button(session, &retry_path(portal_id), "Reintentar todos", &[("run", id.to_string())], "secondary"))
+                }
                 (failed_table(session, portal_id, id, &run.failed))
             }
         }
@@ -248,8 +241,10 @@ pub async fn sync_now(
     Ok(Done::SyncQueued.redirect(&PortalTab::Runs.href(portal.id)))
 }
 
-/// "Reintentar" on a failed record: queues a run of its portal, which sends
-/// every failed record again and marks the ones that land resolved.
+/// "Reintentar" on a failed record (`item`), or "Reintentar todos" on a run
+/// (`run`: its unresolved failed records): forgets HubSpot's refusal of their
+/// content and queues a run of the portal, which sends them again (even
+/// unchanged) and marks the ones that land resolved.
 #[post("/portals/{portal_id}/retry")]
 pub async fn retry(
     state: web::Data<AppState>,
@@ -259,20 +254,41 @@ pub async fn retry(
     let portal = portal_or_404(&state, path.into_inner()).await?;
     let missing =
         || ConsoleError::NotFound("Ese registro con error no es de este portal.".to_owned());
-    let item_id: i64 = form.fields.text("item").parse().map_err(|_| missing())?;
-    let item = state
-        .store
-        .failed_item(portal.id, item_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(missing)?;
-    let details = json!({
-        "reintento": {
-            "objeto": item.object_kind,
-            "holdedId": item.holded_id,
-            "ejecución": item.run_id,
-        }
-    });
+    let (items, details) = if let Ok(run_id) = form.fields.text("run").parse::<i64>() {
+        let items = state
+            .store
+            .unresolved_failures(portal.id, run_id)
+            .await
+            .map_err(internal)?;
+        let details = json!({"reintento": {"ejecución": run_id, "registros": items.len()}});
+        (items, details)
+    } else {
+        let item_id: i64 = form.fields.text("item").parse().map_err(|_| missing())?;
+        let item = state
+            .store
+            .failed_item(portal.id, item_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(missing)?;
+        let details = json!({
+            "reintento": {
+                "objeto": item.object_kind,
+                "holdedId": item.holded_id,
+                "ejecución": item.run_id,
+            }
+        });
+        (vec![item], details)
+    };
+    if items.is_empty() {
+        return Err(missing());
+    }
+    for item in &items {
+        state
+            .store
+            .clear_refusal(portal.id, &item.object_kind, &item.holded_id)
+            .await
+            .map_err(internal)?;
+    }
     queue_sync(&state, portal.id, AUDIT_ACTOR, details).await?;
     Ok(Done::RetryQueued.redirect(&PortalTab::Runs.href(portal.id)))
 }

@@ -62,6 +62,7 @@ async fn two_processes(engine: Engine, shared: bool) -> u64 {
         rate_limit_max: LIMIT,
         rate_limit_window_ms: 1_000,
         search_per_second: 5,
+        ..Settings::default()
     });
     let portal = sims.hubspot.create_portal(NewPortal::default());
     let db = TestDb::new(engine).await;

@@ -296,7 +296,7 @@ async fn console_shows_document_requests_and_retries_a_failed_one() {
 }
 
 /// The value of the hidden CSRF field in `html`.
-fn csrf_token(html: &str) -> String {
+pub(crate) fn csrf_token(html: &str) -> String {
     let (_, rest) = html
         .split_once(r#"name="csrf" value=""#)
         .expect("a CSRF field");

@@ -50,11 +50,22 @@ pub(crate) fn trigger(doc_type: &str) -> &'static str {
     TRIGGERS.iter().find(|(t, _)| *t == doc_type).unwrap().1
 }
 
+/// What the service is told about the "Holded" app event (the simulator has
+/// it deployed): nothing (notes), or `HH_TIMELINE_EVENT_TYPE`.
+#[derive(Clone, Copy)]
+pub(crate) enum EventType {
+    /// The fully qualified name HubSpot assigned.
+    Deployed,
+    /// A name as an operator might type it.
+    Named(&'static str),
+}
+
 /// How a scenario is set up.
 pub(crate) struct Setup {
     pub(crate) engine: Engine,
     pub(crate) tier: Tier,
     pub(crate) app_events_approved: bool,
+    pub(crate) event_type: Option<EventType>,
     pub(crate) service_env: Vec<(&'static str, &'static str)>,
     pub(crate) holded_v1: bool,
     pub(crate) sensitive: bool,
@@ -66,6 +77,7 @@ impl Default for Setup {
             engine: Engine::Sqlite,
             tier: Tier::Pro,
             app_events_approved: false,
+            event_type: None,
             service_env: Vec::new(),
             holded_v1: false,
             sensitive: false,
@@ -85,7 +97,20 @@ pub(crate) struct Env {
 }
 
 pub(crate) async fn env(setup: Setup) -> Env {
-    let stack = Stack::start(setup.engine, &setup.service_env).await;
+    let mut stack = Stack::start(setup.engine, &setup.service_env).await;
+    if let Some(event_type) = setup.event_type {
+        let deployed = stack
+            .sims
+            .hubspot
+            .register_app_event_type("holded_deal_event");
+        let name = match event_type {
+            EventType::Deployed => deployed.as_str(),
+            EventType::Named(name) => name,
+        };
+        stack
+            .restart_with(&[("HH_TIMELINE_EVENT_TYPE", name)])
+            .await;
+    }
     let created = stack.sims.hubspot.create_portal(NewPortal {
         tier: setup.tier,
         app_events_approved: setup.app_events_approved,
@@ -400,11 +425,7 @@ fn line(name: &str, quantity: &str, price: &str) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn every_document_type_lands_in_holded_with_its_contact_lines_taxes_and_totals() {
-    let env = env(Setup {
-        service_env: vec![("HH_TIMELINE", "notes")],
-        ..Default::default()
-    })
-    .await;
+    let env = env(Setup::default()).await;
     let products = env.holded_products(2).await;
     let known = &products[0];
     let known_in_hubspot = env.hubspot_product(&[
@@ -635,6 +656,7 @@ async fn on_postgres_with_holded_v1_and_app_events_the_document_is_numbered() {
     let env = env(Setup {
         engine: Engine::Postgres,
         app_events_approved: true,
+        event_type: Some(EventType::Deployed),
         holded_v1: true,
         ..Default::default()
     })
@@ -681,6 +703,55 @@ async fn on_postgres_with_holded_v1_and_app_events_the_document_is_numbered() {
             "Empresa «Auditores Reunidos SL» creada en Holded".to_owned(),
             format!("Factura {number} creada en Holded por 1.210,00 €"),
         ]
+    );
+}
+
+/// An operator who sets the event's uid instead of HubSpot's fully qualified
+/// name: HubSpot refuses the app event once, and every step of the portal is
+/// a note from then on.
+#[tokio::test]
+async fn app_events_of_an_unknown_type_fall_back_to_notes_after_one_refused_call() {
+    let env = env(Setup {
+        app_events_approved: true,
+        event_type: Some(EventType::Named("holded_deal_event")),
+        ..Default::default()
+    })
+    .await;
+    let calls = || {
+        env.hubspot()
+            .stats()
+            .by_endpoint
+            .get("POST /integrators/timeline/2026-03/events/batch")
+            .copied()
+            .unwrap_or(0)
+    };
+    for (name, company_name) in [
+        ("Reforma local Gijón", "Cafetería El Náutico SL"),
+        ("Mantenimiento anual", "Gestoría Peñalver y Asociados SL"),
+    ] {
+        let deal = env.deal(DealSpec {
+            name,
+            doc_type: "estimate",
+            associate: Some("company"),
+            amount: Some("500"),
+            company: Some(company(company_name)),
+            ..Default::default()
+        });
+        env.move_to_trigger(deal, "estimate");
+        env.wait_created(deal, "estimate").await;
+        let entries = env.wait_timeline(deal, 2).await;
+        assert!(entries.iter().all(|e| e.channel == "note"), "{entries:?}");
+    }
+    assert_eq!(calls(), 1, "one refused app-event call for the portal");
+    let dump = env.hubspot().dump(env.portal as u64).unwrap();
+    assert!(dump["app_events"].as_array().unwrap().is_empty());
+    assert_eq!(dump["records"]["notes"].as_array().unwrap().len(), 4);
+    assert!(
+        env.stack
+            .service
+            .logs()
+            .contains("HubSpot refused app events"),
+        "the refusal is logged"
     );
 }
 

@@ -107,15 +107,7 @@ async fn serve_embedded_default(engine: Engine) {
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
-    let metrics = client
-        .get(format!("{}/metrics", service.url))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&service.url).await;
     assert!(
         metrics.contains(r#"hh_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
         "{metrics}"
@@ -531,8 +523,12 @@ async fn bad_configuration_stops_start_up_with_one_line() {
             "HH_SECRET_KEY: missing: required when DATABASE_URL points to PostgreSQL",
         ),
         (
-            &[("HH_TIMELINE", "fax")],
-            "HH_TIMELINE: `fax` is not one of: app-events, notes",
+            &[("HH_TIMELINE", "notes")],
+            "HH_TIMELINE: no longer used: remove it, and set HH_TIMELINE_EVENT_TYPE",
+        ),
+        (
+            &[("HH_TIMELINE_EVENT_TYPE", "Holded deal event")],
+            "HH_TIMELINE_EVENT_TYPE: `Holded deal event` is not a fully qualified name",
         ),
         (
             &[("HH_LOG_FORMAT", "xml")],
@@ -608,7 +604,7 @@ async fn help_documents_every_variable() {
         "HUBSPOT_API_BASE",
         "HUBSPOT_AUTH_URL",
         "HOLDED_API_BASE",
-        "HH_TIMELINE",
+        "HH_TIMELINE_EVENT_TYPE",
         "HH_LOG_FORMAT",
         "RUST_LOG",
     ] {

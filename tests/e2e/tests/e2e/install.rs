@@ -276,6 +276,38 @@ async fn an_enterprise_portal_can_hold_sensitive_data() {
     assert!(row.sensitive_supported);
 }
 
+/// Sensitive properties do not show in HubSpot's property reads unless asked
+/// for with `dataSensitivity=sensitive`: turning sensitive data on again (or
+/// installing again) finds the ones created before instead of failing.
+#[tokio::test]
+async fn sensitive_data_turned_on_again_finds_its_properties() {
+    let stack = Stack::start(Engine::Sqlite, &[]).await;
+    let (portal_id, _) = stack.install(Tier::Enterprise).await;
+    let account = stack.sims.holded.create_account(None);
+    for sensitive in [true, false, true] {
+        let body = crate::support::settings_body(Some(&account.v2_token), &[], sensitive, false);
+        stack.save_settings(portal_id, &body).await;
+    }
+    stack.install_again(portal_id as u64).await;
+    let dump = stack.sims.hubspot.dump(portal_id as u64).unwrap();
+    for object in ["contacts", "companies"] {
+        let nifs = dump["custom_properties"][object]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"] == "holded_nif")
+            .count();
+        assert_eq!(nifs, 1, "{object}.holded_nif created once");
+        assert_eq!(
+            custom_property(&dump, object, "holded_nif")["dataSensitivity"],
+            "sensitive"
+        );
+    }
+    let store = stack.db.store().await;
+    let row = store.portal(portal_id).await.unwrap().unwrap();
+    assert_eq!(row.status, "connected", "{:?}", row.status_reason);
+}
+
 #[tokio::test]
 async fn an_uninstalled_app_leaves_the_portal_disconnected_until_installed_again() {
     let stack = Stack::start(Engine::Sqlite, &[]).await;

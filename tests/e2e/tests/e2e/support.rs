@@ -305,6 +305,19 @@ pub fn http() -> reqwest::Client {
         .expect("http client")
 }
 
+/// The service's `/metrics` text at `base`, read with the admin token.
+pub async fn metrics(base: &str) -> String {
+    http()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// Both simulators, in-process on free ports.
 pub async fn sims() -> holded_hubspot_sim::RunningSims {
     holded_hubspot_sim::start(holded_hubspot_sim::SimConfig::default())

@@ -10,7 +10,7 @@ use holded_hubspot::holded::{ClientOptions, ContactChanges, HoldedApi, HoldedCli
 use holded_hubspot_sim::{
     holded::faults::{Fault as HoldedFault, FaultKind},
     holded::{SimAccount, seed::SeedSpec},
-    hubspot::{Fault, NewPortal, model::Tier},
+    hubspot::{Fault, NewPortal, Settings, model::Tier},
 };
 use reqwest::Method;
 use secrecy::SecretString;
@@ -103,7 +103,7 @@ impl Scenario {
     }
 
     /// HubSpot write requests so far (object writes and associations).
-    fn writes(&self) -> u64 {
+    pub(crate) fn writes(&self) -> u64 {
         self.stack
             .sims
             .hubspot
@@ -159,14 +159,14 @@ impl Scenario {
     }
 }
 
-fn holded_ids(records: &[Value]) -> Vec<String> {
+pub(crate) fn holded_ids(records: &[Value]) -> Vec<String> {
     records
         .iter()
         .filter_map(|r| r["properties"]["holded_id"].as_str().map(str::to_owned))
         .collect()
 }
 
-fn summary_line<'a>(output: &'a str, kind: &str) -> &'a str {
+pub(crate) fn summary_line<'a>(output: &'a str, kind: &str) -> &'a str {
     output
         .lines()
         .find(|l| l.starts_with(&format!("✔ {kind} ")))
@@ -369,7 +369,7 @@ fn fault(kind: &str, status: Option<u16>, count: u32) -> Fault {
     }
 }
 
-async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
+pub(crate) async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
     let store = s.stack.db.store().await;
     sync_run_item::Entity::find()
         .filter(sync_run_item::Column::Outcome.eq("failed"))
@@ -380,7 +380,7 @@ async fn failed_items(s: &Scenario) -> Vec<sync_run_item::Model> {
 }
 
 #[tokio::test]
-async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
+async fn refused_records_fail_alone_with_their_reasons_and_wait_for_a_change() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
     let holded = s.holded();
     let bad_email = s
@@ -438,12 +438,22 @@ async fn refused_records_fail_alone_with_their_reasons_and_are_retried() {
         "shortened"
     );
 
-    // Fixed in Holded, the record lands on the next run and its failure is resolved.
+    // Fixed in Holded, the record lands on the next run and its failure is
+    // resolved; the other, unchanged, is not sent again.
     s.set_email(&bad_email, "pedro@ejemplo.es").await;
     let output = s.sync(&[]).await;
+    let contacts = summary_line(&output, "contacts");
     assert!(
-        summary_line(&output, "contacts").contains("con error     1"),
+        contacts.contains("con error     0") && contacts.contains("omitidos      1"),
         "{output}"
+    );
+    assert!(!holded_ids(&s.records("contacts")).contains(&too_long));
+    assert!(
+        failed_items(&s)
+            .await
+            .iter()
+            .any(|f| f.holded_id == too_long && !f.resolved),
+        "its failure stays open"
     );
     assert!(holded_ids(&s.records("contacts")).contains(&bad_email));
     let resolved = failed_items(&s)
@@ -462,12 +472,16 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
         .iter()
         .find(|c| c.is_person && c.email.is_some())
         .unwrap();
-    let company = contacts
+    let mut with_site = contacts
         .iter()
-        .find(|c| !c.is_person && c.website.is_some())
-        .unwrap();
+        .filter(|c| !c.is_person && c.website.is_some());
+    let company = with_site.next().unwrap();
     let domain =
         holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap();
+    // Another company was typed in HubSpot with the `www.` people often add.
+    let typed = with_site.next().unwrap();
+    let typed_domain =
+        holded_hubspot::sync::mapping::domain_of(typed.website.as_deref().unwrap()).unwrap();
     let client = crate::support::http();
     let create = |object: &str, properties: Value| {
         client
@@ -488,6 +502,15 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
     let made_company: Value = create(
         "companies",
         json!({"name": "Empresa previa", "domain": domain}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let made_typed: Value = create(
+        "companies",
+        json!({"name": "Empresa tecleada", "domain": format!("www.{typed_domain}")}),
     )
     .await
     .unwrap()
@@ -521,6 +544,133 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
     assert_eq!(
         linked["properties"]["holded_id"].as_str(),
         Some(company.id.as_str())
+    );
+    let linked = hs_companies
+        .iter()
+        .find(|c| c["id"] == made_typed["id"])
+        .unwrap();
+    assert_eq!(
+        linked["properties"]["holded_id"].as_str(),
+        Some(typed.id.as_str()),
+        "www. is not part of a company's domain"
+    );
+}
+
+/// HubSpot refuses search bodies over 3,000 characters (reference §1.5; the
+/// simulator too): a first sync of 100 Spanish companies at a time, their
+/// domains and CIFs all looked up to link existing ones, needs several
+/// searches, each within every limit.
+#[tokio::test]
+async fn a_batch_of_100_companies_is_looked_up_within_the_search_limits() {
+    companies_looked_up_within_the_search_limits(false).await;
+}
+
+/// The same under the 2024 changelog's wider filter limits.
+#[tokio::test]
+async fn a_batch_of_100_companies_under_the_wide_search_filter_reading() {
+    companies_looked_up_within_the_search_limits(true).await;
+}
+
+async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool) {
+    let s = scenario(
+        Engine::Sqlite,
+        Tier::Enterprise,
+        SeedSpec {
+            account_id: String::new(),
+            seed: 20,
+            contacts: 500,
+            products: 0,
+            documents_per_type: 0,
+        },
+        true,
+        false,
+    )
+    .await;
+    s.stack.sims.hubspot.set_settings(Settings {
+        wide_search_filters,
+        ..Settings::default()
+    });
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let companies: Vec<_> = contacts.iter().filter(|c| !c.is_person).collect();
+    assert_eq!(companies.len(), 250);
+    let domain = |company: &&holded_hubspot_sim::holded::model::SimContact| {
+        holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap()
+    };
+    // Some Holded companies share a domain (duplicates): each HubSpot company
+    // is linked to one of them, the others get their own.
+    let shared: HashSet<String> = {
+        let mut seen = HashSet::new();
+        companies
+            .iter()
+            .map(domain)
+            .filter(|d| !seen.insert(d.clone()))
+            .collect()
+    };
+    assert!(!shared.is_empty(), "the seed has duplicate domains");
+    // Three of them already exist in HubSpot (same domain, no Holded id).
+    let client = crate::support::http();
+    let mut existing = Vec::new();
+    for company in companies
+        .iter()
+        .filter(|c| !shared.contains(&domain(c)))
+        .step_by(70)
+        .take(3)
+    {
+        let domain = domain(company);
+        let made: Value = client
+            .post(format!(
+                "{}/crm/v3/objects/companies",
+                s.stack.sims.hubspot_url
+            ))
+            .bearer_auth(&s.token)
+            .json(&json!({"properties": {"name": company.name, "domain": domain}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        existing.push((company.id.clone(), made["id"].clone()));
+    }
+    let made_typed: Value = create(
+        "companies",
+        json!({"name": "Empresa tecleada", "domain": format!("www.{typed_domain}")}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await; // past the search index lag
+
+    let output = s.sync(&[]).await;
+    assert!(output.contains("· completed ·"), "{output}");
+    let hs_companies = s.records("companies");
+    assert_eq!(
+        hs_companies.len(),
+        250,
+        "one HubSpot company per Holded company: {output}"
+    );
+    let linked: HashSet<&str> = hs_companies
+        .iter()
+        .filter_map(|c| c["properties"]["holded_id"].as_str())
+        .collect();
+    assert_eq!(linked.len(), 250);
+    for (holded_id, hubspot_id) in &existing {
+        let linked = hs_companies
+            .iter()
+            .find(|c| &c["id"] == hubspot_id)
+            .unwrap();
+        assert_eq!(
+            linked["properties"]["holded_id"].as_str(),
+            Some(holded_id.as_str())
+        );
+    }
+    let searches =
+        s.stack.sims.hubspot.stats().by_endpoint["POST /crm/objects/2026-09/companies/search"];
+    assert!(
+        searches > 3,
+        "three batches of companies need more than one search each: {searches}"
     );
 }
 

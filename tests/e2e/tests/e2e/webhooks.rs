@@ -1,7 +1,8 @@
 //! `POST /webhooks/hubspot`: deal-stage changes delivered by the HubSpot
 //! simulator (real v3 signatures) are stored once; forged, stale, malformed
 //! and oversized deliveries are refused with nothing stored; this app's own
-//! changes, other events and unknown portals are acknowledged and ignored.
+//! changes and unknown portals are acknowledged and ignored; events the app
+//! did not subscribe to are acknowledged, logged and counted.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -150,8 +151,9 @@ async fn bad_deliveries_are_refused_and_others_ignored_with_nothing_stored() {
         .unwrap();
     assert_eq!(oversized.status(), 413);
 
-    // Acknowledged but ignored: this app's own write-back, other properties,
-    // other objects, and portals that never installed the app.
+    // Acknowledged but ignored: this app's own write-back and portals that
+    // never installed the app. Acknowledged, logged and counted as not
+    // understood: what the app did not subscribe to, and unreadable events.
     let ignored = json!([
         event(
             portal,
@@ -161,11 +163,35 @@ async fn bad_deliveries_are_refused_and_others_ignored_with_nothing_stored() {
         event(portal, 4, json!({"propertyName": "amount"})),
         event(portal, 5, json!({"objectTypeId": "0-1"})),
         event(98_765, 6, json!({})),
+        event(portal, 9, json!({"subscriptionType": "deal.somethingNew"})),
+        event(portal, 10, json!({"subscriptionType": null})),
     ])
     .to_string();
     let (status, body) = post(&stack, &ignored).await;
     assert_eq!(status, 200);
-    assert_eq!(body["ignored"], 4, "{body}");
+    assert_eq!(
+        (body["ignored"].clone(), body["unrecognised"].clone()),
+        (json!(2), json!(4)),
+        "{body}"
+    );
+    let metrics = crate::support::metrics(&stack.service.url).await;
+    for (label, count) in [
+        ("object.propertyChange", 2),
+        ("other", 1),
+        ("unreadable", 1),
+    ] {
+        let line = format!(
+            "hh_webhook_unrecognised_events_total{{subscription_type=\"{label}\"}} {count}"
+        );
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
+    assert!(
+        stack
+            .service
+            .logs()
+            .contains("webhook event not understood"),
+        "logged"
+    );
     let store = stack.db.store().await;
     assert_eq!(
         webhook_event::Entity::find()

@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_sim/hubspot")
             .route("/app", web::post().to(app))
+            .route("/app-event-types", web::post().to(app_event_type))
             .route("/portals", web::post().to(create_portal))
             .route("/portals/{portal}/install", web::post().to(install))
             .route("/portals/{portal}/uninstall", web::post().to(uninstall))
@@ -49,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/faults", web::post().to(add_fault))
             .route("/faults", web::delete().to(clear_faults))
             .route("/webhooks/faults", web::post().to(webhook_faults))
+            .route(
+                "/webhooks/subscriptions",
+                web::post().to(webhook_subscriptions),
+            )
             .route("/webhooks/deliveries", web::get().to(deliveries))
             .route("/settings", web::post().to(settings))
             .route("/stats", web::get().to(stats))
@@ -75,6 +80,17 @@ async fn app(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
     let config: AppConfig = body_or_400!(body);
     sim.register_app(config);
     HttpResponse::NoContent().finish()
+}
+
+/// `{"uid": "holded_deal_event"}` → `{"fullyQualifiedName": "…"}`.
+async fn app_event_type(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct EventType {
+        uid: String,
+    }
+    let input: EventType = body_or_400!(body);
+    let name = sim.register_app_event_type(&input.uid);
+    HttpResponse::Created().json(json!({"fullyQualifiedName": name}))
 }
 
 async fn create_portal(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
@@ -256,6 +272,15 @@ async fn webhook_faults(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpRes
     let faults: WebhookFaults = body_or_400!(body);
     sim.set_webhook_faults(faults);
     HttpResponse::NoContent().finish()
+}
+
+/// A webhooks `*-hsmeta.json` component: what the app subscribes to.
+async fn webhook_subscriptions(sim: web::Data<HubspotSim>, body: web::Bytes) -> HttpResponse {
+    let component: Value = body_or_400!(body);
+    match sim.set_webhook_subscriptions(&component) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => bad(e),
+    }
 }
 
 async fn deliveries(sim: web::Data<HubspotSim>) -> HttpResponse {

@@ -10,6 +10,7 @@ use super::{
     gate::Caller,
     model::ObjType,
     objects::parse,
+    state::State,
     store::{batch_times, query_param},
 };
 
@@ -50,13 +51,13 @@ struct Occurrence {
     object_id: Option<String>,
 }
 
-/// Checks and stores one occurrence.
-fn store_event(sim: &HubspotSim, caller: &Caller, raw: Value) -> Result<Value, ApiError> {
+/// Checks one occurrence the way HubSpot does (the batch endpoint stores
+/// none when one is refused).
+fn check_event(state: &State, caller: &Caller, raw: &Value) -> Result<(), ApiError> {
     caller.require(&["timeline".to_owned()])?;
     let occurrence: Occurrence =
         serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_json(&e))?;
-    let mut state = sim.lock();
-    let portal = state.portals.get_mut(&caller.portal_id).expect("portal");
+    let portal = &state.portals[&caller.portal_id];
     if !portal.app_events_approved {
         return Err(ApiError::new(
             403,
@@ -67,11 +68,31 @@ fn store_event(sim: &HubspotSim, caller: &Caller, raw: Value) -> Result<Value, A
     if occurrence.event_type_name.is_empty() {
         return Err(ApiError::validation("eventTypeName is required"));
     }
-    let deal = occurrence
+    let known = state
+        .app_event_types
+        .contains_key(&occurrence.event_type_name)
+        || (state.settings.app_event_uids
+            && state
+                .app_event_types
+                .values()
+                .any(|uid| *uid == occurrence.event_type_name));
+    if !known {
+        return Err(ApiError::validation(format!(
+            "Event type {} does not exist for this app: eventTypeName must be the fullyQualifiedName HubSpot assigned to one of the app's event types",
+            occurrence.event_type_name
+        )));
+    }
+    let on_a_deal = occurrence
         .object_id
         .as_deref()
-        .and_then(|id| id.parse::<u64>().ok());
-    if !deal.is_some_and(|id| portal.records(ObjType::Deals).contains_key(&id)) {
+        .and_then(|id| id.parse::<u64>().ok())
+        .is_some_and(|id| {
+            portal
+                .records
+                .get(&ObjType::Deals)
+                .is_some_and(|r| r.contains_key(&id))
+        });
+    if !on_a_deal {
         return Err(ApiError::validation(format!(
             "Object {:?} does not exist",
             occurrence.object_id
@@ -94,8 +115,22 @@ fn store_event(sim: &HubspotSim, caller: &Caller, raw: Value) -> Result<Value, A
             "App event property values must be strings, numbers or booleans",
         ));
     }
-    portal.app_events.push(raw.clone());
-    Ok(raw)
+    Ok(())
+}
+
+/// Checks every occurrence, then stores them all (or none).
+fn store_events(
+    sim: &HubspotSim,
+    caller: &Caller,
+    events: Vec<Value>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut state = sim.lock();
+    for event in &events {
+        check_event(&state, caller, event)?;
+    }
+    let portal = state.portals.get_mut(&caller.portal_id).expect("portal");
+    portal.app_events.extend(events.iter().cloned());
+    Ok(events)
 }
 
 async fn event(
@@ -104,7 +139,8 @@ async fn event(
     body: web::Bytes,
 ) -> ApiResult {
     let raw: Value = parse(&body)?;
-    Ok(HttpResponse::Created().json(store_event(&sim, &caller, raw)?))
+    let stored = store_events(&sim, &caller, vec![raw])?;
+    Ok(HttpResponse::Created().json(&stored[0]))
 }
 
 async fn events_batch(
@@ -117,11 +153,7 @@ async fn events_batch(
         inputs: Vec<Value>,
     }
     let batch: Batch = parse(&body)?;
-    let results = batch
-        .inputs
-        .into_iter()
-        .map(|e| store_event(&sim, &caller, e))
-        .collect::<Result<Vec<_>, _>>()?;
+    let results = store_events(&sim, &caller, batch.inputs)?;
     let mut response = json!({"status": "COMPLETE", "results": results});
     if let (Some(r), Value::Object(t)) = (response.as_object_mut(), batch_times(&sim.lock())) {
         r.extend(t);

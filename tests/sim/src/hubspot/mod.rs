@@ -560,6 +560,14 @@ impl HubspotSim {
         self.lock().webhook_faults = faults;
     }
 
+    /// Replaces what the app subscribes to with the `subscriptions` of a
+    /// webhooks `*-hsmeta.json` component (by default, the project's own).
+    pub fn set_webhook_subscriptions(&self, component: &Value) -> Result<(), String> {
+        let subscriptions = webhooks::Subscriptions::from_hsmeta(component)?;
+        self.lock().subscriptions = subscriptions;
+        Ok(())
+    }
+
     /// Webhook attempts so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.lock().deliveries.clone()
@@ -585,12 +593,30 @@ impl HubspotSim {
         self.lock().clock_offset += by;
     }
 
-    /// Forgets everything but the registered app.
+    /// Deploys an app-event type of the registered app (its `uid` in the
+    /// project), as HubSpot does once the app is approved for app events;
+    /// returns the fully qualified name HubSpot assigns it, which occurrences
+    /// must name.
+    pub fn register_app_event_type(&self, uid: &str) -> String {
+        let mut state = self.lock();
+        let name = format!(
+            "ae{}_{}-{}",
+            state.app.app_id,
+            uid.replace('_', "-"),
+            state.app_event_types.len() + 1
+        );
+        state.app_event_types.insert(name.clone(), uid.to_owned());
+        name
+    }
+
+    /// Forgets everything but the registered app and its app-event types.
     pub fn reset(&self) {
         let mut state = self.lock();
         let app = state.app.clone();
+        let types = std::mem::take(&mut state.app_event_types);
         *state = State::new(None);
         state.app = app;
+        state.app_event_types = types;
     }
 }
 

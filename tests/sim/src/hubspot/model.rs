@@ -300,6 +300,9 @@ pub fn builtin_properties(t: ObjType) -> Vec<PropDef> {
             datetime("hs_timestamp"),
         ],
     };
+    if t == ObjType::Contacts {
+        props.push(legal_basis());
+    }
     props.push(PropDef::builtin("createdate", "datetime", "date", true));
     props.push(PropDef::builtin(
         t.modified_property(),
@@ -309,6 +312,32 @@ pub fn builtin_properties(t: ObjType) -> Vec<PropDef> {
     ));
     props.push(PropDef::builtin("hs_object_id", "number", "number", true));
     props
+}
+
+/// Contacts' "Legal basis for processing contact's data" (GDPR portals often
+/// make it required), with HubSpot's options.
+fn legal_basis() -> PropDef {
+    let options = [
+        "Legitimate interest – prospect/lead",
+        "Legitimate interest – existing customer",
+        "Legitimate interest - other",
+        "Performance of a contract",
+        "Freely given consent from contact",
+        "Not applicable",
+    ];
+    PropDef {
+        options: options
+            .iter()
+            .enumerate()
+            .map(|(i, value)| PropOption {
+                label: (*value).to_owned(),
+                value: (*value).to_owned(),
+                display_order: i as i64,
+                hidden: false,
+            })
+            .collect(),
+        ..PropDef::builtin("hs_legal_basis", "enumeration", "checkbox", false)
+    }
 }
 
 /// A property group.

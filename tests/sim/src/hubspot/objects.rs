@@ -589,9 +589,12 @@ fn batch_write(
             }
         }
     }
-    // Per-input errors (207) only when every input has its own trace id.
+    // Per-input errors (207) only when every input has its own trace id, and
+    // (by default) only for creates: one bad upsert or update input refuses
+    // the whole request.
     let mut traces = HashSet::new();
-    let traced = !inputs.is_empty()
+    let traced = (action == "create" || state.settings.multi_status_upserts)
+        && !inputs.is_empty()
         && inputs
             .iter()
             .all(|i| i.trace.as_ref().is_some_and(|t| traces.insert(t)));

@@ -115,8 +115,7 @@ async fn list(
     req: HttpRequest,
 ) -> ApiResult {
     let t = object_type(&path)?;
-    let wanted = query_param(req.query_string(), "dataSensitivity")
-        .unwrap_or_else(|| "non_sensitive".into());
+    let wanted = wanted_sensitivity(&req);
     let state = sim.lock();
     let results: Vec<_> = state.portals[&caller.portal_id]
         .props(t)
@@ -127,17 +126,26 @@ async fn list(
     Ok(HttpResponse::Ok().json(json!({"results": results})))
 }
 
+/// The sensitivity a read asks for (`dataSensitivity`, `non_sensitive` by
+/// default, as the spec declares for both the list and the single read).
+fn wanted_sensitivity(req: &HttpRequest) -> String {
+    query_param(req.query_string(), "dataSensitivity").unwrap_or_else(|| "non_sensitive".into())
+}
+
 async fn get_one(
     sim: web::Data<HubspotSim>,
     caller: web::ReqData<Caller>,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> ApiResult {
     let (t, name) = path.into_inner();
     let t = object_type(&t)?;
+    let wanted = wanted_sensitivity(&req);
     let state = sim.lock();
     let def = state.portals[&caller.portal_id]
         .props(t)
         .get(&name)
+        .filter(|def| def.data_sensitivity == wanted)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "Unable to find property {name} for object type {}",

@@ -102,14 +102,22 @@ pub async fn search(
     } else {
         parse(&body)?
     };
+    let (per_group, in_all) = if sim.lock().settings.wide_search_filters {
+        (10, 25)
+    } else {
+        (6, 18)
+    };
     let total_filters: usize = request.filter_groups.iter().map(|g| g.filters.len()).sum();
     if request.filter_groups.len() > 5
-        || request.filter_groups.iter().any(|g| g.filters.len() > 6)
-        || total_filters > 18
+        || request
+            .filter_groups
+            .iter()
+            .any(|g| g.filters.len() > per_group)
+        || total_filters > in_all
     {
-        return Err(ApiError::validation(
-            "Too many filters: a search may have up to 5 filterGroups with up to 6 filters each, and 18 filters in total",
-        ));
+        return Err(ApiError::validation(format!(
+            "Too many filters: a search may have up to 5 filterGroups with up to {per_group} filters each, and {in_all} filters in total"
+        )));
     }
     let limit = request.limit.unwrap_or(10);
     if limit > 200 {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::Portal;
+use super::{model::Portal, webhooks::Subscriptions};
 
 /// The app registered with the simulated HubSpot.
 #[derive(Clone, Serialize, Deserialize)]
@@ -75,6 +75,22 @@ pub struct Settings {
     pub rate_limit_window_ms: u64,
     /// Searches per second per portal (5).
     pub search_per_second: u32,
+    /// The reference's reading of batch upsert and update: one bad input
+    /// comes back as a per-record error (207) when every input has its own
+    /// `objectWriteTraceId`. Off by default: integrators report that HubSpot
+    /// refuses the whole request (400, nothing written) for one bad input,
+    /// and only batch create answers per record.
+    #[serde(default)]
+    pub multi_status_upserts: bool,
+    /// The newer app-events page's reading: an occurrence may name its event
+    /// type by the type's `uid` as well as by the fully qualified name HubSpot
+    /// assigned. Off by default: only the fully qualified name is accepted.
+    #[serde(default)]
+    pub app_event_uids: bool,
+    /// The August 2024 search changelog's limits (10 filters a group, 25 in
+    /// all). Off by default: the search guide's 6 a group and 18 in all.
+    #[serde(default)]
+    pub wide_search_filters: bool,
 }
 
 impl Default for Settings {
@@ -84,6 +100,9 @@ impl Default for Settings {
             rate_limit_max: 110,
             rate_limit_window_ms: 10_000,
             search_per_second: 5,
+            multi_status_upserts: false,
+            app_event_uids: false,
+            wide_search_filters: false,
         }
     }
 }
@@ -221,6 +240,10 @@ pub struct State {
     pub flush_scheduled: bool,
     /// Event and batch counter.
     pub next_event: u64,
+    /// The app's deployed app-event types: fully qualified name → `uid`.
+    pub app_event_types: BTreeMap<String, String>,
+    /// What the app subscribes to.
+    pub subscriptions: Subscriptions,
 }
 
 impl State {
@@ -234,6 +257,7 @@ impl State {
             next_portal: 40_000_001,
             next_record: 10_001,
             next_event: 1,
+            subscriptions: Subscriptions::project(),
             ..Self::default()
         }
     }

@@ -1,13 +1,18 @@
-//! Webhook deliveries: deal-stage changes become `deal.propertyChange`
-//! events, POSTed in batches of up to 100 to the app's target URL with real
-//! v3 (and v1) signatures, retried on HubSpot's schedule on non-2xx or slow
-//! answers, optionally duplicated or reordered.
+//! Webhook deliveries: the events the app subscribes to in its project
+//! (`hubspot-app/src/app/webhooks/webhooks-hsmeta.json` by default), in the
+//! format of each subscription — `object.propertyChange` with `objectTypeId`
+//! for `crmObjects`, `deal.propertyChange` for `legacyCrmObjects`,
+//! `contact.privacyDeletion` for `hubEvents` — and only for portals where the
+//! app is installed. POSTed in batches of up to 100 to the app's target URL
+//! with real v3 (and v1) signatures, retried on HubSpot's schedule on non-2xx
+//! or slow answers, optionally duplicated or reordered.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -23,8 +28,108 @@ const BATCH: usize = 100;
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// Delays before retries 1..=9 (≈ 24 h in all, HubSpot retries up to 10 times).
 const RETRY_DELAYS_S: [u64; 9] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400, 21_600, 36_000];
+/// The project's webhooks component: what the registered app subscribes to
+/// unless a test says otherwise.
+const PROJECT_WEBHOOKS: &str =
+    include_str!("../../../../hubspot-app/src/app/webhooks/webhooks-hsmeta.json");
 
-/// Queues the event for a deal's `dealstage` change.
+/// One subscription of the app (a `*-hsmeta.json` entry).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    subscription_type: String,
+    /// `crmObjects`: the object (`deal`); HubSpot's docs also write `objectName`.
+    #[serde(default, alias = "objectName")]
+    object_type: Option<String>,
+    #[serde(default)]
+    property_name: Option<String>,
+    #[serde(default)]
+    active: bool,
+}
+
+/// The app's subscriptions, by kind, as a project declares them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscriptions {
+    #[serde(default)]
+    crm_objects: Vec<Subscription>,
+    #[serde(default)]
+    legacy_crm_objects: Vec<Subscription>,
+    #[serde(default)]
+    hub_events: Vec<Subscription>,
+}
+
+impl Subscriptions {
+    /// Reads the `subscriptions` of a webhooks `*-hsmeta.json` component.
+    pub fn from_hsmeta(component: &Value) -> Result<Self, String> {
+        serde_json::from_value(component["config"]["subscriptions"].clone())
+            .map_err(|e| format!("webhooks component: {e}"))
+    }
+
+    /// What the project in this repository subscribes to.
+    pub fn project() -> Self {
+        let component: Value =
+            serde_json::from_str(PROJECT_WEBHOOKS).expect("the project's webhooks JSON");
+        Self::from_hsmeta(&component).expect("the project's subscriptions")
+    }
+
+    /// The events a change of `property` on a deal produces: one per active
+    /// subscription to it (id = its position), in that subscription's format.
+    fn deal_property(&self, property: &str) -> Vec<(u64, Value)> {
+        let wants = |s: &Subscription| s.active && s.property_name.as_deref() == Some(property);
+        let generic = self
+            .crm_objects
+            .iter()
+            .filter(|s| {
+                wants(s)
+                    && s.subscription_type == "object.propertyChange"
+                    && s.object_type.as_deref() == Some("deal")
+            })
+            .map(|_| json!({"subscriptionType": "object.propertyChange", "objectTypeId": "0-3"}));
+        let legacy = self
+            .legacy_crm_objects
+            .iter()
+            .filter(|s| wants(s) && s.subscription_type == "deal.propertyChange")
+            .map(|_| json!({"subscriptionType": "deal.propertyChange"}));
+        generic
+            .chain(legacy)
+            .enumerate()
+            .map(|(i, e)| (i as u64 + 1, e))
+            .collect()
+    }
+
+    /// Whether the app subscribes to `contact.privacyDeletion`.
+    fn privacy_deletion(&self) -> bool {
+        self.hub_events
+            .iter()
+            .any(|s| s.active && s.subscription_type == "contact.privacyDeletion")
+    }
+}
+
+/// Whether the app is installed in `portal` (an OAuth grant it has not
+/// lost by an uninstall or a revocation).
+fn installed(state: &State, portal: u64) -> bool {
+    state.refresh_tokens.values().any(|g| g.portal_id == portal)
+}
+
+/// Queues `event` (with the delivery fields every event carries) for the
+/// app's target URL, when the app is installed in `portal`.
+fn enqueue(state: &mut State, portal: u64, subscription: u64, mut event: Value) {
+    if state.app.webhook_url.is_none() || !installed(state, portal) {
+        return;
+    }
+    state.next_event += 1;
+    let common = json!({
+        "eventId": state.next_event, "subscriptionId": subscription, "portalId": portal,
+        "appId": state.app.app_id, "occurredAt": state.now().timestamp_millis(), "attemptNumber": 0,
+    });
+    if let (Some(event), Value::Object(common)) = (event.as_object_mut(), common) {
+        event.extend(common);
+    }
+    state.pending_events.push(event);
+}
+
+/// Queues the events of a deal's `dealstage` change.
 pub fn enqueue_stage_change(
     state: &mut State,
     portal: u64,
@@ -32,37 +137,38 @@ pub fn enqueue_stage_change(
     stage: &str,
     source: Source,
 ) {
-    let app_id = state.app.app_id;
     let (change_source, source_id) = match source {
-        Source::App => ("INTEGRATION", app_id.to_string()),
+        Source::App => ("INTEGRATION", state.app.app_id.to_string()),
         Source::OtherIntegration => ("INTEGRATION", "private-app".to_owned()),
         Source::User => ("CRM_UI", "userId:1".to_owned()),
     };
-    state.next_event += 1;
-    let event = json!({
-        "eventId": state.next_event, "subscriptionId": 1, "portalId": portal, "appId": app_id,
-        "occurredAt": state.now().timestamp_millis(), "subscriptionType": "deal.propertyChange", "attemptNumber": 0,
-        "objectId": deal, "propertyName": "dealstage", "propertyValue": stage,
-        "changeSource": change_source, "sourceId": source_id,
-    });
-    if state.app.webhook_url.is_some() {
-        state.pending_events.push(event);
+    for (subscription, mut event) in state.subscriptions.deal_property("dealstage") {
+        if let Some(fields) = event.as_object_mut() {
+            fields.extend([
+                ("objectId".to_owned(), json!(deal)),
+                ("propertyName".to_owned(), json!("dealstage")),
+                ("propertyValue".to_owned(), json!(stage)),
+                ("changeSource".to_owned(), json!(change_source)),
+                ("sourceId".to_owned(), json!(source_id)),
+            ]);
+        }
+        enqueue(state, portal, subscription, event);
     }
 }
 
 /// Queues the `contact.privacyDeletion` event HubSpot sends when a user
 /// permanently deletes a contact to comply with privacy law.
 pub fn enqueue_privacy_deletion(state: &mut State, portal: u64, contact: u64) {
-    let app_id = state.app.app_id;
-    state.next_event += 1;
-    let event = json!({
-        "eventId": state.next_event, "subscriptionId": 2, "portalId": portal, "appId": app_id,
-        "occurredAt": state.now().timestamp_millis(), "subscriptionType": "contact.privacyDeletion",
-        "attemptNumber": 0, "objectId": contact, "changeFlag": "PRIVACY_DELETION", "changeSource": "GDPR",
-    });
-    if state.app.webhook_url.is_some() {
-        state.pending_events.push(event);
+    if !state.subscriptions.privacy_deletion() {
+        return;
     }
+    let event = json!({
+        "subscriptionType": "contact.privacyDeletion", "objectId": contact,
+        "changeFlag": "PRIVACY_DELETION", "changeSource": "GDPR",
+    });
+    let subscription =
+        state.subscriptions.crm_objects.len() + state.subscriptions.legacy_crm_objects.len() + 1;
+    enqueue(state, portal, subscription as u64, event);
 }
 
 /// The v3 signature HubSpot sends.
