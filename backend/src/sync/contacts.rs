@@ -321,11 +321,7 @@ async fn existing_records(
     let mut by_value: HashMap<(&str, String), String> = HashMap::new();
     for pending in batch.iter().filter(|p| p.hubspot_id.is_none()) {
         for key in keys {
-            if let Some(value) = pending
-                .props
-                .get(*key)
-                .and_then(|v| match_key(key, v))
-            {
+            if let Some(value) = pending.props.get(*key).and_then(|v| match_key(key, v)) {
                 by_value
                     .entry((key, value))
                     .or_insert_with(|| pending.holded_id.clone());

@@ -632,15 +632,6 @@ async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool)
             .unwrap();
         existing.push((company.id.clone(), made["id"].clone()));
     }
-    let made_typed: Value = create(
-        "companies",
-        json!({"name": "Empresa tecleada", "domain": format!("www.{typed_domain}")}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
     tokio::time::sleep(Duration::from_millis(1_200)).await; // past the search index lag
 
     let output = s.sync(&[]).await;
