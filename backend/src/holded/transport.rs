@@ -5,7 +5,7 @@ use std::{
     num::NonZeroU32,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -60,6 +60,8 @@ pub struct ClientOptions {
     /// (`HH_HOLDED_MONTHLY_QUOTA`; Holded's own limit lowers it where a v2
     /// token may read it).
     pub monthly_quota: u64,
+    /// The HubSpot portal the client works for, named in each call's log line.
+    pub portal: Option<i64>,
 }
 
 impl Default for ClientOptions {
@@ -71,6 +73,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             v2_page_size: 100,
             monthly_quota: 5_000,
+            portal: None,
         }
     }
 }
@@ -141,6 +144,7 @@ pub(crate) struct Transport {
     limiter: DefaultDirectRateLimiter,
     retry: RetryPolicy,
     calls: Arc<AtomicU64>,
+    portal: Option<i64>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -185,6 +189,7 @@ impl Transport {
             limiter: RateLimiter::direct(quota(rate)),
             retry: options.retry.clone(),
             calls: Arc::new(AtomicU64::new(0)),
+            portal: options.portal,
         })
     }
 
@@ -201,7 +206,8 @@ impl Transport {
             .with_max_times(self.retry.max_retries)
             .with_jitter();
         let cap = self.retry.max_retry_after;
-        (|| self.attempt(&call))
+        let attempts = AtomicU32::new(0);
+        (|| self.attempt(&call, attempts.fetch_add(1, Ordering::Relaxed) + 1))
             .retry(backoff)
             .when(HoldedError::is_transient)
             .adjust(move |err, delay| delay.map(|d| err.retry_after().map_or(d, |r| r.min(cap))))
@@ -211,7 +217,7 @@ impl Transport {
             .await
     }
 
-    async fn attempt(&self, call: &Call) -> Result<Value, HoldedError> {
+    async fn attempt(&self, call: &Call, attempt: u32) -> Result<Value, HoldedError> {
         self.limiter.until_ready().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut request = self
@@ -228,14 +234,26 @@ impl Transport {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
+        let started = std::time::Instant::now();
+        let mut answered = None;
         let outcome = async {
             let response = request.send().await.map_err(send_error)?;
             let status = response.status();
+            answered = Some(status.as_u16());
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(send_error)?;
             self.interpret(&call.path, status, &headers, &body)
         }
         .await;
+        tracing::debug!(
+            portal = self.portal,
+            method = %call.method,
+            route = %call.path,
+            status = answered,
+            duration_ms = started.elapsed().as_millis() as u64,
+            attempt,
+            "Holded call"
+        );
         match (outcome, call.safety) {
             (Err(err), Safety::CreateOnce(what))
                 if matches!(

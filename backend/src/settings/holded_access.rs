@@ -61,7 +61,11 @@ impl HoldedAccess {
         let key = self
             .cipher
             .open(sealed, holded_key_slot(settings.portal_id))?;
-        Ok(self.client(key)?)
+        let options = ClientOptions {
+            portal: Some(settings.portal_id),
+            ..self.options.clone()
+        };
+        Ok(HoldedClient::new(&self.base, key, options)?)
     }
 
     /// Calls a month a Holded account's plan allows (`HH_HOLDED_MONTHLY_QUOTA`).

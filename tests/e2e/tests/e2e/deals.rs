@@ -1503,3 +1503,49 @@ async fn a_stage_change_that_did_not_happen_makes_no_document() {
     assert!(env.requests(deal).await.is_empty(), "no request was opened");
     assert!(env.documents().is_empty());
 }
+
+/// A support engineer follows one deal through its calls: every Holded and
+/// HubSpot call is a debug line with the portal, method, route, status,
+/// duration and attempt — and never the Holded key.
+#[tokio::test]
+async fn every_call_of_a_deal_is_logged_with_its_portal_and_never_the_key() {
+    let env = env(Setup {
+        holded_v1: true,
+        service_env: vec![("RUST_LOG", "info,holded_hubspot=debug")],
+        ..Default::default()
+    })
+    .await;
+    let deal = env.deal(DealSpec {
+        name: "Mantenimiento anual · Ferretería Núñez",
+        doc_type: "invoice",
+        associate: Some("company"),
+        amount: Some("1210"),
+        company: Some(company("Ferretería Núñez SL")),
+        ..Default::default()
+    });
+    env.move_to_trigger(deal, "invoice");
+    env.wait_created(deal, "invoice").await;
+    let logs = env.stack.service.logs();
+    let portal = format!("portal={}", env.portal);
+    let holded: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("Holded call") && l.contains(&portal))
+        .collect();
+    assert!(
+        holded.iter().any(|l| l.contains("method=POST")
+            && l.contains("route=/documents/invoice")
+            && l.contains("status=201")
+            && l.contains("attempt=1")
+            && l.contains("duration_ms=")),
+        "the invoice create is logged: {holded:#?}"
+    );
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("HubSpot call") && l.contains(&portal) && l.contains("route=")),
+        "HubSpot calls are logged with the portal"
+    );
+    assert!(
+        !logs.contains(&env.account.v1_key),
+        "the Holded key never appears in the logs"
+    );
+}
