@@ -356,7 +356,18 @@ async fn flush(
         .collect();
 
     associate(ctx, &written, extras).await?;
-    let failed_lines = replace_lines(ctx, &written, extras).await?;
+    let failed_lines = match replace_lines(ctx, &written, extras).await {
+        Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
+            // The lines' answer was lost, not necessarily the lines: replace
+            // whatever each deal has now (read from its associations), once more.
+            let existing: Vec<_> = written
+                .iter()
+                .map(|(p, id, _)| (*p, id.clone(), false))
+                .collect();
+            replace_lines(ctx, &existing, extras).await?
+        }
+        failed => failed?,
+    };
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();

@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::Simulator;
 use faults::Fault;
 use http::SimRequest;
-use model::{SimContact, SimDocument};
+use model::{SimContact, SimDocument, SimProduct};
 use seed::{SeedSpec, SeedSummary};
 use state::{ALL_PERMISSIONS, Account, SimSettings, State, Token};
 
@@ -222,6 +222,15 @@ impl HoldedSim {
             .accounts
             .get(account_id)
             .map(|a| a.contacts.clone())
+            .unwrap_or_default()
+    }
+
+    /// An account's products, in creation order.
+    pub fn products(&self, account_id: &str) -> Vec<SimProduct> {
+        self.state()
+            .accounts
+            .get(account_id)
+            .map(|a| a.products.clone())
             .unwrap_or_default()
     }
 
