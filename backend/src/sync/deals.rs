@@ -44,6 +44,8 @@ use crate::{
 };
 
 const KIND: &str = "deals";
+/// How many times lines whose create went unanswered are replaced again.
+const LINE_RETRIES: usize = 4;
 /// Link kind holding the hash of a deal's lines (rewritten only when they change).
 const LINES_KIND: &str = "deal_lines";
 
@@ -132,6 +134,10 @@ enum Plan {
     /// Holded's answer lacks what the deal needs (its lines): a failure of
     /// this record, never an empty deal.
     Failed(String),
+    /// Made by this app from that HubSpot deal (its notes carry the marker),
+    /// though not linked yet — the deal flow's answer from Holded is late or
+    /// lost: it belongs to that deal, never to a second one.
+    FromDeal(String),
 }
 
 /// Decides what `document`'s deal needs, reading the document whole when its
@@ -148,6 +154,9 @@ async fn plan(
         .filter(|l| l.hubspot_id.is_some());
     if link.is_none() && ctx.before_start(document.date) {
         return Ok(Plan::Skipped);
+    }
+    if let Some(deal) = made_from_deal(ctx, document, link.is_some(), document.notes.as_deref()) {
+        return Ok(Plan::FromDeal(deal));
     }
     let mut props = deal_properties(document);
     let target = document.contact_id.as_ref().and_then(|id| {
@@ -179,8 +188,13 @@ async fn plan(
         None if head_unchanged => return Ok(Plan::Unchanged),
         None => match read_lines(ctx, document).await? {
             Ok(Some(whole)) => {
+                if let Some(deal) =
+                    made_from_deal(ctx, document, link.is_some(), whole.notes.as_deref())
+                {
+                    return Ok(Plan::FromDeal(deal));
+                }
                 read = whole;
-                (&read.0, &read.1)
+                (&read.lines, &read.products)
             }
             Ok(None) => return Ok(Plan::Skipped),
             Err(why) => return Ok(Plan::Failed(why)),
@@ -228,22 +242,51 @@ async fn plan(
     Ok(Plan::Write(Box::new((pending, extra))))
 }
 
-/// `document` read whole: its lines and their products' links. `Ok(None)`
-/// when it is gone from Holded since it was listed; `Err` with the reason
-/// when Holded's answer lacks a field the deal needs.
+/// A document read whole, as far as its deal needs it.
+struct Whole {
+    lines: Vec<DocumentLine>,
+    /// Links of the products its lines name.
+    products: Links,
+    notes: Option<String>,
+}
+
+/// The deal an unlinked document was made from by this app, if its `notes`
+/// say so.
+fn made_from_deal(
+    ctx: &RunContext<'_>,
+    document: &Document,
+    linked: bool,
+    notes: Option<&str>,
+) -> Option<String> {
+    if linked {
+        return None;
+    }
+    crate::deals::deal_of(notes?, ctx.portal_id, document.doc_type)
+}
+
+/// `document` read whole: its lines, their products' links and its notes.
+/// `Ok(None)` when it is gone from Holded since it was listed; `Err` with the
+/// reason when Holded's answer lacks a field the deal needs.
 async fn read_lines(
     ctx: &RunContext<'_>,
     document: &Document,
-) -> Result<Result<Option<(Vec<DocumentLine>, Links)>, String>, SyncError> {
+) -> Result<Result<Option<Whole>, String>, SyncError> {
     let lines = match ctx.holded.document(document.doc_type, &document.id).await {
-        Ok(whole) => whole.into_lines(),
+        Ok(whole) => {
+            let notes = whole.notes.clone();
+            whole.into_lines().map(|lines| (lines, notes))
+        }
         Err(HoldedError::NotFound { .. }) => return Ok(Ok(None)),
         Err(other) => Err(other),
     };
     match lines {
-        Ok(lines) => {
+        Ok((lines, notes)) => {
             let products = product_links(ctx, lines.iter()).await?;
-            Ok(Ok(Some((lines, products))))
+            Ok(Ok(Some(Whole {
+                lines,
+                products,
+                notes,
+            })))
         }
         Err(err @ HoldedError::Decode { .. }) => {
             Ok(Err(crate::i18n::spanish_part(&err.to_string()).to_owned()))
@@ -284,6 +327,22 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
                 match planned {
                     Plan::Unchanged => tally.counts().unchanged += 1,
                     Plan::Skipped => tally.counts().skipped += 1,
+                    Plan::FromDeal(deal) => {
+                        tally.counts().skipped += 1;
+                        ctx.store
+                            .save_links(
+                                ctx.portal_id,
+                                ORIGIN_KIND,
+                                &[LinkWrite {
+                                    holded_id: document.id.clone(),
+                                    hubspot_id: deal,
+                                    content_hash: String::new(),
+                                    holded_updated_at: None,
+                                    listed: false,
+                                }],
+                            )
+                            .await?;
+                    }
                     Plan::Failed(why) => tally.item(crate::store::RunItem {
                         object_kind: KIND,
                         holded_id: document.id.clone(),
@@ -356,18 +415,23 @@ async fn flush(
         .collect();
 
     associate(ctx, &written, extras).await?;
-    let failed_lines = match replace_lines(ctx, &written, extras).await {
-        Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
-            // The lines' answer was lost, not necessarily the lines: replace
-            // whatever each deal has now (read from its associations), once more.
-            let existing: Vec<_> = written
-                .iter()
-                .map(|(p, id, _)| (*p, id.clone(), false))
-                .collect();
-            replace_lines(ctx, &existing, extras).await?
+    let mut failed_lines = replace_lines(ctx, &written, extras).await;
+    // A lost answer leaves the lines unknown, not necessarily unmade:
+    // replacing whatever each deal has now (read from its associations) is
+    // safe to repeat, so it is repeated as an idempotent call would be.
+    let existing: Vec<_> = written
+        .iter()
+        .map(|(p, id, _)| (*p, id.clone(), false))
+        .collect();
+    for _ in 0..LINE_RETRIES {
+        match &failed_lines {
+            Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
+                failed_lines = replace_lines(ctx, &existing, extras).await;
+            }
+            _ => break,
         }
-        failed => failed?,
-    };
+    }
+    let failed_lines = failed_lines?;
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();

@@ -2,11 +2,15 @@
 //! lost — counted from the simulators and the database, not from what the
 //! service says it did.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    time::Duration,
+};
 
 use holded_hubspot::store::{
     Store,
-    entities::{portal, record_link, sync_run, sync_run_item, sync_run_object},
+    entities::{portal, record_link, sync_run, sync_run_item, sync_run_object, webhook_event},
 };
 use holded_hubspot_sim::RunningSims;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -16,6 +20,10 @@ use super::{proxy::Injected, world::World};
 /// One run's figures.
 #[derive(Debug, Default)]
 pub struct Figures {
+    /// Deals whose stage change HubSpot delivered (at least once, answered 2xx).
+    pub deals_delivered: usize,
+    /// Deals with a stage change the service stored.
+    pub deals_stored: usize,
     pub documents_expected: usize,
     pub documents_created: usize,
     pub documents_duplicated: usize,
@@ -75,6 +83,11 @@ impl fmt::Display for Figures {
         let mut row = |name: &str, expected: String, got: String| {
             writeln!(f, "| {name} | {expected} | {got} |")
         };
+        row(
+            "deals whose stage change was delivered / stored",
+            self.documents_expected.to_string(),
+            format!("{} / {}", self.deals_delivered, self.deals_stored),
+        )?;
         row(
             "documents created",
             self.documents_expected.to_string(),
@@ -261,7 +274,32 @@ pub async fn tally(
         .ok()
         .flatten()
         .is_none_or(|p| p.status != "connected") as usize;
+    let delivered: BTreeSet<u64> = sims
+        .hubspot
+        .deliveries()
+        .iter()
+        .filter(|d| d.delivered)
+        .flat_map(|d| d.events.iter().filter_map(|e| e["objectId"].as_u64()))
+        .collect();
+    let stored: BTreeSet<String> = webhook_event::Entity::find()
+        .filter(webhook_event::Column::PortalId.eq(portal_id))
+        .all(store.db())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.object_id)
+        .collect();
     Figures {
+        deals_delivered: world
+            .deals
+            .iter()
+            .filter(|d| delivered.contains(&d.id))
+            .count(),
+        deals_stored: world
+            .deals
+            .iter()
+            .filter(|d| stored.contains(&d.id.to_string()))
+            .count(),
         documents_expected: world.deals.len(),
         documents_created: per_reference.len(),
         documents_duplicated: per_reference.values().map(|n| n - 1).sum(),
