@@ -44,8 +44,8 @@ use crate::{
 };
 
 const KIND: &str = "deals";
-/// How many times lines whose create went unanswered are replaced again.
-const LINE_RETRIES: usize = 4;
+/// How many times a group of lines whose create went unanswered is replaced again.
+const LINE_RETRIES: usize = 5;
 /// Link kind holding the hash of a deal's lines (rewritten only when they change).
 const LINES_KIND: &str = "deal_lines";
 
@@ -415,23 +415,7 @@ async fn flush(
         .collect();
 
     associate(ctx, &written, extras).await?;
-    let mut failed_lines = replace_lines(ctx, &written, extras).await;
-    // A lost answer leaves the lines unknown, not necessarily unmade:
-    // replacing whatever each deal has now (read from its associations) is
-    // safe to repeat, so it is repeated as an idempotent call would be.
-    let existing: Vec<_> = written
-        .iter()
-        .map(|(p, id, _)| (*p, id.clone(), false))
-        .collect();
-    for _ in 0..LINE_RETRIES {
-        match &failed_lines {
-            Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
-                failed_lines = replace_lines(ctx, &existing, extras).await;
-            }
-            _ => break,
-        }
-    }
-    let failed_lines = failed_lines?;
+    let failed_lines = replace_lines(ctx, &written, extras).await?;
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();
@@ -507,9 +491,14 @@ async fn associate(
     Ok(())
 }
 
-/// Replaces the line items of written deals whose lines changed: archives what
-/// the deal has now (when it existed before) and creates the new lines.
-/// Returns the deals whose lines HubSpot refused, with the reason.
+/// Replaces the line items of written deals whose lines changed, in groups
+/// of deals whose lines fit one batch create. Returns the deals whose lines
+/// HubSpot refused, with the reason.
+///
+/// A group whose create went unanswered may have its lines or not: the group
+/// is replaced again from what its deals have now (read from their
+/// associations) — safe to repeat, so repeated as an idempotent call would
+/// be — while the groups before it stand.
 async fn replace_lines(
     ctx: &RunContext<'_>,
     written: &[(&Pending, String, bool)],
@@ -519,9 +508,56 @@ async fn replace_lines(
         .iter()
         .filter(|(p, _, _)| !extras[&p.holded_id].lines_hash.is_empty())
         .collect();
-    let existing_deals: Vec<String> = changed
+    let mut failed = HashMap::new();
+    for group in line_groups(&changed, extras) {
+        let mut outcome = replace_group(ctx, &group, extras, true).await;
+        for _ in 0..LINE_RETRIES {
+            match &outcome {
+                Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
+                    outcome = replace_group(ctx, &group, extras, false).await;
+                }
+                _ => break,
+            }
+        }
+        failed.extend(outcome?);
+    }
+    Ok(failed)
+}
+
+/// `deals` cut into groups whose lines together fit one batch (a deal with
+/// more lines than that stands alone).
+fn line_groups<'a, 'b>(
+    deals: &[&'a (&'b Pending, String, bool)],
+    extras: &HashMap<String, DealExtra>,
+) -> Vec<Vec<&'a (&'b Pending, String, bool)>> {
+    let mut groups: Vec<Vec<_>> = Vec::new();
+    let mut lines_in_last = 0;
+    for deal in deals {
+        let lines = extras[&deal.0.holded_id].lines.len();
+        match groups.last_mut() {
+            Some(group) if lines_in_last + lines <= BATCH => group.push(*deal),
+            _ => {
+                groups.push(vec![*deal]);
+                lines_in_last = 0;
+            }
+        }
+        lines_in_last += lines;
+    }
+    groups
+}
+
+/// Archives what the group's deals have now (for new deals only when
+/// `trust_new` is false: a deal created this run has no lines yet) and
+/// creates their lines.
+async fn replace_group(
+    ctx: &RunContext<'_>,
+    group: &[&(&Pending, String, bool)],
+    extras: &HashMap<String, DealExtra>,
+    trust_new: bool,
+) -> Result<HashMap<String, String>, SyncError> {
+    let existing_deals: Vec<String> = group
         .iter()
-        .filter(|(_, _, new)| !new)
+        .filter(|(_, _, new)| !(trust_new && *new))
         .map(|(_, id, _)| id.clone())
         .collect();
     if !existing_deals.is_empty() {
@@ -538,7 +574,7 @@ async fn replace_lines(
     }
     let mut inputs = Vec::new();
     let mut owners = Vec::new();
-    for (pending, deal_id, _) in &changed {
+    for (pending, deal_id, _) in group {
         for line in &extras[&pending.holded_id].lines {
             let mut input = CreateInput::new(line.clone());
             input.associations.push(NewAssociation {
