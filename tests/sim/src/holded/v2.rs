@@ -154,6 +154,18 @@ pub fn handle(
             Some(t) => create_document(state, &account_id, t, &body),
             None => Reply::problem(404, "No route found."),
         },
+        // §4.5: `POST …/{id}/approve` issues a draft (it takes its number).
+        ("POST", [kind, id, "approve"]) => {
+            let known = SimDocType::from_v2(kind)
+                .is_some_and(|t| account.documents_of(t).any(|d| d.id == *id));
+            match known
+                .then(|| ops::approve_document(state, &account_id, id))
+                .flatten()
+            {
+                Some(d) => Reply::json(200, json!({"id": d.id, "document_number": d.number})),
+                None => Reply::problem(404, "Document not found."),
+            }
+        }
         _ => Reply::problem(404, "No route found."),
     }
 }
@@ -187,6 +199,7 @@ fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
             return Some(("developers:usage.read".into(), "api_usage_get_1".into()));
         }
         [kind] | [kind, _] => SimDocType::from_v2(kind)?.scope().to_owned(),
+        [kind, _, "approve"] if method == "POST" => SimDocType::from_v2(kind)?.scope().to_owned(),
         _ => return None,
     };
     let resource = scope.replace([':', '-'], "_");
