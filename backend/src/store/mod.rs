@@ -11,6 +11,7 @@ pub mod contact_index;
 pub mod document_requests;
 pub mod entities;
 pub mod holded_usage;
+pub mod holded_webhooks;
 pub mod links;
 pub mod oauth_states;
 pub mod overview;

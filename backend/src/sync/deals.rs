@@ -24,11 +24,12 @@ use super::{
     SyncError,
     context::{RunContext, Scan},
     created_documents::CreatedDocuments,
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::deal_properties,
     tally::Tally,
+    targets::Scope,
     write::{BATCH, Pending, reason},
 };
 use crate::{
@@ -263,9 +264,22 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     let mut extras = HashMap::new();
     let mut created = CreatedDocuments::default();
     let mut scanned = 0;
+    let mut whole = true;
+    let mut gone = Vec::new();
     for doc_type in DocumentType::ALL {
         let stage = ctx.mapping.stage(doc_type).cloned();
-        let mut pages = ctx.holded.documents(doc_type);
+        let mut pages = match ctx.documents_scope(doc_type) {
+            Scope::Nothing => {
+                whole = false;
+                continue;
+            }
+            Scope::Records(ids) => {
+                whole = false;
+                ctx.holded
+                    .documents_by_id(doc_type, ids.iter().cloned().collect())
+            }
+            Scope::Everything => ctx.holded.documents(doc_type),
+        };
         while let Some(page) = pages.try_next().await? {
             scanned += page.len();
             let found = lookups(ctx, &page).await?;
@@ -315,11 +329,19 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             ctx.renew_lease().await?;
         }
         scan.finish(&pages);
+        gone.extend(pages.gone());
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
     created.flush(ctx, &mut tally).await?;
-    mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
-    mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    if whole {
+        mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
+        mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    } else {
+        // A targeted run (some types not read at all): only what Holded said
+        // it no longer has is marked.
+        mark_gone(ctx, KIND, ObjectType::Deals, &gone, &mut tally).await?;
+        mark_gone(ctx, ORIGIN_KIND, ObjectType::Deals, &gone, &mut tally).await?;
+    }
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;

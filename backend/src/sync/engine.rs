@@ -15,6 +15,7 @@ use super::{
     mapping::Sensitive,
     products::sync_products,
     tally::{KindReport, Tally},
+    targets::{Scope, Targets},
 };
 use crate::{
     contact_index::ContactIndex,
@@ -43,6 +44,8 @@ pub struct SyncRequest {
     pub since: Option<NaiveDate>,
     /// Plan only: write nothing to HubSpot.
     pub dry_run: bool,
+    /// Only these records (a targeted run after webhooks); `None` for all.
+    pub targets: Option<Targets>,
 }
 
 /// How a run ended.
@@ -140,7 +143,7 @@ impl SyncEngine {
             products: settings.sync_products,
             documents: settings.sync_documents,
         });
-        let resumed = if request.dry_run {
+        let resumed = if request.dry_run || request.targets.is_some() {
             None
         } else {
             self.store.resumable_run(portal.id).await?
@@ -184,6 +187,7 @@ impl SyncEngine {
             mapping: DocumentMapping::from_json(&settings.document_mapping),
             progress,
             lock,
+            targets: request.targets.as_ref(),
         };
         let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         let mut kinds = Vec::new();
@@ -271,20 +275,25 @@ async fn run_parts(
     objects: SyncObjects,
     done: &mut Vec<Tally>,
 ) -> Result<(), SyncError> {
-    let contacts = sync_contacts(
-        ctx,
-        ContactKinds {
-            persons: objects.contacts,
-            companies: objects.companies,
-        },
-    )
-    .await?;
+    let contacts = if ctx.contacts_scope() == Scope::Nothing {
+        Vec::new()
+    } else {
+        sync_contacts(
+            ctx,
+            ContactKinds {
+                persons: objects.contacts,
+                companies: objects.companies,
+            },
+        )
+        .await?
+    };
     for tally in contacts {
         ctx.progress.kind_done(tally.report());
         done.push(tally);
     }
     within_quota(ctx, quota).await?;
     if objects.products
+        && ctx.products_scope() != Scope::Nothing
         && let Some(tally) = sync_products(ctx).await?
     {
         ctx.progress.kind_done(tally.report());
@@ -292,6 +301,7 @@ async fn run_parts(
     }
     within_quota(ctx, quota).await?;
     if objects.documents
+        && ctx.targets.is_none_or(Targets::any_documents)
         && let Some(tally) = sync_deals(ctx).await?
     {
         ctx.progress.kind_done(tally.report());

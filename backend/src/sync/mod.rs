@@ -16,11 +16,13 @@ mod isolate;
 pub mod mapping;
 mod products;
 mod tally;
+mod targets;
 mod write;
 
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use hash::content_hash;
 pub use tally::KindReport;
+pub use targets::{MAX_TARGETED, Scope, Targets};
 pub use write::kind_label;
 
 use crate::{holded::HoldedError, hubspot::HubspotError, quota::Paused, settings::StoredKeyError};
