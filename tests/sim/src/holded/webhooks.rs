@@ -246,6 +246,14 @@ fn record_body(state: &State, account_id: &str, object: Object, id: &str) -> Val
         }
         Object::Product => Account::find(&account.products, id, |p| &p.id).map(v2::product_json),
         Object::Document => Account::find(&account.documents, id, |d| &d.id).map(v2::document_json),
+        Object::Payment => Account::find(&account.documents, id, |d| &d.id).and_then(|d| {
+            let payment = d.collection.payments.last()?;
+            Some(json!({
+                "id": payment.id, "document_id": d.id, "document_type": d.doc_type.v1(),
+                "contact_id": d.contact_id, "amount": payment.amount.to_string(),
+                "date": super::model::madrid_day(payment.date).format("%Y-%m-%d").to_string(),
+            }))
+        }),
     };
     found.unwrap_or_else(deleted)
 }
@@ -255,6 +263,8 @@ enum Object {
     Contact,
     Product,
     Document,
+    /// The last payment of the document.
+    Payment,
 }
 
 /// After an API call answered `status` with `reply_body`: the webhook its
@@ -316,6 +326,22 @@ fn change_of(
             let t = doc(kind)?;
             Some((
                 format!("{}.approve", t.v1()),
+                (*id).to_owned(),
+                Object::Document,
+            ))
+        }
+        [kind, id, "pay" | "payments"] if method == "POST" => {
+            doc(kind)?;
+            Some((
+                "payment.create".to_owned(),
+                (*id).to_owned(),
+                Object::Payment,
+            ))
+        }
+        [kind, id, "cancel"] if method == "POST" => {
+            let t = doc(kind)?;
+            Some((
+                format!("{}.update", t.v1()),
                 (*id).to_owned(),
                 Object::Document,
             ))
@@ -417,6 +443,14 @@ mod tests {
         assert_eq!(
             event("v2", "POST", &["invoices", "x", "approve"]).as_deref(),
             Some("invoice.approve")
+        );
+        assert_eq!(
+            event("v1", "POST", &["documents", "invoice", "x", "pay"]).as_deref(),
+            Some("payment.create")
+        );
+        assert_eq!(
+            event("v2", "POST", &["invoices", "x", "payments"]).as_deref(),
+            Some("payment.create")
         );
         assert_eq!(event("v2", "GET", &["contacts"]), None);
         assert!(catalogue().contains(&"salesorder.delete".to_owned()));
