@@ -156,6 +156,7 @@ impl Runtime {
                 hubspot,
                 self.holded_access(),
             )
+            .with_timeline(self.timeline.clone())
         })
     }
 

@@ -1,8 +1,9 @@
 //! Holded webhooks per portal: the opaque token of the portal's endpoint,
 //! the sealed signing secret, the Holded account the deliveries come from
 //! (pinned by the first verified delivery), the last delivery and the
-//! refused ones; and the deliveries received, stored once by Holded's
-//! delivery id until the targeted sync has handled them.
+//! refused ones; the deliveries received, stored once by Holded's delivery
+//! id until the targeted sync has handled them; and the last state of each
+//! deal's document told on the deal's timeline (status, number, paid).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -73,10 +74,35 @@ impl MigrationTrait for Migration {
                     .col(HoldedWebhookEvents::ProcessedAt)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DocumentStates::Table)
+                    .if_not_exists()
+                    .col(big_integer(DocumentStates::PortalId))
+                    .col(string(DocumentStates::HoldedId))
+                    .col(string(DocumentStates::DocType))
+                    .col(string_null(DocumentStates::Number))
+                    .col(string(DocumentStates::Status))
+                    .col(string(DocumentStates::Paid))
+                    .col(string(DocumentStates::Pending))
+                    .col(string(DocumentStates::Currency))
+                    .col(timestamp_with_time_zone(DocumentStates::UpdatedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(DocumentStates::PortalId)
+                            .col(DocumentStates::HoldedId),
+                    )
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(DocumentStates::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(HoldedWebhookEvents::Table).to_owned())
             .await?;
@@ -110,4 +136,18 @@ enum HoldedWebhookEvents {
     ReceivedAt,
     ProcessedAt,
     RunId,
+}
+
+#[derive(Clone, Copy, DeriveIden)]
+enum DocumentStates {
+    Table,
+    PortalId,
+    HoldedId,
+    DocType,
+    Number,
+    Status,
+    Paid,
+    Pending,
+    Currency,
+    UpdatedAt,
 }

@@ -9,6 +9,7 @@ pub mod budget;
 pub mod console_sessions;
 pub mod contact_index;
 pub mod document_requests;
+pub mod document_states;
 pub mod entities;
 pub mod holded_usage;
 pub mod holded_webhooks;

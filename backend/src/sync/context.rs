@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     contact_index::ContactIndex,
+    deals::timeline::TimelineChannel,
     holded::{DocumentType, HoldedClient, Pages},
     hubspot::PortalClient,
     lease::Heartbeat,
@@ -55,6 +56,10 @@ pub struct RunContext<'a> {
     pub lock: &'a Heartbeat,
     /// A targeted run's records (webhooks); `None` for a whole run.
     pub targets: Option<&'a Targets>,
+    /// The portal's calendar day (overdue documents are counted from it).
+    pub today: NaiveDate,
+    /// Where changes of the deals' documents are told.
+    pub timeline: &'a TimelineChannel,
 }
 
 impl RunContext<'_> {

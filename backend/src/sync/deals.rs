@@ -22,6 +22,7 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
+    billing::{announce, billing_properties, state_of},
     context::{RunContext, Scan},
     created_documents::CreatedDocuments,
     deletions::{mark_gone, mark_vanished},
@@ -41,7 +42,7 @@ use crate::{
         objects::NewAssociation,
     },
     settings::StageRef,
-    store::{entities::record_link, links::LinkWrite},
+    store::{document_states::DocumentState, entities::record_link, links::LinkWrite},
 };
 
 const KIND: &str = "deals";
@@ -56,6 +57,8 @@ struct DealExtra {
     target: Option<(ObjectType, String)>,
     lines: Vec<Properties>,
     lines_hash: String,
+    /// Its document's status and payments, to tell what changed.
+    state: DocumentState,
 }
 
 struct Lookups {
@@ -151,6 +154,7 @@ async fn plan(
         return Ok(Plan::Skipped);
     }
     let mut props = deal_properties(document);
+    props.extend(billing_properties(document, ctx.today));
     let target = document.contact_id.as_ref().and_then(|id| {
         hubspot_id(found.companies.get(id))
             .map(|h| (ObjectType::Companies, h))
@@ -218,6 +222,7 @@ async fn plan(
         } else {
             lines_hash
         },
+        state: state_of(document, ctx.today),
     };
     let pending = Pending {
         holded_id: document.id.clone(),
@@ -286,7 +291,7 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             for document in &page {
                 scan.see(&document.id);
                 if let Some(origin) = found.from_hubspot.get(&document.id) {
-                    if created.consider(&mut tally, document, origin) {
+                    if created.consider(ctx, &mut tally, document, origin) {
                         created.flush(ctx, &mut tally).await?;
                     }
                     continue;
@@ -382,11 +387,19 @@ async fn flush(
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();
+    let mut told = Vec::new();
     for (pending, deal_id, new) in &written {
         if let Some(reason) = failed_lines.get(&pending.holded_id) {
             tally.refused(pending, reason.clone());
             continue;
         }
+        let state = extras[&pending.holded_id].state.clone();
+        let link = pending
+            .props
+            .get("holded_enlace")
+            .cloned()
+            .unwrap_or_default();
+        told.push((deal_id.clone(), state, link));
         if *new {
             tally.counts().created += 1;
         } else {
@@ -414,6 +427,7 @@ async fn flush(
     ctx.store
         .resolve_run_items(ctx.portal_id, KIND, &done)
         .await?;
+    announce(ctx, told).await?;
     extras.clear();
     Ok(())
 }

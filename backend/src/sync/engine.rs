@@ -2,7 +2,11 @@
 //! run, the parts in dependency order (contacts and companies before the
 //! documents that reference them), and how the run ends.
 
-use std::time::Instant;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -20,10 +24,13 @@ use super::{
 use crate::{
     contact_index::ContactIndex,
     crypto::Cipher,
+    deals::timeline::TimelineChannel,
     holded::HoldedError,
     hubspot::{Hubspot, HubspotError, PortalClient},
+    install::provision,
     lease::Heartbeat,
     quota::Quota,
+    schedule::portal_time_zone,
     settings::{DocumentMapping, HoldedAccess, SyncObjects},
     store::{
         PortalStatus, RunTrigger, Store, entities::sync_run, portal_tokens::portal_client,
@@ -72,6 +79,9 @@ pub struct SyncEngine {
     cipher: Cipher,
     hubspot: Hubspot,
     holded: HoldedAccess,
+    timeline: TimelineChannel,
+    /// Portals whose deal properties this process has made sure of.
+    deal_properties_checked: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl SyncEngine {
@@ -83,7 +93,38 @@ impl SyncEngine {
             cipher,
             hubspot,
             holded,
+            timeline: TimelineChannel::default(),
+            deal_properties_checked: Arc::default(),
         }
+    }
+
+    /// Makes sure, once per process, that the portal has every deal property
+    /// of the manifest (one installed before a property was added lacks it).
+    async fn check_deal_properties(&self, hubspot: &PortalClient) -> Result<(), HubspotError> {
+        let portal = hubspot.portal_id() as i64;
+        let checked = |set: &Mutex<HashSet<i64>>| {
+            set.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&portal)
+        };
+        if checked(&self.deal_properties_checked) {
+            return Ok(());
+        }
+        let report = provision::provision_deals(hubspot).await?;
+        if !report.properties_created.is_empty() {
+            tracing::info!(portal_id = portal, created = ?report.properties_created, "deal properties added");
+        }
+        self.deal_properties_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(portal);
+        Ok(())
+    }
+
+    /// Tells changes of the deals' documents through `timeline` (notes by default).
+    pub fn with_timeline(mut self, timeline: TimelineChannel) -> Self {
+        self.timeline = timeline;
+        self
     }
 
     /// A HubSpot client for `portal_id` with its sealed tokens.
@@ -188,11 +229,21 @@ impl SyncEngine {
             progress,
             lock,
             targets: request.targets.as_ref(),
+            today: Utc::now()
+                .with_timezone(&portal_time_zone(&portal.time_zone))
+                .date_naive(),
+            timeline: &self.timeline,
         };
         let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         let mut kinds = Vec::new();
         let outcome = match quota.before_run(&holded).await? {
             Some(paused) => Err(SyncError::QuotaSpent(paused)),
+            None if objects.documents && !run.dry_run => {
+                match self.check_deal_properties(&hubspot).await {
+                    Ok(()) => run_parts(&ctx, &quota, objects, &mut kinds).await,
+                    Err(err) => Err(err.into()),
+                }
+            }
             None => run_parts(&ctx, &quota, objects, &mut kinds).await,
         };
         let outcome = match outcome {

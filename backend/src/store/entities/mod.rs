@@ -3,6 +3,7 @@
 pub mod audit_log;
 pub mod console_session;
 pub mod document_request;
+pub mod document_state;
 pub mod holded_contact_key;
 pub mod holded_contact_scan;
 pub mod holded_usage;

@@ -18,8 +18,9 @@ use crate::{
     sync::{Scenario, holded_ids, scenario, small_seed},
 };
 
-/// The events the settings page tells the admin to tick.
-const EVENTS: [&str; 7] = [
+/// The events the settings page tells the admin to tick (those the
+/// simulator models).
+const EVENTS: [&str; 9] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -27,6 +28,14 @@ const EVENTS: [&str; 7] = [
     "invoice.create",
     "invoice.update",
     "invoice.approve",
+    "payment.create",
+    "payment.update",
+];
+
+/// Invoices and estimates become deals in the default pipeline.
+const MAPPED: [(&str, &str); 2] = [
+    ("estimate", "appointmentscheduled"),
+    ("invoice", "closedwon"),
 ];
 
 /// A synced v2 portal whose Holded account delivers webhooks to it, set up
@@ -58,8 +67,8 @@ async fn connected(engine: Engine) -> (Scenario, String, String) {
         .register_webhook(&s.account.account_id, &url, &events)
         .expect("Holded takes the webhook");
     // A secret that is not Holded's is refused with a Spanish message.
-    let mut body: Value = serde_json::from_str(&settings_body(None, &[], false, false)).unwrap();
-    body["documentMapping"] = json!({});
+    let mut body: Value =
+        serde_json::from_str(&settings_body(None, &MAPPED, false, false)).unwrap();
     body["holdedWebhookSecret"] = json!("pat_not_a_signing_secret");
     let res = s
         .stack
@@ -331,5 +340,210 @@ async fn forged_stale_replayed_foreign_and_oversized_deliveries_change_nothing_a
     assert_eq!(
         hubspot_contact(&s, &person)["properties"]["phone"],
         "+34699000111"
+    );
+}
+
+/// A v2 call to the simulated Holded with the account's token.
+async fn holded_post(s: &Scenario, path: &str, body: Value) -> Value {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v2/{path}", s.stack.sims.holded_url))
+        .bearer_auth(&s.account.v2_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let answer: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {answer}");
+    answer
+}
+
+/// A draft invoice of 1.000,00 € + IVA 21 % for `contact`, due on `due`.
+async fn new_invoice(s: &Scenario, contact: &str, due: chrono::NaiveDate) -> String {
+    let today = chrono::Utc::now().date_naive();
+    let answer = holded_post(
+        s,
+        "invoices",
+        json!({
+            "contact_id": contact, "date": today.to_string(), "due_date": due.to_string(),
+            "description": "Implantación del ERP",
+            "items": [{"name": "Consultoría de implantación", "units": 8, "price": "125", "taxes": ["s_iva_21"]}],
+        }),
+    )
+    .await;
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+/// The deal of Holded document `holded_id`, once `check` holds on its
+/// properties (within a minute).
+async fn deal_when(s: &Scenario, holded_id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let deal = s
+            .records("deals")
+            .into_iter()
+            .find(|d| d["properties"]["holded_id"] == holded_id);
+        match deal {
+            Some(deal) if check(&deal["properties"]) => return deal,
+            _ if started.elapsed() > Duration::from_secs(60) => panic!(
+                "deal of {holded_id} not as expected within a minute: {deal:?}\n{}",
+                s.stack.service.logs()
+            ),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The timeline notes on `deal_id` once there are at least `n` (the steps
+/// are told right after the deal is written), oldest first.
+async fn notes_when(s: &Scenario, deal_id: &str, n: usize) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let notes = notes_on(s, deal_id);
+        if notes.len() >= n || started.elapsed() > Duration::from_secs(30) {
+            return notes;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The timeline notes on `deal_id`, oldest first.
+fn notes_on(s: &Scenario, deal_id: &str) -> Vec<String> {
+    let dump = s.stack.sims.hubspot.dump(s.portal as u64).unwrap();
+    let on_deal: Vec<String> = dump["associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["from_type"] == "notes" && a["to_type"] == "deals")
+        .filter(|a| a["to_id"].to_string().trim_matches('"') == deal_id)
+        .map(|a| a["from_id"].to_string().trim_matches('"').to_owned())
+        .collect();
+    dump["records"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| on_deal.contains(&n["id"].as_str().unwrap_or_default().to_owned()))
+        .map(|n| {
+            n["properties"]["hs_note_body"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invoice_approved_and_paid_in_holded_shows_on_its_deal_with_its_timeline() {
+    let (s, _, _) = connected(Engine::Sqlite).await;
+    let customer = a_person(&s);
+    let today = chrono::Utc::now().date_naive();
+    let invoice = new_invoice(&s, &customer, today + chrono::Days::new(30)).await;
+    let deal = deal_when(&s, &invoice, |p| p["holded_estado_documento"] == "borrador").await;
+    let deal_id = deal["id"].as_str().unwrap().to_owned();
+    assert_eq!(deal["properties"]["holded_importe_pendiente"], "1210");
+
+    holded_post(&s, &format!("invoices/{invoice}/approve"), json!({})).await;
+    let deal = deal_when(&s, &invoice, |p| p["holded_estado_documento"] == "emitida").await;
+    let number = deal["properties"]["holded_numero_documento"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(number.starts_with('F'), "{deal}");
+
+    let paid_on = today.to_string();
+    holded_post(
+        &s,
+        &format!("invoices/{invoice}/payments"),
+        json!({"amount": "500", "date": paid_on, "treasury_id": null, "description": "Transferencia"}),
+    )
+    .await;
+    let deal = deal_when(&s, &invoice, |p| {
+        p["holded_estado_documento"] == "cobrada_parcialmente"
+    })
+    .await;
+    assert_eq!(deal["properties"]["holded_importe_cobrado"], "500");
+    assert_eq!(deal["properties"]["holded_importe_pendiente"], "710");
+    assert!(
+        deal["properties"]["holded_fecha_ultimo_cobro"].is_string(),
+        "{deal}"
+    );
+    assert!(
+        deal["properties"]["holded_fecha_vencimiento"].is_string(),
+        "{deal}"
+    );
+
+    holded_post(
+        &s,
+        &format!("invoices/{invoice}/payments"),
+        json!({"amount": "710", "date": paid_on}),
+    )
+    .await;
+    let deal = deal_when(&s, &invoice, |p| p["holded_estado_documento"] == "cobrada").await;
+    assert_eq!(deal["properties"]["holded_importe_pendiente"], "0");
+    let notes = notes_when(&s, &deal_id, 4).await;
+    let told: Vec<&str> = notes
+        .iter()
+        .map(|n| n.lines().next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        told,
+        [
+            format!("Holded · Factura {number} aprobada"),
+            "Holded · Cobro de 500,00 € registrado (pendiente 710,00 €)".to_owned(),
+            "Holded · Cobro de 710,00 € registrado (pendiente 0,00 €)".to_owned(),
+            format!("Holded · Factura {number} cobrada"),
+        ],
+        "{notes:?}"
+    );
+
+    // Overdue: due yesterday in the portal's time zone, nothing paid.
+    let late = new_invoice(&s, &customer, today - chrono::Days::new(1)).await;
+    holded_post(&s, &format!("invoices/{late}/approve"), json!({})).await;
+    deal_when(&s, &late, |p| p["holded_estado_documento"] == "vencida").await;
+    // A payment whose delivery Holded never makes: the night brings it.
+    s.stack.sims.holded.set_webhook_faults(WebhookFaults {
+        drop_next: 1,
+        ..Default::default()
+    });
+    holded_post(
+        &s,
+        &format!("invoices/{late}/payments"),
+        json!({"amount": "100.50", "date": paid_on}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    deal_when(&s, &late, |p| {
+        p["holded_importe_cobrado"].is_null() || p["holded_importe_cobrado"] == "0"
+    })
+    .await;
+    let output = s.sync(&[]).await;
+    assert!(output.contains("completed"), "{output}");
+    let deal = deal_when(&s, &late, |p| p["holded_importe_cobrado"] == "100.5").await;
+    assert_eq!(deal["properties"]["holded_importe_pendiente"], "1109.5");
+    assert_eq!(deal["properties"]["holded_estado_documento"], "vencida");
+    let late_notes = notes_when(&s, deal["id"].as_str().unwrap(), 1).await;
+    assert!(
+        late_notes
+            .iter()
+            .any(|n| n.starts_with("Holded · Cobro de 100,50 € registrado (pendiente 1.109,50 €)")),
+        "{late_notes:?}"
+    );
+
+    // Cancelled.
+    let cancelled = new_invoice(&s, &customer, today + chrono::Days::new(30)).await;
+    holded_post(&s, &format!("invoices/{cancelled}/approve"), json!({})).await;
+    deal_when(&s, &cancelled, |p| {
+        p["holded_estado_documento"] == "emitida"
+    })
+    .await;
+    holded_post(&s, &format!("invoices/{cancelled}/cancel"), json!({})).await;
+    let deal = deal_when(&s, &cancelled, |p| {
+        p["holded_estado_documento"] == "anulada"
+    })
+    .await;
+    let cancelled_notes = notes_when(&s, deal["id"].as_str().unwrap(), 2).await;
+    assert!(
+        cancelled_notes.iter().any(|n| n.contains("anulada")),
+        "{cancelled_notes:?}"
     );
 }
