@@ -236,7 +236,15 @@ impl SyncEngine {
         };
         let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         let mut kinds = Vec::new();
-        let outcome = match quota.before_run(&holded).await? {
+        // A targeted run checks the quota by this service's own count: asking
+        // Holded for its count would double the cost of a delivery (the
+        // nightly run asks).
+        let before = if ctx.targets.is_some() {
+            quota.record(&holded).await?
+        } else {
+            quota.before_run(&holded).await?
+        };
+        let outcome = match before {
             Some(paused) => Err(SyncError::QuotaSpent(paused)),
             None if objects.documents && !run.dry_run => {
                 match self.check_deal_properties(&hubspot).await {

@@ -5,9 +5,13 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use holded_hubspot::holded::{ContactChanges, HoldedApi};
 use holded_hubspot_sim::{
-    holded::webhooks::{WebhookFaults, signature},
+    holded::{
+        seed::SeedSpec,
+        webhooks::{WebhookFaults, signature},
+    },
     hubspot::model::Tier,
 };
 use reqwest::Method;
@@ -41,7 +45,12 @@ const MAPPED: [(&str, &str); 2] = [
 /// A synced v2 portal whose Holded account delivers webhooks to it, set up
 /// as the settings page explains; returns the endpoint and the secret.
 async fn connected(engine: Engine) -> (Scenario, String, String) {
-    let s = scenario(engine, Tier::Pro, small_seed(12), false, false).await;
+    connected_with(engine, small_seed(12)).await
+}
+
+/// [`connected`] with the account seeded by `seed`.
+async fn connected_with(engine: Engine, seed: SeedSpec) -> (Scenario, String, String) {
+    let s = scenario(engine, Tier::Pro, seed, false, false).await;
     let output = s.sync(&[]).await;
     assert!(output.contains("completed"), "{output}");
     let view = settings(&s).await;
@@ -333,6 +342,15 @@ async fn forged_stale_replayed_foreign_and_oversized_deliveries_change_nothing_a
         !s.stack.service.logs().contains(&secret),
         "the secret never reaches the logs"
     );
+    // The operator sees the same in the console's settings tab.
+    let page = s
+        .stack
+        .console_page(&format!("/portals/{}/settings", s.portal))
+        .await;
+    assert!(page.contains(&url), "the endpoint");
+    assert!(page.contains("Configuración › Desarrolladores › Webhooks"));
+    assert!(page.contains("Envíos rechazados: 4"), "{page}");
+    assert!(!page.contains(&secret));
 
     // The nightly run is the reconciliation: it brings the missed change.
     let output = s.sync(&[]).await;
@@ -546,4 +564,175 @@ async fn an_invoice_approved_and_paid_in_holded_shows_on_its_deal_with_its_timel
         cancelled_notes.iter().any(|n| n.contains("anulada")),
         "{cancelled_notes:?}"
     );
+}
+
+/// Holded calls the service made with the portal's v2 token so far.
+fn service_calls(s: &Scenario) -> u64 {
+    let caller = format!("{} v2", s.account.account_id);
+    s.stack
+        .sims
+        .holded
+        .stats()
+        .requests
+        .iter()
+        .filter(|r| r.key == caller)
+        .map(|r| r.count)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_storm_of_a_thousand_changes_stays_within_the_rate_limits_and_the_quota() {
+    let seed = SeedSpec {
+        account_id: String::new(),
+        seed: 19,
+        contacts: 1000,
+        products: 0,
+        documents_per_type: 0,
+    };
+    let (s, _, _) = connected_with(Engine::Sqlite, seed).await;
+    let calls_before = service_calls(&s);
+    let hubspot_429s_before = s.stack.sims.hubspot.stats().rate_limited;
+    // Someone changes every phone in Holded within a minute (another app,
+    // through API v1, which the simulated Holded does not rate limit).
+    let http = reqwest::Client::new();
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    let started = Instant::now();
+    futures::stream::iter(contacts.iter().enumerate())
+        .for_each_concurrent(16, |(i, c)| {
+            let request = http
+                .put(format!(
+                    "{}/api/invoicing/v1/contacts/{}",
+                    s.stack.sims.holded_url, c.id
+                ))
+                .header("key", &s.account.v1_key)
+                .json(&json!({"phone": format!("+34 91{:07}", i)}));
+            async move {
+                let res = request.send().await.unwrap();
+                assert_eq!(res.status(), 200);
+            }
+        })
+        .await;
+    let changed_in = started.elapsed();
+    assert!(changed_in < Duration::from_secs(60), "{changed_in:?}");
+    let expected: Vec<(String, String)> = contacts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), format!("+3491{:07}", i)))
+        .collect();
+    let all_in = || {
+        let mut phones = std::collections::HashMap::new();
+        for object in ["contacts", "companies"] {
+            for r in s.records(object) {
+                phones.insert(
+                    r["properties"]["holded_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    r["properties"]["phone"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+        }
+        expected
+            .iter()
+            .filter(|(id, phone)| phones.get(id) != Some(phone))
+            .count()
+    };
+    loop {
+        let missing = all_in();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "{missing} changes not in HubSpot:\n{}",
+            s.stack.service.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took = started.elapsed();
+    let calls = service_calls(&s) - calls_before;
+    let deliveries = s.stack.sims.holded.webhook_deliveries().len();
+    eprintln!(
+        "storm: {deliveries} deliveries, all in HubSpot after {took:?}, {calls} Holded calls by the service"
+    );
+    assert_eq!(
+        s.stack.sims.holded.stats().rate_limited,
+        0,
+        "Holded's 100/min"
+    );
+    assert_eq!(
+        s.stack.sims.hubspot.stats().rate_limited,
+        hubspot_429s_before,
+        "HubSpot's limits"
+    );
+    // Scanned, not read one by one: a few pages of 100, not a thousand calls.
+    assert!(calls <= 100, "{calls} Holded calls for a storm of 1.000");
+    let used = s.stack.sims.holded.monthly_usage(&s.account.account_id);
+    assert!(used < 5000, "the monthly quota: {used}");
+}
+
+/// The benchmark of the real-time path (not run by default: `cargo test -p
+/// holded-hubspot-e2e --test e2e benchmark_holded_webhooks -- --ignored
+/// --nocapture`): time from a change in Holded to the HubSpot record, p50
+/// and p99 over sequential changes, and the Holded calls per delivery.
+#[tokio::test]
+#[ignore = "benchmark: prints figures"]
+async fn benchmark_holded_webhooks() {
+    const CHANGES: usize = 40;
+    let (s, _, _) = connected(Engine::Sqlite).await;
+    let person = a_person(&s);
+    let calls_before = service_calls(&s);
+    let deliveries_before = s.stack.sims.holded.webhook_deliveries().len();
+    let mut latencies = Vec::with_capacity(CHANGES);
+    for i in 0..CHANGES {
+        let phone = format!("+34 93{:07}", 1000 + i);
+        let stored = phone.replace(' ', "");
+        let started = Instant::now();
+        // Through API v1, so that the v2 token's calls are the service's only.
+        let res = reqwest::Client::new()
+            .put(format!(
+                "{}/api/invoicing/v1/contacts/{person}",
+                s.stack.sims.holded_url
+            ))
+            .header("key", &s.account.v1_key)
+            .json(&json!({ "phone": phone }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        loop {
+            if hubspot_contact(&s, &person)["properties"]["phone"] == stored.as_str() {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1)];
+    let deliveries = s.stack.sims.holded.webhook_deliveries().len() - deliveries_before;
+    let calls = service_calls(&s) - calls_before;
+    println!(
+        "Holded webhooks: {CHANGES} sequential contact changes; Holded change → HubSpot p50 {:?}, p99 {:?}, max {:?}; {deliveries} deliveries, {calls} Holded calls by the service ({:.2} per delivery)",
+        at(0.50),
+        at(0.99),
+        latencies[latencies.len() - 1],
+        calls as f64 / deliveries.max(1) as f64
+    );
+    let caller = format!("{} v2", s.account.account_id);
+    for r in s
+        .stack
+        .sims
+        .holded
+        .stats()
+        .requests
+        .iter()
+        .filter(|r| r.key == caller)
+    {
+        println!("  {} {} × {}", r.method, r.route, r.count);
+    }
 }
