@@ -10,7 +10,7 @@ use crate::store::entities::holded_webhook;
 
 /// The events to tick in Holded, as Holded names them (§5.6): what the
 /// sync brings into HubSpot.
-pub const EVENTS: [&str; 27] = [
+pub const EVENTS: [&str; 25] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -36,8 +36,6 @@ pub const EVENTS: [&str; 27] = [
     "payment.create",
     "payment.update",
     "payment.delete",
-    "creditnote.approve",
-    "salesreceipt.approve",
 ];
 
 /// The set-up in Holded, step by step.

@@ -17,7 +17,7 @@ pub use editors::{
     AllowedEditor, ONLY_ADMINS, SettingsAccess, SuperAdminCache, allowed_editors, settings_access,
 };
 pub use holded_access::{HoldedAccess, StoredKeyError, holded_key_slot, webhook_secret_slot};
-pub use holded_webhooks::{EVENTS as HOLDED_WEBHOOK_EVENTS, HoldedWebhookView};
+pub use holded_webhooks::HoldedWebhookView;
 pub use model::{DEFAULT_TAX, DocumentMapping, OFFERED_DEFAULT_TAXES, StageRef, SyncObjects};
 pub use service::{
     HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,

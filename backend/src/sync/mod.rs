@@ -23,7 +23,7 @@ mod write;
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use hash::content_hash;
 pub use tally::KindReport;
-pub use targets::{MAX_TARGETED, Scope, Targets};
+pub use targets::Targets;
 pub use write::kind_label;
 
 use crate::{holded::HoldedError, hubspot::HubspotError, quota::Paused, settings::StoredKeyError};
