@@ -5,7 +5,7 @@
 //! retries it; progress is checkpointed after every batch, and an interrupted
 //! run resumes without writing anything twice.
 
-mod billing;
+pub mod billing;
 mod contacts;
 mod context;
 mod created_documents;

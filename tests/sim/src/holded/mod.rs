@@ -269,6 +269,37 @@ impl HoldedSim {
         Some(approved)
     }
 
+    /// Registers a payment of `amount` on `date` against a document as a
+    /// user does in Holded (`payment.create` is delivered). Returns the
+    /// document as it is now, or why not.
+    pub fn pay_document(
+        &self,
+        account_id: &str,
+        document_id: &str,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+    ) -> Result<SimDocument, String> {
+        let mut st = self.state();
+        let doc_type = st
+            .accounts
+            .get(account_id)
+            .and_then(|a| Account::find(&a.documents, document_id, |d| &d.id))
+            .map(|d| d.doc_type)
+            .ok_or("Document not found")?;
+        let (document, _) = ops::pay_document(
+            &mut st,
+            account_id,
+            doc_type,
+            document_id,
+            amount,
+            model::madrid_midnight(date),
+        )?;
+        webhooks::after_user_change(&mut st, account_id, "payment.create", document_id);
+        drop(st);
+        self.deliver_webhooks();
+        Ok(document)
+    }
+
     /// Adds a webhook to an account as a user does in Holded › Configuración
     /// › Desarrolladores › Webhooks: the URL and the events ticked. Returns
     /// it with its signing secret, or why Holded would refuse it.

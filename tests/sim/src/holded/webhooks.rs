@@ -371,11 +371,13 @@ pub fn after_call(
 }
 
 /// Queues the webhooks of a change a user made in Holded (the control
-/// surface): `event` on the contact, product or document `id`.
+/// surface): `event` on the contact, product or document `id` (for a
+/// payment, the document it was registered against).
 pub fn after_user_change(state: &mut State, account_id: &str, event: &str, id: &str) {
     let object = match event.split('.').next() {
         Some("contact") => Object::Contact,
         Some("product") => Object::Product,
+        Some("payment") => Object::Payment,
         _ => Object::Document,
     };
     let record = record_body(state, account_id, object, id);
