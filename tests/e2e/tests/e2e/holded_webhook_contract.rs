@@ -271,3 +271,97 @@ async fn faults_give_duplicate_missing_and_wrongly_signed_deliveries() {
     let deliveries = sims.holded.webhook_deliveries();
     assert_eq!(deliveries.iter().filter(|d| d.status.is_none()).count(), 1);
 }
+
+#[tokio::test]
+async fn payments_in_both_generations_are_read_back_and_delivered() {
+    let sims = sims().await;
+    let account = sims.holded.create_account(None);
+    let (url, got) = receiver();
+    sims.holded
+        .register_webhook(&account.account_id, &url, &["payment.create".to_owned()])
+        .unwrap();
+    let base = url::Url::parse(&sims.holded_url).unwrap();
+    let client = |key: &str| {
+        HoldedClient::new(
+            &base,
+            SecretString::from(key.to_owned()),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    };
+    let (v1, v2) = (client(&account.v1_key), client(&account.v2_token));
+    let contact = v1
+        .create_contact(&ContactChanges {
+            name: Some("Talleres Nuñez S.A.".into()),
+            is_person: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Madrid)
+        .date_naive();
+    // §4.3: v1 create with `dueDate` (Unix seconds); 1.000,00 € + IVA 21 %.
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+    let due_unix = due.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    let created: Value = http
+        .post(format!(
+            "{}/api/invoicing/v1/documents/invoice",
+            sims.holded_url
+        ))
+        .header("key", &account.v1_key)
+        .json(&serde_json::json!({
+            "contactId": contact, "date": chrono::Utc::now().timestamp(), "dueDate": due_unix,
+            "items": [{"name": "Revisión anual", "units": 1, "subtotal": 1000, "tax": 21}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    // §4.2: v1 `POST /{docType}/{id}/pay {date, amount}` → invoiceId, invoiceNum, paymentId.
+    let paid: Value = http
+        .post(format!(
+            "{}/api/invoicing/v1/documents/invoice/{id}/pay",
+            sims.holded_url
+        ))
+        .header("key", &account.v1_key)
+        .json(&serde_json::json!({"date": chrono::Utc::now().timestamp(), "amount": 500}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], 1, "{paid}");
+    assert_eq!(paid["invoiceId"], id.as_str());
+    assert!(paid["paymentId"].is_string(), "{paid}");
+    // §4.5: v2 `POST /invoices/{id}/payments {amount, date}`.
+    let res = http
+        .post(format!("{}/api/v2/invoices/{id}/payments", sims.holded_url))
+        .bearer_auth(&account.v2_token)
+        .json(&serde_json::json!({"amount": "210.00", "date": today.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    for client in [&v1, &v2] {
+        let read = client.document(DocumentType::Invoice, &id).await.unwrap();
+        assert_eq!(read.billing.paid, dec!(710), "{:?}", client.generation());
+        assert_eq!(read.billing.pending, Some(dec!(500)));
+        assert_eq!(read.billing.due_date, Some(due));
+        assert_eq!(read.billing.last_payment, Some(today));
+        assert!(!read.billing.cancelled);
+    }
+    let received = wait_for(&got, 2).await;
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        assert_eq!(r.header("x-holded-webhook-event"), "payment.create");
+        let body = r.json();
+        assert_eq!(body["document_id"], id.as_str());
+        assert_eq!(body["document_type"], "invoice");
+    }
+}
