@@ -452,7 +452,7 @@ fn notes_on(s: &Scenario, deal_id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn an_invoice_approved_and_paid_in_holded_shows_on_its_deal_with_its_timeline() {
-    let (s, _, _) = connected(Engine::Sqlite).await;
+    let (s, _, _) = connected(Engine::Postgres).await;
     let customer = a_person(&s);
     let today = chrono::Utc::now().date_naive();
     let invoice = new_invoice(&s, &customer, today + chrono::Days::new(30)).await;
