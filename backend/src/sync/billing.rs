@@ -17,7 +17,8 @@ use crate::{
         timeline::{Step, Timeline},
     },
     holded::{Document, DocumentType},
-    hubspot::Properties,
+    hubspot::{ObjectType, Properties},
+    install::manifest::Manifest,
     store::document_states::DocumentState,
 };
 
@@ -49,6 +50,20 @@ impl Status {
             Self::Vencida => "vencida",
             Self::Anulada => "anulada",
         }
+    }
+
+    /// Its Spanish label: the option's label in the properties manifest
+    /// (`hubspot-app/crm-properties.json`), as HubSpot shows it.
+    pub fn label(self) -> &'static str {
+        Manifest::get()
+            .objects
+            .iter()
+            .filter(|(object, _)| *object == ObjectType::Deals)
+            .flat_map(|(_, properties)| properties)
+            .filter(|p| p.name == "holded_estado_documento")
+            .flat_map(|p| &p.options)
+            .find(|o| o.value == self.value())
+            .map_or(self.value(), |o| o.label.as_str())
     }
 
     /// The status of a stored value.
@@ -324,6 +339,7 @@ mod tests {
         let mut cancelled = invoice(dec!(0), None);
         cancelled.billing.cancelled = true;
         assert_eq!(status(&cancelled, today), Status::Anulada);
+        assert_eq!(Status::CobradaParcialmente.label(), "Cobrada parcialmente");
         let props = billing_properties(&invoice(dec!(500), Some(day(30))), today);
         assert_eq!(props["holded_importe_cobrado"], "500");
         assert_eq!(props["holded_importe_pendiente"], "710");
