@@ -150,6 +150,7 @@ mod tests {
             total: dec!(1210),
             currency: Some("eur".into()),
             draft: Some(true),
+            billing: Default::default(),
         }
     }
 

@@ -48,6 +48,7 @@ pub async fn run_sync_portal(
                 objects: None,
                 since: None,
                 dry_run: false,
+                targets: None,
             };
             match run_or_take_over(store, engine, request).await {
                 Ok(report) => {

@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 use super::{
     SyncError,
     context::{RunContext, Scan},
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::{company_properties, domain_of, erase_sensitive, person_properties},
@@ -83,7 +83,12 @@ pub async fn sync_contacts(
         return Ok(Vec::new());
     }
     let started = chrono::Utc::now();
-    let mut pages = ctx.holded.contacts();
+    let targeted = ctx.contacts_scope().ids();
+    let whole = targeted.is_none();
+    let mut pages = match targeted {
+        Some(ids) => ctx.holded.contacts_by_id(ids),
+        None => ctx.holded.contacts(),
+    };
     let mut scanned = 0usize;
     loop {
         // Holded's scan is shared; its calls are counted on the first kind.
@@ -126,7 +131,7 @@ pub async fn sync_contacts(
         ctx.progress.page("contacts", scanned);
         ctx.renew_lease().await?;
     }
-    if pages.doubt().is_none() {
+    if whole && pages.doubt().is_none() {
         ctx.index.complete(started).await?;
     }
     let mut done = Vec::new();
@@ -134,7 +139,11 @@ pub async fn sync_contacts(
         side.seen.finish(&pages);
         flush(ctx, &mut side).await?;
         side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
-        mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
+        if whole {
+            mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
+        } else {
+            mark_gone(ctx, side.kind, side.object, &pages.gone(), &mut side.tally).await?;
+        }
         side.tally.count_calls(ctx.hubspot, &ctx.holded_calls);
         side.tally.save(ctx.store, "completed", None).await?;
         done.push(side.tally);

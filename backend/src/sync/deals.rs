@@ -22,13 +22,15 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
+    billing::{announce, billing_properties, state_of},
     context::{RunContext, Scan},
     created_documents::CreatedDocuments,
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::deal_properties,
     tally::Tally,
+    targets::Scope,
     write::{BATCH, Pending, reason},
 };
 use crate::{
@@ -40,7 +42,7 @@ use crate::{
         objects::NewAssociation,
     },
     settings::StageRef,
-    store::{entities::record_link, links::LinkWrite},
+    store::{document_states::DocumentState, entities::record_link, links::LinkWrite},
 };
 
 const KIND: &str = "deals";
@@ -57,6 +59,8 @@ struct DealExtra {
     target: Option<(ObjectType, String)>,
     lines: Vec<Properties>,
     lines_hash: String,
+    /// Its document's status and payments, to tell what changed.
+    state: DocumentState,
 }
 
 struct Lookups {
@@ -159,6 +163,7 @@ async fn plan(
         return Ok(Plan::FromDeal(deal));
     }
     let mut props = deal_properties(document);
+    props.extend(billing_properties(document, ctx.today));
     let target = document.contact_id.as_ref().and_then(|id| {
         hubspot_id(found.companies.get(id))
             .map(|h| (ObjectType::Companies, h))
@@ -231,6 +236,7 @@ async fn plan(
         } else {
             lines_hash
         },
+        state: state_of(document, ctx.today),
     };
     let pending = Pending {
         holded_id: document.id.clone(),
@@ -306,16 +312,29 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     let mut extras = HashMap::new();
     let mut created = CreatedDocuments::default();
     let mut scanned = 0;
+    let mut whole = true;
+    let mut gone = Vec::new();
     for doc_type in DocumentType::ALL {
         let stage = ctx.mapping.stage(doc_type).cloned();
-        let mut pages = ctx.holded.documents(doc_type);
+        let mut pages = match ctx.documents_scope(doc_type) {
+            Scope::Nothing => {
+                whole = false;
+                continue;
+            }
+            Scope::Records(ids) => {
+                whole = false;
+                ctx.holded
+                    .documents_by_id(doc_type, ids.iter().cloned().collect())
+            }
+            Scope::Everything => ctx.holded.documents(doc_type),
+        };
         while let Some(page) = pages.try_next().await? {
             scanned += page.len();
             let found = lookups(ctx, &page).await?;
             for document in &page {
                 scan.see(&document.id);
                 if let Some(origin) = found.from_hubspot.get(&document.id) {
-                    if created.consider(&mut tally, document, origin) {
+                    if created.consider(ctx, &mut tally, document, origin) {
                         created.flush(ctx, &mut tally).await?;
                     }
                     continue;
@@ -374,11 +393,19 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             ctx.renew_lease().await?;
         }
         scan.finish(&pages);
+        gone.extend(pages.gone());
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
     created.flush(ctx, &mut tally).await?;
-    mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
-    mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    if whole {
+        mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
+        mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    } else {
+        // A targeted run (some types not read at all): only what Holded said
+        // it no longer has is marked.
+        mark_gone(ctx, KIND, ObjectType::Deals, &gone, &mut tally).await?;
+        mark_gone(ctx, ORIGIN_KIND, ObjectType::Deals, &gone, &mut tally).await?;
+    }
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;
@@ -419,11 +446,19 @@ async fn flush(
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();
+    let mut told = Vec::new();
     for (pending, deal_id, new) in &written {
         if let Some(reason) = failed_lines.get(&pending.holded_id) {
             tally.refused(pending, reason.clone());
             continue;
         }
+        let state = extras[&pending.holded_id].state.clone();
+        let link = pending
+            .props
+            .get("holded_enlace")
+            .cloned()
+            .unwrap_or_default();
+        told.push((deal_id.clone(), state, link));
         if *new {
             tally.counts().created += 1;
         } else {
@@ -451,6 +486,7 @@ async fn flush(
     ctx.store
         .resolve_run_items(ctx.portal_id, KIND, &done)
         .await?;
+    announce(ctx, told).await?;
     extras.clear();
     Ok(())
 }

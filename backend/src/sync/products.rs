@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use super::{
     SyncError,
     context::{RunContext, Scan},
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::product_properties,
@@ -35,7 +35,12 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     }
     let mut seen = Scan::default();
     let mut batch = Vec::new();
-    let mut pages = ctx.holded.products();
+    let targeted = ctx.products_scope().ids();
+    let whole = targeted.is_none();
+    let mut pages = match targeted {
+        Some(ids) => ctx.holded.products_by_id(ids),
+        None => ctx.holded.products(),
+    };
     let mut scanned = 0;
     while let Some(page) = pages.try_next().await? {
         scanned += page.len();
@@ -81,8 +86,12 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
         ctx.renew_lease().await?;
     }
     flush(ctx, &mut tally, batch).await?;
-    seen.finish(&pages);
-    mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
+    if whole {
+        seen.finish(&pages);
+        mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
+    } else {
+        mark_gone(ctx, KIND, ObjectType::Products, &pages.gone(), &mut tally).await?;
+    }
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;

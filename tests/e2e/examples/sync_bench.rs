@@ -49,6 +49,7 @@ async fn bench(n: usize) -> anyhow::Result<()> {
         }),
         since: Some(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
         dry_run: false,
+        targets: None,
     };
     let print = |label: &str, report: &holded_hubspot::sync::SyncReport, elapsed: f64| {
         let writes: u32 = report.kinds.iter().map(|k| k.created + k.updated).sum();

@@ -1235,6 +1235,11 @@ async fn the_deal_card_api_reads_and_sets_the_choices_and_creates_now() {
     let invoice = card_document(&view, "invoice");
     assert_eq!(invoice["state"], "created");
     assert_eq!(invoice["link"], json!(request.holded_link));
+    // What Holded holds of it: a draft, nothing paid yet (the sync and Holded's
+    // webhooks keep it current).
+    assert_eq!(invoice["collection"]["status"], "borrador", "{invoice}");
+    assert_eq!(invoice["collection"]["statusLabel"], "Borrador");
+    assert_eq!(invoice["collection"]["paid"], "0,00 €");
     let (status, body) = env
         .card(Method::POST, &format!("{path}/documents"), "")
         .await;

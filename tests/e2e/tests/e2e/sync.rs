@@ -848,7 +848,10 @@ async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
 async fn creates_whose_answer_was_lost_are_found_not_repeated() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
     // One product create and three line-item creates in a row lose their answer.
-    for (object, times) in [("/products/batch/create", 1), ("/line_items/batch/create", 3)] {
+    for (object, times) in [
+        ("/products/batch/create", 1),
+        ("/line_items/batch/create", 3),
+    ] {
         s.stack.sims.hubspot.add_fault(Fault {
             path_contains: Some(object.into()),
             ..fault("lost_answer", None, times)
