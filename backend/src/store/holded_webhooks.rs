@@ -158,18 +158,21 @@ impl Store {
         })
     }
 
-    /// Whether the portal has unhandled deliveries other than `except`.
-    pub async fn other_pending_holded_events(
+    /// Whether the portal has unhandled deliveries stored before `event`
+    /// (a lower id). Of deliveries stored at the same moment, the earliest
+    /// sees none and queues the job — were each to look for the others, two
+    /// at once would each leave it to the other and none would.
+    pub async fn earlier_pending_holded_events(
         &self,
         portal_id: i64,
-        except: i64,
+        event: i64,
     ) -> Result<bool, DbErr> {
         Ok(holded_webhook_event::Entity::find()
             .select_only()
             .column(holded_webhook_event::Column::Id)
             .filter(holded_webhook_event::Column::PortalId.eq(portal_id))
             .filter(holded_webhook_event::Column::ProcessedAt.is_null())
-            .filter(holded_webhook_event::Column::Id.ne(except))
+            .filter(holded_webhook_event::Column::Id.lt(event))
             .into_tuple::<i64>()
             .one(self.db())
             .await?

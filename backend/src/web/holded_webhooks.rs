@@ -137,12 +137,12 @@ async fn accept(
     let Some(event_id) = stored else {
         return Ok(Ok("duplicate"));
     };
-    // One job gathers a burst: queued only by the first delivery waiting
+    // One job gathers a burst: queued only by the earliest delivery waiting
     // (the job looks again for deliveries after each run; the sweeper
     // queues it again if it is lost).
     let waiting = state
         .store
-        .other_pending_holded_events(row.portal_id, event_id)
+        .earlier_pending_holded_events(row.portal_id, event_id)
         .await
         .map_err(internal)?;
     if !waiting

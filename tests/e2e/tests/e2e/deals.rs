@@ -914,13 +914,14 @@ async fn the_same_stage_change_delivered_ten_times_in_parallel_and_out_of_order_
             "changeSource": "CRM_UI", "attemptNumber": 0,
         })
     };
+    // (After the rep's move, so that none is the move itself.)
     let mut bodies: Vec<String> = (0..10)
-        .map(|_| json!([event(9_001, now)]).to_string())
+        .map(|_| json!([event(9_001, now + 1)]).to_string())
         .collect();
     bodies.extend(
         (0..10)
             .rev()
-            .map(|i| json!([event(9_100 + i, now - i as i64)]).to_string()),
+            .map(|i| json!([event(9_100 + i, now + 1 + i as i64)]).to_string()),
     );
     let posts = bodies.iter().map(|body| {
         env.stack
