@@ -1,7 +1,9 @@
 //! Streams of pages with bounded memory: one page in flight at a time.
 //!
-//! v1 pages are bare arrays by `?page=N`: stop on an empty page, drop ids seen
-//! before (Holded may repeat a page), stop when a whole page repeats.
+//! v1 pages are bare arrays by `?page=N`: ask for [`V1_PAGE_SIZE`] records a
+//! page (v1 documents no page size; it may answer fewer, and every answer is
+//! taken as it comes), stop on an empty page, drop ids seen before (Holded
+//! may repeat a page), stop when a whole page repeats.
 //! v2 pages are `{items, cursor, has_more}`: follow `cursor` while `has_more`,
 //! stop on a cursor seen before.
 //!
@@ -110,6 +112,10 @@ impl ListQuery {
     }
 }
 
+/// The v1 page size asked for (`limit`): the largest some clients send and
+/// Holded's documented maximum for the lists it documents a size for.
+pub const V1_PAGE_SIZE: u32 = 500;
+
 struct V1State<T, P> {
     transport: Arc<Transport>,
     list: ListQuery,
@@ -144,7 +150,11 @@ pub(crate) fn v1_pages<T: Send + 'static>(
         doubt: doubt.clone(),
     };
     let stream = futures::stream::try_unfold(state, |mut st| async move {
-        let call = st.list.call().query("page", st.page.to_string());
+        let call = st
+            .list
+            .call()
+            .query("limit", V1_PAGE_SIZE.to_string())
+            .query("page", st.page.to_string());
         let body = st.transport.json(call).await?;
         let Value::Array(items) = body else {
             return Err(HoldedError::decode("(page)", "expected a JSON array"));

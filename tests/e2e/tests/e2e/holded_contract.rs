@@ -816,6 +816,28 @@ async fn lists_are_streams_of_pages_in_both_generations() {
 }
 
 #[tokio::test]
+async fn v1_lists_ask_for_the_largest_page_and_take_what_comes() {
+    let env = Env::new().await;
+    env.seed(1_200, 0, 0);
+    let client = env.client(Generation::V1);
+    // A v1 that honours `limit` (as some clients assume) answers 500 a page.
+    let mut settings = env.sims.holded.settings();
+    settings.v1_honours_limit = true;
+    env.sims.holded.set_settings(settings.clone());
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [500, 500, 200], "pages of the size asked for");
+    assert_eq!(client.calls_made(), 4, "three pages and the empty one");
+    // A v1 that ignores it answers its own size: every record still comes.
+    settings.v1_honours_limit = false;
+    env.sims.holded.set_settings(settings);
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    assert_eq!(pages.len(), 24, "50 a page");
+    assert_eq!(pages.concat().len(), 1_200);
+    env.sims.stop().await;
+}
+
+#[tokio::test]
 async fn products_taxes_and_numbering_series_in_both_generations() {
     let env = Env::new().await;
     // v1 sends a missing cost as "" and amounts as numbers; v2 sends decimal strings.
