@@ -1,4 +1,6 @@
-//! Streams of pages with bounded memory: one page in flight at a time.
+//! Streams of pages with bounded memory: one page in flight at a time, or,
+//! for scans that read a list to its end, one page read ahead while the
+//! caller works on the last ([`Pages::read_ahead`]).
 //!
 //! v1 pages are bare arrays by `?page=N`: ask for [`V1_PAGE_SIZE`] records a
 //! page (v1 documents no page size; it may answer fewer, and every answer is
@@ -44,6 +46,31 @@ impl<T> Pages<T> {
     /// ended; `None` when it reached a clean end.
     pub fn doubt(&self) -> Option<String> {
         self.doubt.get()
+    }
+
+    /// The same pages, read on a task of their own one page ahead of the
+    /// caller: the next page is on its way while the caller writes the last.
+    /// At most two pages wait besides the caller's. For scans that read to
+    /// the end: a caller that stops early has cost one page more. Dropping
+    /// the stream stops the reading.
+    pub fn read_ahead(self) -> Self
+    where
+        T: Send + 'static,
+    {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let mut inner = self.inner;
+        tokio::spawn(async move {
+            while let Some(page) = inner.next().await {
+                let failed = page.is_err();
+                if sender.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let pages = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|page| (page, receiver))
+        });
+        Self::new(pages.boxed(), self.doubt)
     }
 }
 

@@ -83,7 +83,7 @@ pub async fn sync_contacts(
         return Ok(Vec::new());
     }
     let started = chrono::Utc::now();
-    let mut pages = ctx.holded.contacts();
+    let mut pages = ctx.holded.contacts().read_ahead();
     let mut scanned = 0usize;
     loop {
         // Holded's scan is shared; its calls are counted on the first kind.

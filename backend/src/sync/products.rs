@@ -35,7 +35,7 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     }
     let mut seen = Scan::default();
     let mut batch = Vec::new();
-    let mut pages = ctx.holded.products();
+    let mut pages = ctx.holded.products().read_ahead();
     let mut scanned = 0;
     while let Some(page) = pages.try_next().await? {
         scanned += page.len();

@@ -816,6 +816,42 @@ async fn lists_are_streams_of_pages_in_both_generations() {
 }
 
 #[tokio::test]
+async fn a_scan_reads_the_next_page_while_the_caller_works_on_the_last() {
+    let env = Env::new().await;
+    env.seed(250, 0, 0);
+    for (generation, route, pages) in [
+        (Generation::V1, "/api/invoicing/v1/contacts", 6),
+        (Generation::V2, "/api/v2/contacts", 3),
+    ] {
+        let before = env.sims.holded.stats().count("GET", route);
+        let mut scan = env.client(generation).contacts().read_ahead();
+        let first = scan.try_next().await.expect("page").expect("a page");
+        // The caller holds the first page; the second is read meanwhile.
+        let mut asked = 0;
+        for _ in 0..200 {
+            asked = env.sims.holded.stats().count("GET", route) - before;
+            if asked >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(asked >= 2, "{generation:?}: the next page was asked for");
+        let mut ids: HashSet<String> = first.into_iter().map(|c| c.id).collect();
+        while let Some(page) = scan.try_next().await.expect("page") {
+            ids.extend(page.into_iter().map(|c| c.id));
+        }
+        assert_eq!(ids.len(), 250, "{generation:?}: every record, once");
+        assert!(scan.doubt().is_none());
+        assert_eq!(
+            env.sims.holded.stats().count("GET", route) - before,
+            pages,
+            "{generation:?}: no page read twice"
+        );
+    }
+    env.sims.stop().await;
+}
+
+#[tokio::test]
 async fn v1_lists_ask_for_the_largest_page_and_take_what_comes() {
     let env = Env::new().await;
     env.seed(1_200, 0, 0);
