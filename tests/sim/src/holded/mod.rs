@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::Simulator;
 use faults::Fault;
 use http::SimRequest;
-use model::{SimContact, SimDocument};
+use model::{SimContact, SimDocument, SimProduct};
 use seed::{SeedSpec, SeedSummary};
 use state::{ALL_PERMISSIONS, Account, SimSettings, State, Token};
 
@@ -242,6 +242,54 @@ impl HoldedSim {
         let before = account.contacts.len();
         account.contacts.retain(|c| c.id != id);
         account.contacts.len() != before
+    }
+
+    /// Edits a contact as a user would in Holded (its `updatedAt` moves to
+    /// now). Returns whether it existed.
+    pub fn edit_contact(
+        &self,
+        account_id: &str,
+        id: &str,
+        edit: impl FnOnce(&mut SimContact),
+    ) -> bool {
+        let mut st = self.state();
+        let now = st.now().timestamp();
+        let Some(account) = st.accounts.get_mut(account_id) else {
+            return false;
+        };
+        let Some(i) = Account::position(&account.contacts, id, |c| &c.id) else {
+            return false;
+        };
+        edit(&mut account.contacts[i]);
+        account.contacts[i].updated_at = now;
+        true
+    }
+
+    /// Edits a product as a user would in Holded. Returns whether it existed.
+    pub fn edit_product(
+        &self,
+        account_id: &str,
+        id: &str,
+        edit: impl FnOnce(&mut SimProduct),
+    ) -> bool {
+        let mut st = self.state();
+        let Some(account) = st.accounts.get_mut(account_id) else {
+            return false;
+        };
+        let Some(i) = Account::position(&account.products, id, |p| &p.id) else {
+            return false;
+        };
+        edit(&mut account.products[i]);
+        true
+    }
+
+    /// Products of an account, in id order.
+    pub fn products(&self, account_id: &str) -> Vec<SimProduct> {
+        self.state()
+            .accounts
+            .get(account_id)
+            .map(|a| a.products.clone())
+            .unwrap_or_default()
     }
 
     /// Approves (issues) a document as a user does in Holded: a draft takes
