@@ -11,7 +11,12 @@
 //! ```text
 //! cargo run --release -p holded-hubspot-e2e --example bench -- \
 //!     [--sizes 1000,10000] [--100k] [--keys v1,v2] [--latency-ms 80] [--v1-rate N]
+//!     [--v1-honours-limit]
 //! ```
+//!
+//! Holded v1's page size is undocumented: the simulator answers 50 a page
+//! whatever is asked (the harsher reading); `--v1-honours-limit` makes it
+//! honour the 500 the client asks for.
 //!
 //! The bound of a night is the time the limits and the latency leave no way
 //! around:
@@ -53,6 +58,7 @@ struct Args {
     keys: Vec<Key>,
     latency: Duration,
     v1_rate: Option<u32>,
+    v1_honours_limit: bool,
 }
 
 impl Args {
@@ -62,6 +68,7 @@ impl Args {
             keys: vec![Key::V1, Key::V2],
             latency: Duration::from_millis(80),
             v1_rate: None,
+            v1_honours_limit: false,
         };
         let mut given = std::env::args().skip(1);
         while let Some(flag) = given.next() {
@@ -90,6 +97,7 @@ impl Args {
                 }
                 "--latency-ms" => args.latency = Duration::from_millis(value()?.parse()?),
                 "--v1-rate" => args.v1_rate = Some(value()?.parse()?),
+                "--v1-honours-limit" => args.v1_honours_limit = true,
                 other => anyhow::bail!(
                     "unknown argument {other}; see the doc comment of tests/e2e/examples/bench.rs"
                 ),
@@ -143,9 +151,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let args = Args::parse()?;
     println!(
-        "bench: latency {} ms per API answer; HubSpot 110/10 s + 5 searches/s; Holded v2 100/min, v1 paced at {}/min; {} CPU cores",
+        "bench: latency {} ms per API answer; HubSpot 110/10 s + 5 searches/s; Holded v2 100/min, v1 paced at {}/min, {} a v1 page; {} CPU cores",
         args.latency.as_millis(),
         args.v1_rate.unwrap_or(DEFAULT_V1_REQUESTS_PER_MINUTE),
+        if args.v1_honours_limit { 500 } else { 50 },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -176,6 +185,7 @@ async fn account(args: &Args, key: Key, n: usize) -> anyhow::Result<()> {
     let setup = SimSetup {
         latency: args.latency,
         holded_rate_limit: true,
+        v1_honours_limit: args.v1_honours_limit,
     };
     let bench = Bench::with(seed, key, "{}", setup).await?;
     let account_id = bench.account.account_id.clone();

@@ -54,6 +54,8 @@ pub struct SimSetup {
     pub latency: Duration,
     /// Keep Holded's per-minute limit (v2: 100 a minute per key).
     pub holded_rate_limit: bool,
+    /// Holded v1 lists honour `limit` (the simulator's other reading).
+    pub v1_honours_limit: bool,
 }
 
 /// The simulators, the store and one installed portal.
@@ -119,6 +121,7 @@ impl Bench {
             holded_settings.v2_rate_limit_per_minute = 1_000_000;
         }
         holded_settings.monthly_limit = u64::MAX;
+        holded_settings.v1_honours_limit = setup.v1_honours_limit;
         sims.holded.set_settings(holded_settings);
         let account = sims.holded.create_account(None);
         sims.holded
