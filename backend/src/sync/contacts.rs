@@ -6,7 +6,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
+    pin::Pin,
     sync::{Arc, Mutex, atomic::AtomicU64},
+    task::{Context, Poll},
 };
 
 use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture, stream::FuturesUnordered};
@@ -28,6 +31,7 @@ use crate::{
         search::{Filter, Operator},
         search_in::AnyOf,
     },
+    store::Store,
 };
 
 /// Batch writes a run keeps in flight at once: enough to keep HubSpot's
@@ -109,8 +113,41 @@ struct Written {
 #[derive(Default)]
 struct Taken(Mutex<HashSet<String>>);
 
-/// Batch writes in flight, each with the index of its side.
-type Writes<'w> = FuturesUnordered<BoxFuture<'w, (usize, Result<Written, SyncError>)>>;
+/// Batch writes in flight, each with the index of its side. Each runs on a
+/// task of its own, so it goes on (and releases what it holds in the
+/// database) whatever the scan awaits meanwhile; dropping them aborts them.
+type Writes = FuturesUnordered<BoxFuture<'static, (usize, Result<Written, SyncError>)>>;
+
+/// What a batch write needs, owned, to run on a task of its own.
+struct WriteJob {
+    store: Store,
+    portal_id: i64,
+    client: PortalClient,
+    kind: &'static str,
+    object: ObjectType,
+    taken: Arc<Taken>,
+}
+
+/// A spawned task, aborted when dropped unfinished (a failed run stops its
+/// writes in flight).
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(value) => value,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// Runs the contacts and companies part of a run (what `kinds` enables and an
 /// earlier attempt did not finish). Returns the finished tallies.
@@ -147,8 +184,8 @@ pub async fn sync_contacts(
     if sides.iter().all(Option::is_none) {
         return Ok(Vec::new());
     }
-    let taken = [Taken::default(), Taken::default()];
-    let mut writes: Writes<'_> = FuturesUnordered::new();
+    let taken = [Arc::new(Taken::default()), Arc::new(Taken::default())];
+    let mut writes: Writes = FuturesUnordered::new();
     let started = chrono::Utc::now();
     let mut pages = ctx.holded.contacts().read_ahead();
     let mut scanned = 0usize;
@@ -235,11 +272,11 @@ fn settle(
 
 /// Starts writing `batch` of side `which` (after the oldest write in flight
 /// ends, when [`IN_FLIGHT`] are); a dry run only plans it.
-async fn send<'w>(
-    ctx: &'w RunContext<'_>,
+async fn send(
+    ctx: &RunContext<'_>,
     sides: &mut [Option<Side>; 2],
-    writes: &mut Writes<'w>,
-    taken: &'w [Taken; 2],
+    writes: &mut Writes,
+    taken: &[Arc<Taken>; 2],
     which: usize,
     batch: Vec<Pending>,
 ) -> Result<(), SyncError> {
@@ -253,19 +290,21 @@ async fn send<'w>(
         side.tally.plan(side.kind, &batch);
         return Ok(());
     }
-    let (kind, object, client) = (side.kind, side.object, side.client.clone());
+    let job = WriteJob {
+        store: ctx.store.clone(),
+        portal_id: ctx.portal_id,
+        client: side.client.clone(),
+        kind: side.kind,
+        object: side.object,
+        taken: taken[which].clone(),
+    };
     while writes.len() >= IN_FLIGHT {
         if let Some((done_side, done)) = writes.next().await {
             settle(sides, done_side, done)?;
         }
     }
-    writes.push(
-        async move {
-            let written = write_batch(ctx, &client, kind, object, batch, &taken[which]).await;
-            (which, written)
-        }
-        .boxed(),
-    );
+    let task = Spawned(tokio::spawn(async move { write_batch(&job, batch).await }));
+    writes.push(task.map(move |written| (which, written)).boxed());
     Ok(())
 }
 
@@ -321,20 +360,22 @@ fn consider(
 /// the rest by `holded_id`, and links records that turn out to exist when
 /// HubSpot answers with the existing id. Saves the links; returns what it
 /// did, for the kind's tally.
-async fn write_batch(
-    ctx: &RunContext<'_>,
-    client: &PortalClient,
-    kind: &'static str,
-    object: ObjectType,
-    batch: Vec<Pending>,
-    taken: &Taken,
-) -> Result<Written, SyncError> {
+async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, SyncError> {
+    let WriteJob {
+        store,
+        portal_id,
+        client,
+        kind,
+        object,
+        ..
+    } = job;
+    let (kind, object) = (*kind, *object);
     let keys: &[&str] = if kind == "companies" {
         &["domain", "holded_nif"]
     } else {
         &["email"]
     };
-    let existing = existing_records(ctx, client, kind, object, &batch, keys, taken).await?;
+    let existing = existing_records(job, &batch, keys).await?;
     let (to_link, to_upsert): (Vec<&Pending>, Vec<&Pending>) = batch
         .iter()
         .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
@@ -394,10 +435,8 @@ async fn write_batch(
         }
     }
     let linked: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
-    ctx.store.save_links(ctx.portal_id, kind, &links).await?;
-    ctx.store
-        .resolve_run_items(ctx.portal_id, kind, &linked)
-        .await?;
+    store.save_links(*portal_id, kind, &links).await?;
+    store.resolve_run_items(*portal_id, kind, &linked).await?;
     Ok(written)
 }
 
@@ -429,13 +468,9 @@ fn searched_forms(key: &str, value: &str) -> Vec<String> {
 /// already linked to another Holded record is never taken (search lags
 /// behind writes: a record linked minutes ago may still show no Holded id).
 async fn existing_records(
-    ctx: &RunContext<'_>,
-    client: &PortalClient,
-    kind: &'static str,
-    object: ObjectType,
+    job: &WriteJob,
     batch: &[Pending],
     keys: &[&str],
-    taken_in_flight: &Taken,
 ) -> Result<HashMap<String, String>, SyncError> {
     let mut by_value: HashMap<(&str, String), String> = HashMap::new();
     for pending in batch.iter().filter(|p| p.hubspot_id.is_none()) {
@@ -470,15 +505,16 @@ async fn existing_records(
         values: None,
     };
     let properties: Vec<&str> = keys.iter().copied().chain(["holded_id"]).collect();
-    let records = client
-        .search_any_of(object, &any_of, &[unlinked], &properties)
+    let records = job
+        .client
+        .search_any_of(job.object, &any_of, &[unlinked], &properties)
         .await?;
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let taken = ctx
+    let taken = job
         .store
-        .linked_hubspot_ids(ctx.portal_id, kind, &ids)
+        .linked_hubspot_ids(job.portal_id, job.kind, &ids)
         .await?;
-    let mut in_flight = taken_in_flight.0.lock().unwrap_or_else(|p| p.into_inner());
+    let mut in_flight = job.taken.0.lock().unwrap_or_else(|p| p.into_inner());
     let mut found = HashMap::new();
     for record in records
         .iter()
