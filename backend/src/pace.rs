@@ -35,12 +35,19 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// The pace that keeps every rolling `window` within `limit` requests.
-    /// Limits of 20 or more get a burst of two, which absorbs a late caller
-    /// without losing its turn; smaller ones none.
+    /// The pace that keeps every rolling `window` within `limit` requests at
+    /// the highest steady rate: limits of 20 or more get a burst of two,
+    /// which absorbs a late caller without losing its turn; smaller ones none.
     pub fn within(limit: u32, window: Duration) -> Self {
+        Self::bursting(limit, window, if limit >= 20 { 2 } else { 1 })
+    }
+
+    /// The pace that keeps every rolling `window` within `limit` requests
+    /// with up to `burst` at once (a few calls answer sooner; the steady
+    /// rate gives up `burst − 2` of the window).
+    pub fn bursting(limit: u32, window: Duration, burst: u32) -> Self {
         let limit = limit.max(1);
-        let burst = if limit >= 20 { 2 } else { 1 };
+        let burst = burst.clamp(1, limit);
         let room = window + (window * JITTER_SHARE / 100).max(MIN_JITTER);
         Self {
             period: room / (limit - burst + 1),
@@ -62,24 +69,45 @@ mod tests {
 
     /// Admissions in any window never exceed the limit, with room for
     /// jitter, and the steady rate uses at least 95 % of the limit (90 % of
-    /// a one-second window's).
+    /// a one-second window's; 85 % with a burst of a tenth).
     #[test]
     fn pace_fills_the_window_and_never_exceeds_it() {
-        for (limit, window, share) in [
-            (110, 10_000u64, 0.95),
-            (5, 1_000, 0.90),
-            (100, 60_000, 0.95),
-            (600, 60_000, 0.95),
-        ] {
-            let pace = Pace::within(limit, Duration::from_millis(window));
+        let cases = [
+            (
+                Pace::within(110, Duration::from_secs(10)),
+                110,
+                10_000.0,
+                0.95,
+            ),
+            (Pace::within(5, Duration::from_secs(1)), 5, 1_000.0, 0.90),
+            (
+                Pace::within(100, Duration::from_secs(60)),
+                100,
+                60_000.0,
+                0.95,
+            ),
+            (
+                Pace::bursting(100, Duration::from_secs(60), 10),
+                100,
+                60_000.0,
+                0.85,
+            ),
+            (
+                Pace::bursting(600, Duration::from_secs(60), 60),
+                600,
+                60_000.0,
+                0.85,
+            ),
+        ];
+        for (pace, limit, window, share) in cases {
             let period = pace.period.as_secs_f64() * 1000.0;
-            let jitter = (window as f64 * 0.02).max(90.0);
-            let admitted = f64::from(pace.burst - 1) + ((window as f64 + jitter) / period).ceil();
-            assert!(admitted <= f64::from(limit), "{limit}/{window}: {admitted}");
-            let steady = window as f64 / period;
+            let jitter = (window * 0.02_f64).max(90.0);
+            let admitted = f64::from(pace.burst - 1) + ((window + jitter) / period).ceil();
+            assert!(admitted <= f64::from(limit), "{pace:?}: {admitted}");
+            let steady = window / period;
             assert!(
                 steady >= f64::from(limit) * share,
-                "{limit}/{window}: {steady} a window"
+                "{pace:?}: {steady} a window"
             );
         }
     }

@@ -205,7 +205,11 @@ impl Transport {
             base: format!("{}{prefix}", base.as_str().trim_end_matches('/')),
             key,
             generation,
-            limiter: RateLimiter::direct(Pace::within(rate, Duration::from_secs(60)).quota()),
+            // A tenth at once: a deal's few calls go without waiting; a scan
+            // runs at the steady rate.
+            limiter: RateLimiter::direct(
+                Pace::bursting(rate, Duration::from_secs(60), rate / 10).quota(),
+            ),
             slow_until: Mutex::new(None),
             retry: options.retry.clone(),
             calls: Arc::new(AtomicU64::new(0)),
