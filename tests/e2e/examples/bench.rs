@@ -14,6 +14,7 @@
 //!     [--v1-honours-limit]
 //! ```
 //!
+//! `HH_BENCH_LOG` sets the service process's `RUST_LOG` (default `warn`).
 //! Holded v1's page size is undocumented: the simulator answers 50 a page
 //! whatever is asked (the harsher reading); `--v1-honours-limit` makes it
 //! honour the 500 the client asks for.
@@ -237,7 +238,10 @@ async fn run_night(args: &Args, bench: &Bench) -> anyhow::Result<Night> {
         .env("HUBSPOT_API_BASE", &bench.sims.hubspot_url)
         .env("HOLDED_API_BASE", &bench.sims.holded_url)
         .env("HH_HOLDED_MONTHLY_QUOTA", "1000000000")
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("HH_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some(rate) = args.v1_rate {
