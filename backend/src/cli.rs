@@ -269,6 +269,7 @@ async fn sync_now(
         objects,
         since,
         dry_run,
+        targets: None,
     };
     let report = engine.run(request, &PrintProgress).await?;
     println!(

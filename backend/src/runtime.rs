@@ -156,6 +156,7 @@ impl Runtime {
                 hubspot,
                 self.holded_access(),
             )
+            .with_timeline(self.timeline.clone())
         })
     }
 
@@ -198,7 +199,11 @@ impl Runtime {
             installer: self.hubspot.clone().map(|hubspot| {
                 Installer::new(self.store.clone(), self.keys.cipher.clone(), hubspot)
             }),
-            settings: SettingsService::new(self.store.clone(), self.holded_access()),
+            settings: SettingsService::new(
+                self.store.clone(),
+                self.holded_access(),
+                self.config.public_url.clone(),
+            ),
             queue: self.queue.clone(),
             super_admins: SuperAdminCache::default(),
             keys: self.keys.clone(),

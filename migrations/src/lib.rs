@@ -17,6 +17,7 @@ mod m20261204_000006_security;
 mod m20261204_000007_refused_records;
 mod m20261204_000008_holded_fidelity;
 mod m20261204_000009_party_claims;
+mod m20261207_000010_holded_webhooks;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_refused_records::Migration),
             Box::new(m20261204_000008_holded_fidelity::Migration),
             Box::new(m20261204_000009_party_claims::Migration),
+            Box::new(m20261207_000010_holded_webhooks::Migration),
         ]
     }
 }

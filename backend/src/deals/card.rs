@@ -5,15 +5,22 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
 use super::{
     deal::{AssociateTo, Deal, deal_not_found},
     error::DealError,
+    money::format_amount,
 };
 use crate::{
     holded::DocumentType,
     hubspot::{HubspotError, ObjectType, PortalClient, Properties},
     settings::DocumentMapping,
-    store::{RequestState, RequestTrigger, Store, entities::document_request, entities::portal},
+    store::{
+        RequestState, RequestTrigger, Store, document_states::DocumentState,
+        entities::document_request, entities::portal,
+    },
+    sync::billing::Status,
 };
 
 /// The card's view of a deal (`GET /api/deals/{dealId}`).
@@ -51,11 +58,38 @@ struct DocumentView {
     error: Option<String>,
     retry_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
+    /// Its status and payments in Holded, once the sync has seen it.
+    collection: Option<CollectionView>,
+}
+
+/// A created document's status and payments, as the card writes them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CollectionView {
+    /// `borrador`, `emitida`, `cobrada_parcialmente`, `cobrada`, `vencida`, `anulada`.
+    status: String,
+    /// Its Spanish label («Cobrada parcialmente»).
+    status_label: &'static str,
+    /// Paid, Spanish style («500,00 €»).
+    paid: String,
+    /// Left to pay.
+    pending: String,
+}
+
+fn collection_view(state: &DocumentState) -> Option<CollectionView> {
+    let status = Status::from_value(&state.status)?;
+    Some(CollectionView {
+        status: state.status.clone(),
+        status_label: status.label(),
+        paid: format_amount(state.paid, &state.currency),
+        pending: format_amount(state.pending, &state.currency),
+    })
 }
 
 fn document_view(
     doc_type: DocumentType,
     request: Option<&document_request::Model>,
+    states: &HashMap<String, DocumentState>,
 ) -> DocumentView {
     let state = match request.and_then(|r| RequestState::parse(&r.state)) {
         None => "none",
@@ -72,6 +106,10 @@ fn document_view(
         error: request.and_then(|r| r.error.clone()),
         retry_at: request.and_then(|r| r.next_attempt_at),
         updated_at: request.map(|r| r.updated_at),
+        collection: request
+            .and_then(|r| r.holded_document_id.as_ref())
+            .and_then(|id| states.get(id))
+            .and_then(collection_view),
     }
 }
 
@@ -86,6 +124,11 @@ pub async fn card_view(
     let settings = store.portal_settings(portal.id, &portal.time_zone).await?;
     let mapping = DocumentMapping::from_json(&settings.document_mapping);
     let requests = store.deal_document_requests(portal.id, &deal.id).await?;
+    let documents: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.holded_document_id.clone())
+        .collect();
+    let states = store.document_states(portal.id, &documents).await?;
     let trigger = match deal.document_type.and_then(|t| mapping.stage(t)) {
         Some(stage) => {
             let pipelines = client.deal_pipelines().await?;
@@ -122,7 +165,10 @@ pub async fn card_view(
         in_trigger_stage,
         documents: DocumentType::ALL
             .into_iter()
-            .map(|t| document_view(t, requests.iter().find(|r| r.document_type == t.v1_name())))
+            .map(|t| {
+                let request = requests.iter().find(|r| r.document_type == t.v1_name());
+                document_view(t, request, &states)
+            })
             .collect(),
     })
 }

@@ -21,6 +21,18 @@ pub fn reference(request: &document_request::Model) -> String {
     )
 }
 
+/// The HubSpot deal a document of `doc_type` was made from, by the marker
+/// this app wrote in its notes for `portal_id` (see [`reference`]).
+pub fn deal_of(notes: &str, portal_id: i64, doc_type: DocumentType) -> Option<String> {
+    let prefix = format!("hh-{portal_id}-");
+    let suffix = format!("-{}", doc_type.v1_name());
+    notes.match_indices(&prefix).find_map(|(at, _)| {
+        let rest = &notes[at + prefix.len()..];
+        let deal: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (!deal.is_empty() && rest[deal.len()..].starts_with(&suffix)).then_some(deal)
+    })
+}
+
 /// The notes of a new document: where it came from, with the marker.
 pub fn notes(deal_name: &str, reference: &str) -> String {
     format!("Creado desde el negocio de HubSpot «{deal_name}» (ref. {reference})")
@@ -119,6 +131,7 @@ pub fn step_title(document: &Document, adopted: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use rust_decimal_macros::dec;
 
     fn document(doc_type: DocumentType, number: Option<&str>) -> Document {
@@ -137,6 +150,7 @@ mod tests {
             total: dec!(1210),
             currency: Some("eur".into()),
             draft: Some(true),
+            billing: Default::default(),
         }
     }
 
@@ -153,6 +167,21 @@ mod tests {
         assert_eq!(
             step_title(&document(DocumentType::Waybill, Some("A260001")), true),
             "Albarán A260001 recuperado en Holded por 1.210,00 €"
+        );
+    }
+
+    #[test]
+    fn the_marker_names_the_deal_of_its_portal_and_type() {
+        let text = notes("Reforma «Bar Galicia»", "hh-40000002-10173-invoice");
+        assert_eq!(
+            deal_of(&text, 40000002, DocumentType::Invoice).as_deref(),
+            Some("10173")
+        );
+        assert_eq!(deal_of(&text, 40000003, DocumentType::Invoice), None);
+        assert_eq!(deal_of(&text, 40000002, DocumentType::Estimate), None);
+        assert_eq!(
+            deal_of("pedido hh-40000002-", 40000002, DocumentType::Invoice),
+            None
         );
     }
 }

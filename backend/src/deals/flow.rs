@@ -38,6 +38,7 @@ use crate::{
         portal_tokens::portal_client,
     },
     sync::{
+        billing::state_of,
         content_hash,
         mapping::{created_document_properties, document_link},
     },
@@ -744,6 +745,11 @@ impl DealFlow {
             .await?
             .contains_key(&id);
         if created_here {
+            // Its status as made (a draft), so that its approval and
+            // payments are told on the deal when the sync sees them.
+            self.store
+                .save_document_states(work.portal_id, &[state_of(&document, ctx.today)])
+                .await?;
             // What the deal shows of the document it made: the nightly sync
             // rewrites it only when Holded changes it (a number on approval).
             self.store

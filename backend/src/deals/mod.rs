@@ -21,6 +21,7 @@ mod party;
 pub mod timeline;
 
 pub use deal::{AssociateTo, DEAL_PROPERTIES, Deal, read_deal};
+pub use document::deal_of;
 pub use error::DealError;
 pub use flow::{DealFlow, MAX_ATTEMPTS, Outcome, backoff};
 

@@ -19,6 +19,7 @@ pub mod environment;
 pub mod install;
 pub mod nightly;
 pub mod progress;
+pub mod realtime;
 pub mod scenario;
 pub mod seed;
 pub mod settings;

@@ -35,6 +35,7 @@ pub async fn run_nightly_sync(
         objects: None,
         since: None,
         dry_run: false,
+        targets: None,
     };
     let report = engine.run(request, &progress).await?;
     anyhow::ensure!(

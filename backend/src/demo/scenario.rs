@@ -8,7 +8,7 @@ use super::{
     deals::{self, DemoDeal},
     documents::{self, DemoDocument},
     environment::{self, Environment},
-    install, nightly,
+    install, nightly, realtime,
     seed::{self, SeededHolded},
     settings,
 };
@@ -33,6 +33,9 @@ pub enum Step {
     SeedDeals,
     /// Move the deals into their trigger stages: the documents are created in Holded.
     CreateDocuments,
+    /// Connect Holded's webhook, approve and half pay the invoice in Holded,
+    /// and follow its deal in HubSpot.
+    FollowInvoice,
 }
 
 impl Step {
@@ -67,6 +70,10 @@ impl Step {
             Self::CreateDocuments => (
                 "mover los negocios a su etapa: Holded crea presupuesto, proforma, albarán y factura",
                 "move the deals to their stages: Holded creates estimate, proforma, delivery note and invoice",
+            ),
+            Self::FollowInvoice => (
+                "conectar el webhook de Holded, aprobar y cobrar la mitad de la factura en Holded, y verlo en el negocio",
+                "connect Holded's webhook, approve and half pay the invoice in Holded, and see it on the deal",
             ),
         }
     }
@@ -156,6 +163,11 @@ pub async fn run(
     let documents = step(
         Step::CreateDocuments,
         documents::create_documents(&env, portal_id, &deals),
+    )
+    .await?;
+    step(
+        Step::FollowInvoice,
+        realtime::follow_invoice(&env, &portal, &holded),
     )
     .await?;
     let outcome = Outcome {

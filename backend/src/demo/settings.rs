@@ -38,6 +38,22 @@ pub async fn save_settings(
         .as_array()
         .and_then(|pipelines| pipelines.iter().find(|p| p["id"] == "default"))
         .context("la página de configuración no muestra el pipeline por defecto")?;
+    let update = settings_update(holded);
+    let saved = hubspot_fetch(service, Method::PUT, portal, Some(&update)).await?;
+    println!(
+        "   ✔ Clave de Holded …{} ({}), desde {}, todos los objetos, {} tipos de documento en «{}» (Holded key, start date, objects, document types mapped)",
+        saved["holded"]["keyLast4"].as_str().unwrap_or("?"),
+        saved["holded"]["generation"].as_str().unwrap_or("?"),
+        update["nextSyncDate"].as_str().unwrap_or("?"),
+        DOCUMENT_STAGES.len(),
+        default_pipeline["label"].as_str().unwrap_or("default"),
+    );
+    Ok(())
+}
+
+/// The demo's settings save: the Holded v2 token, a start date in the past
+/// (back-fill), every object, every document type mapped, sensitive data off.
+pub fn settings_update(holded: &SeededHolded) -> Value {
     let start = format!("{}-01-01", Utc::now().year() - BACKFILL_YEARS);
     let mapping: serde_json::Map<String, Value> = DOCUMENT_STAGES
         .iter()
@@ -48,22 +64,13 @@ pub async fn save_settings(
             )
         })
         .collect();
-    let update = json!({
+    json!({
         "holdedApiKey": holded.account.v2_token,
         "nextSyncDate": start,
         "objects": {"contacts": true, "companies": true, "products": true, "documents": true},
         "documentMapping": mapping,
         "sensitiveData": {"enabled": false, "eraseExisting": false},
-    });
-    let saved = hubspot_fetch(service, Method::PUT, portal, Some(&update)).await?;
-    println!(
-        "   ✔ Clave de Holded …{} ({}), desde {start}, todos los objetos, {} tipos de documento en «{}» (Holded key, start date, objects, document types mapped)",
-        saved["holded"]["keyLast4"].as_str().unwrap_or("?"),
-        saved["holded"]["generation"].as_str().unwrap_or("?"),
-        DOCUMENT_STAGES.len(),
-        default_pipeline["label"].as_str().unwrap_or("default"),
-    );
-    Ok(())
+    })
 }
 
 /// Calls the settings API as HubSpot's `hubspot.fetch` does for the portal's
@@ -72,7 +79,7 @@ pub async fn save_settings(
 /// compact JSON, and `X-HubSpot-Signature-v3` over method, URL, body and the
 /// millisecond timestamp. Returns the JSON answer; any non-2xx is an error
 /// with the service's message.
-async fn hubspot_fetch(
+pub async fn hubspot_fetch(
     service: &Service,
     method: Method,
     portal: &InstalledPortal,

@@ -14,6 +14,7 @@ mod transport;
 mod types;
 mod v1;
 mod v2;
+pub mod webhook;
 mod wire;
 
 use std::{
@@ -192,6 +193,33 @@ impl HoldedClient {
     pub fn take_unrecorded_calls(&self) -> u64 {
         let made = self.calls.load(Ordering::Relaxed);
         made.saturating_sub(self.recorded.swap(made, Ordering::Relaxed))
+    }
+
+    /// The contacts `ids`, read one by one (see [`Pages::by_id`]).
+    pub fn contacts_by_id(&self, ids: Vec<String>) -> Pages<Contact> {
+        let client = self.clone();
+        Pages::by_id(ids, move |id| {
+            let client = client.clone();
+            async move { client.contact(&id).await }
+        })
+    }
+
+    /// The products `ids`, read one by one.
+    pub fn products_by_id(&self, ids: Vec<String>) -> Pages<Product> {
+        let client = self.clone();
+        Pages::by_id(ids, move |id| {
+            let client = client.clone();
+            async move { client.product(&id).await }
+        })
+    }
+
+    /// The documents `ids` of `doc_type`, read one by one (whole, with their lines).
+    pub fn documents_by_id(&self, doc_type: DocumentType, ids: Vec<String>) -> Pages<Document> {
+        let client = self.clone();
+        Pages::by_id(ids, move |id| {
+            let client = client.clone();
+            async move { client.document(doc_type, &id).await }
+        })
     }
 
     /// A stable id of the Holded account this key opens, safe to store and

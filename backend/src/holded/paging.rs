@@ -35,11 +35,16 @@ use super::{
 pub struct Pages<T> {
     inner: BoxStream<'static, Result<Vec<T>, HoldedError>>,
     doubt: Doubt,
+    gone: Arc<Mutex<Vec<String>>>,
 }
 
 impl<T> Pages<T> {
     fn new(inner: BoxStream<'static, Result<Vec<T>, HoldedError>>, doubt: Doubt) -> Self {
-        Self { inner, doubt }
+        Self {
+            inner,
+            doubt,
+            gone: Arc::default(),
+        }
     }
 
     /// Why this list may have missed records (Spanish, for the run), once it
@@ -48,15 +53,20 @@ impl<T> Pages<T> {
         self.doubt.get()
     }
 
+    /// Of the records asked for by id ([`Pages::by_id`]), those Holded no
+    /// longer has (deleted), once the stream ended; empty for a list.
+    pub fn gone(&self) -> Vec<String> {
+        self.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl<T: Send + 'static> Pages<T> {
     /// The same pages, read on a task of their own one page ahead of the
     /// caller: the next page is on its way while the caller writes the last.
     /// At most two pages wait besides the caller's. For scans that read to
     /// the end: a caller that stops early has cost one page more. Dropping
     /// the stream stops the reading.
-    pub fn read_ahead(self) -> Self
-    where
-        T: Send + 'static,
-    {
+    pub fn read_ahead(self) -> Self {
         let (sender, receiver) = tokio::sync::mpsc::channel(1);
         let mut inner = self.inner;
         tokio::spawn(async move {
@@ -70,7 +80,46 @@ impl<T> Pages<T> {
         let pages = futures::stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|page| (page, receiver))
         });
-        Self::new(pages.boxed(), self.doubt)
+        Self {
+            inner: pages.boxed(),
+            doubt: self.doubt,
+            gone: self.gone,
+        }
+    }
+
+    /// The records `ids`, each read by `fetch` when the stream gets to it, in
+    /// pages of up to 100; a record Holded answers "not found" for is left
+    /// out and told by [`Pages::gone`].
+    pub(crate) fn by_id<F, Fut>(ids: Vec<String>, fetch: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, HoldedError>> + Send + 'static,
+    {
+        let gone: Arc<Mutex<Vec<String>>> = Arc::default();
+        let noted = gone.clone();
+        let fetch = Arc::new(fetch);
+        let chunks: Vec<Vec<String>> = ids.chunks(100).map(<[String]>::to_vec).collect();
+        let stream = futures::stream::iter(chunks).then(move |chunk| {
+            let (fetch, noted) = (fetch.clone(), noted.clone());
+            async move {
+                let mut page = Vec::with_capacity(chunk.len());
+                for id in chunk {
+                    match fetch(id.clone()).await {
+                        Ok(record) => page.push(record),
+                        Err(HoldedError::NotFound { .. }) => {
+                            noted.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(page)
+            }
+        });
+        Self {
+            inner: stream.boxed(),
+            doubt: Doubt::default(),
+            gone,
+        }
     }
 }
 

@@ -271,9 +271,37 @@ pub struct Document {
     pub currency: Option<String>,
     /// Whether Holded reports it as a draft.
     pub draft: Option<bool>,
+    /// Approval, due date and payments.
+    pub billing: Billing,
+}
+
+/// What Holded says of a document's issue and collection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Billing {
+    /// When it was approved (issued); none for a draft, or when the answer
+    /// does not say (a v2 list item).
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Due date.
+    pub due_date: Option<NaiveDate>,
+    /// Amount paid (`paymentsTotal` / `payments_total`).
+    pub paid: Decimal,
+    /// Amount left to pay, as Holded reports it.
+    pub pending: Option<Decimal>,
+    /// Date of the last payment, when the answer lists them.
+    pub last_payment: Option<NaiveDate>,
+    /// Cancelled (anulada).
+    pub cancelled: bool,
 }
 
 impl Document {
+    /// Whether it is issued: approved, or not a draft, or numbered (a v2
+    /// list item says neither; a draft has no number).
+    pub fn issued(&self) -> bool {
+        self.billing.approved_at.is_some()
+            || self.draft == Some(false)
+            || (self.draft.is_none() && self.number.as_deref().is_some_and(|n| !n.is_empty()))
+    }
+
     /// Its lines, or an error when this answer did not carry them (a v2 list
     /// item): read the document itself first.
     pub fn into_lines(self) -> Result<Vec<DocumentLine>, super::HoldedError> {

@@ -382,6 +382,23 @@ fn document_from(
         total: d.decimal_or_zero("total")?,
         currency: d.text("currency")?,
         draft: d.flag("draft")?,
+        billing: Billing {
+            approved_at: d.unix_time("approvedAt")?,
+            due_date: d.unix_date("dueDate")?,
+            paid: d.decimal_or_zero("paymentsTotal")?,
+            pending: d.decimal("paymentsPending")?,
+            last_payment: d
+                .array("paymentsDetail")?
+                .into_iter()
+                .map(|(path, p)| Obj::new(p, path)?.unix_date("date"))
+                .collect::<Result<Vec<_>, HoldedError>>()?
+                .into_iter()
+                .flatten()
+                .max(),
+            // §4.4: 5 = cancelled in Holded's status table (the other reading,
+            // 3, is also "paid"; cancellation is only taken from 5).
+            cancelled: d.integer("status")? == Some(5),
+        },
     })
 }
 

@@ -418,6 +418,21 @@ fn parse_document(
         total: d.decimal_or_zero("total")?,
         currency: d.text("currency")?,
         draft: d.flag("draft")?,
+        billing: Billing {
+            approved_at: d.iso_time("approved_at")?,
+            due_date: d.iso_date("due_date")?,
+            paid: d.decimal_or_zero("payments_total")?,
+            pending: d.decimal("payments_pending")?,
+            last_payment: d
+                .array("payments_detail")?
+                .into_iter()
+                .map(|(path, p)| Obj::new(p, path)?.iso_date("date"))
+                .collect::<Result<Vec<_>, HoldedError>>()?
+                .into_iter()
+                .flatten()
+                .max(),
+            cancelled: d.text("status")?.as_deref() == Some("cancelled"),
+        },
     })
 }
 

@@ -31,8 +31,12 @@ use super::{
 /// How the client retries.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt.
+    /// Retries after failures whose outcome is unclear (5xx, transport).
     pub max_retries: usize,
+    /// Waits after answers that say the request was not done and when to
+    /// come back (429, 423), counted apart: a rate-limit storm never uses up
+    /// the retries of failures.
+    pub max_waits: usize,
     /// First backoff delay for 5xx and transport errors.
     pub min_delay: Duration,
     /// Largest backoff delay.
@@ -51,6 +55,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_retries: 5,
+            max_waits: 12,
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             locked_delay: Duration::from_secs(2),
@@ -254,7 +259,10 @@ impl ApiRequest {
 /// What the retry loop decided about one answer.
 enum Next {
     Done(StatusCode, Vec<u8>),
+    /// Try again after the delay: the outcome was unclear.
     Retry(Duration, HubspotError),
+    /// Come back after the delay: HubSpot did not do it (limited, locked).
+    Wait(Duration, HubspotError),
     RefreshAndRetry,
     Fail(HubspotError),
 }
@@ -331,7 +339,7 @@ impl PortalClient {
             .with_max_times(policy.max_retries)
             .with_jitter()
             .build();
-        let mut retries = 0;
+        let (mut retries, mut waits) = (0, 0);
         let mut refreshed = false;
         loop {
             self.check_daily_block()?;
@@ -340,7 +348,7 @@ impl PortalClient {
                 .acquire(self.portal_id, request.bucket)
                 .await;
             let tokens = self.current_tokens(false).await?;
-            let next = match self.attempt(&request, &tokens, retries + 1).await {
+            let next = match self.attempt(&request, &tokens, retries + waits + 1).await {
                 Ok((status, bytes)) => {
                     self.judge(&request, status, bytes, &policy, &mut backoff, refreshed)
                 }
@@ -370,6 +378,14 @@ impl PortalClient {
                         return Err(error);
                     }
                     tracing::debug!(portal = self.portal_id, path = %request.path, ?delay, "retrying HubSpot call");
+                    tokio::time::sleep(delay).await;
+                }
+                Next::Wait(delay, error) => {
+                    waits += 1;
+                    if waits > policy.max_waits {
+                        return Err(error);
+                    }
+                    tracing::debug!(portal = self.portal_id, path = %request.path, ?delay, "HubSpot asked to wait");
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -438,11 +454,15 @@ impl PortalClient {
             429 if body.policy_name.as_deref() == Some("DAILY") => {
                 Next::Fail(self.block_until_reset())
             }
-            429 if request.bucket == Bucket::Search => {
-                Next::Retry(policy.search_limited_delay, body.into_error(code))
+            // A search meets the secondly search limit, unless the answer
+            // names the ten-second window, which takes its own wait.
+            429 if request.bucket == Bucket::Search
+                && body.policy_name.as_deref() != Some("TEN_SECONDLY_ROLLING") =>
+            {
+                Next::Wait(policy.search_limited_delay, body.into_error(code))
             }
-            429 => Next::Retry(policy.rate_limited_delay, body.into_error(code)),
-            423 => Next::Retry(policy.locked_delay, body.into_error(code)),
+            429 => Next::Wait(policy.rate_limited_delay, body.into_error(code)),
+            423 => Next::Wait(policy.locked_delay, body.into_error(code)),
             500..=599 if !request.idempotent => Next::Fail(body.into_error(code)),
             500..=599 => match backoff.next() {
                 Some(delay) => Next::Retry(delay, body.into_error(code)),

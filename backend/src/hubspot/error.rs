@@ -112,6 +112,17 @@ impl HubspotError {
         )
     }
 
+    /// Whether HubSpot may have done what was asked though the answer says
+    /// otherwise (a 5xx, a timeout, a connection cut after sending): a
+    /// create must be looked for before it is sent again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Server { status, .. } => *status >= 500,
+            Self::Transport(_) => true,
+            _ => false,
+        }
+    }
+
     /// The property a validation error says is required, when that is what
     /// it says (a portal admin made it required and the write lacks it).
     pub fn required_property(&self) -> Option<&str> {

@@ -44,6 +44,22 @@ pub async fn provision(
     Ok(report)
 }
 
+/// Makes sure the deal properties exist (the sync calls it once per process
+/// and portal, so that portals installed before a property was added get it
+/// before the first deal that carries it is written).
+pub async fn provision_deals(client: &PortalClient) -> Result<ProvisionReport, HubspotError> {
+    let manifest = Manifest::get();
+    let mut report = ProvisionReport::default();
+    for (object, definitions) in manifest
+        .objects
+        .iter()
+        .filter(|(o, _)| *o == ObjectType::Deals)
+    {
+        provision_object(client, manifest, *object, definitions, false, &mut report).await?;
+    }
+    Ok(report)
+}
+
 async fn provision_object(
     client: &PortalClient,
     manifest: &Manifest,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobQueue, QueueError};
+use super::{HoldedChanges, JobQueue, QueueError};
 use crate::{
     deals::DealFlow,
     store::{Store, entities::document_request, webhooks::PRIVACY_DELETION},
@@ -74,8 +74,13 @@ pub enum SweepError {
     Queue(#[from] QueueError),
 }
 
-/// Queues a job for every deal-stage change left unhandled and every open
-/// request whose next attempt is due at `now`; returns how many.
+/// How long a Holded delivery may wait unhandled before the sweeper queues
+/// its portal's targeted sync again.
+const HOLDED_CHANGES_WAIT: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Queues a job for every deal-stage change left unhandled, every open
+/// request whose next attempt is due at `now`, and every portal whose Holded
+/// deliveries wait; returns how many.
 pub async fn sweep_deal_work(
     store: &Store,
     queue: &JobQueue,
@@ -101,6 +106,17 @@ pub async fn sweep_deal_work(
     }
     for request in store.claim_due_document_requests(now, 100).await? {
         queue.push_deal(DealDocument::for_request(&request)).await?;
+        queued += 1;
+    }
+    // Holded deliveries whose targeted sync was lost or had to wait.
+    let waiting_since = now - HOLDED_CHANGES_WAIT;
+    for portal_id in store
+        .portals_with_stale_holded_events(waiting_since)
+        .await?
+    {
+        queue
+            .push_holded_changes(HoldedChanges { portal_id })
+            .await?;
         queued += 1;
     }
     if queued > 0 {

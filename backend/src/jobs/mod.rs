@@ -6,11 +6,13 @@
 //! portal to exactly one of them.
 
 mod deal_document;
+mod holded_changes;
 mod queue;
 mod sync_portal;
 mod workers;
 
 pub use deal_document::{DealCause, DealDocument, SweepError, run_deal_document, sweep_deal_work};
+pub use holded_changes::{HoldedChanges, run_holded_changes};
 pub use queue::{JobQueue, QueueError};
 pub use sync_portal::{JobError, SyncPortal, run_sync_portal, schedule_next_nightly};
 pub use workers::{JobContext, run_workers, scheduler_tick};

@@ -10,7 +10,7 @@ use apalis_sqlite::SqliteStorage;
 use sea_orm::DbBackend;
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{DealDocument, SyncPortal};
+use super::{DealDocument, HoldedChanges, SyncPortal};
 use crate::store::Store;
 
 /// Why a job could not be queued or the queue set up.
@@ -94,6 +94,8 @@ pub struct JobQueue {
     pub(super) syncs: Storage<SyncPortal>,
     /// Deal → document work.
     pub(super) deals: Storage<DealDocument>,
+    /// Targeted syncs after Holded webhooks.
+    pub(super) changes: Storage<HoldedChanges>,
 }
 
 impl JobQueue {
@@ -114,6 +116,7 @@ impl JobQueue {
         Ok(Self {
             syncs: Storage::new(store),
             deals: Storage::new(store),
+            changes: Storage::new(store),
         })
     }
 
@@ -125,6 +128,11 @@ impl JobQueue {
     /// Queues deal → document work.
     pub async fn push_deal(&self, job: DealDocument) -> Result<(), QueueError> {
         self.deals.push(job).await
+    }
+
+    /// Queues the targeted sync of what a portal's Holded webhooks named.
+    pub async fn push_holded_changes(&self, job: HoldedChanges) -> Result<(), QueueError> {
+        self.changes.push(job).await
     }
 
     /// Whether the queues live in PostgreSQL.

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     schedule::{next_nightly_run, portal_time_zone},
-    store::{RunTrigger, Store},
-    sync::{LogProgress, SyncEngine, SyncError, SyncRequest},
+    store::{RunTrigger, Store, entities::portal, portals::SYNC_HEARTBEAT},
+    sync::{LogProgress, SyncEngine, SyncError, SyncReport, SyncRequest},
 };
 
 /// Run the Holded → HubSpot sync of one portal.
@@ -48,8 +48,9 @@ pub async fn run_sync_portal(
                 objects: None,
                 since: None,
                 dry_run: false,
+                targets: None,
             };
-            match engine.run(request, &LogProgress).await {
+            match run_or_take_over(store, engine, request).await {
                 Ok(report) => {
                     tracing::info!(portal_id = portal.id, run_id = report.run_id, status = %report.status, "sync run ended");
                     report.status == "paused"
@@ -89,6 +90,40 @@ pub async fn run_sync_portal(
         schedule_next_nightly(store, portal.id, &portal.time_zone, Utc::now()).await?;
     }
     Ok(())
+}
+
+/// Runs the portal's sync. When another run holds the portal, waits to see
+/// whether its holder is alive: a holder that stops renewing its lock died
+/// (a killed worker, whose job the queue handed on here), so once its lease
+/// lapses the run it left is resumed. A live or finished holder ends this
+/// job with [`SyncError::AlreadyRunning`].
+async fn run_or_take_over(
+    store: &Store,
+    engine: &SyncEngine,
+    request: SyncRequest,
+) -> Result<SyncReport, SyncError> {
+    loop {
+        match engine.run(request.clone(), &LogProgress).await {
+            Err(SyncError::AlreadyRunning) if holder_died(store, request.portal_id).await? => {
+                tracing::info!(
+                    portal_id = request.portal_id,
+                    "the run holding the portal stopped renewing its lock; resuming it once the lock lapses"
+                );
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Whether the portal's sync lock stayed as it was for longer than its
+/// holder's heartbeat (not renewed, not released): its holder is gone.
+async fn holder_died(store: &Store, portal_id: i64) -> Result<bool, sea_orm::DbErr> {
+    let lease = |portal: Option<portal::Model>| portal.and_then(|p| p.sync_lock_until);
+    let Some(before) = lease(store.portal(portal_id).await?) else {
+        return Ok(false);
+    };
+    tokio::time::sleep(SYNC_HEARTBEAT + SYNC_HEARTBEAT / 4).await;
+    Ok(lease(store.portal(portal_id).await?) == Some(before))
 }
 
 /// After a scheduled run that ended at `after`: the portal's next run is the

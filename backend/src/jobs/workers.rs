@@ -9,8 +9,8 @@ use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 
 use super::{
-    DealDocument, JobQueue, SyncPortal, queue::Storage, run_deal_document, run_sync_portal,
-    sweep_deal_work,
+    DealDocument, HoldedChanges, JobQueue, SyncPortal, queue::Storage, run_deal_document,
+    run_holded_changes, run_sync_portal, sweep_deal_work,
 };
 use crate::{
     deals::DealFlow,
@@ -79,6 +79,15 @@ async fn on_sync_portal(job: SyncPortal, ctx: Data<JobContext>) -> Result<(), Bo
     record_outcome("sync_portal", result.is_ok());
     if let Err(err) = &result {
         tracing::error!(portal_id = job.portal_id, error = %err, "sync job failed");
+    }
+    Ok(result?)
+}
+
+async fn on_holded_changes(job: HoldedChanges, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    let result = run_holded_changes(&ctx.store, ctx.engine.as_ref(), &job).await;
+    record_outcome("holded_changes", result.is_ok());
+    if let Err(err) = &result {
+        tracing::error!(portal_id = job.portal_id, error = %err, "Holded changes job failed");
     }
     Ok(result?)
 }
@@ -211,6 +220,13 @@ pub async fn run_workers(
         ctx.queue.deals.clone(),
         ctx.clone(),
         on_deal_document
+    );
+    let monitor = register_queue_worker!(
+        monitor,
+        name("holded-changes"),
+        ctx.queue.changes.clone(),
+        ctx.clone(),
+        on_holded_changes
     );
     monitor.run_with_signal(shutdown).await?;
     Ok(())

@@ -9,7 +9,7 @@ use url::Url;
 use crate::{
     crypto::{Cipher, CryptoError, SealedFor},
     holded::{ClientOptions, HoldedClient, HoldedError},
-    store::entities::settings,
+    store::entities::{holded_webhook, settings},
 };
 
 /// Why the stored key gives no client.
@@ -76,6 +76,32 @@ impl HoldedAccess {
     /// `key` sealed for the settings row of `portal_id`.
     pub fn seal(&self, key: &SecretString, portal_id: i64) -> String {
         self.cipher.seal(key, holded_key_slot(portal_id))
+    }
+
+    /// A Holded webhook signing secret sealed for `portal_id`.
+    pub fn seal_webhook_secret(&self, secret: &SecretString, portal_id: i64) -> String {
+        self.cipher.seal(secret, webhook_secret_slot(portal_id))
+    }
+
+    /// The signing secret of `row`'s webhook.
+    pub fn webhook_secret(
+        &self,
+        row: &holded_webhook::Model,
+    ) -> Result<Option<SecretString>, CryptoError> {
+        row.secret_enc
+            .as_deref()
+            .map(|sealed| self.cipher.open(sealed, webhook_secret_slot(row.portal_id)))
+            .transpose()
+    }
+}
+
+/// Where a portal's Holded webhook signing secret is sealed:
+/// `holded_webhooks.secret_enc`.
+pub fn webhook_secret_slot(portal_id: i64) -> SealedFor {
+    SealedFor {
+        table: "holded_webhooks",
+        column: "secret_enc",
+        portal_id,
     }
 }
 

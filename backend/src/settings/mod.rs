@@ -8,6 +8,7 @@
 
 mod editors;
 mod holded_access;
+mod holded_webhooks;
 mod model;
 mod service;
 mod update;
@@ -15,7 +16,8 @@ mod update;
 pub use editors::{
     AllowedEditor, ONLY_ADMINS, SettingsAccess, SuperAdminCache, allowed_editors, settings_access,
 };
-pub use holded_access::{HoldedAccess, StoredKeyError, holded_key_slot};
+pub use holded_access::{HoldedAccess, StoredKeyError, holded_key_slot, webhook_secret_slot};
+pub use holded_webhooks::HoldedWebhookView;
 pub use model::{DEFAULT_TAX, DocumentMapping, OFFERED_DEFAULT_TAXES, StageRef, SyncObjects};
 pub use service::{
     HoldedKeyView, PipelineView, SensitiveView, SettingsService, SettingsView, StageView,

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    DEFAULT_TAX, DocumentMapping, FieldErrors, HoldedAccess, SettingsAccess, SettingsUpdate,
-    StoredKeyError, SyncObjects,
+    DEFAULT_TAX, DocumentMapping, FieldErrors, HoldedAccess, HoldedWebhookView, SettingsAccess,
+    SettingsUpdate, StoredKeyError, SyncObjects,
     editors::{allowed_editors, resolve_editors},
     update::CheckedUpdate,
 };
@@ -18,8 +18,12 @@ use crate::{
     install::provision,
     quota::{Quota, QuotaView},
     schedule::{first_nightly_run, portal_time_zone},
-    store::{RunSummary, Store, entities::portal, entities::settings},
+    store::{
+        RunSummary, Store,
+        entities::{holded_webhook, portal, settings},
+    },
 };
+use url::Url;
 
 /// Why a save was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +66,8 @@ pub struct SettingsView {
     /// This month's Holded calls against the account's quota (none without a
     /// usable key), with the warning or the pause to show.
     pub holded_usage: Option<QuotaView>,
+    /// The portal's Holded webhook: endpoint, set-up steps, deliveries.
+    pub holded_webhook: HoldedWebhookView,
     /// What the signed user may do (settings page only; the console's
     /// operator may do everything).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,12 +126,36 @@ const SENSITIVE_UNAVAILABLE: &str = "Solo disponible en portales de HubSpot Ente
 pub struct SettingsService {
     store: Store,
     holded: HoldedAccess,
+    public_url: Url,
 }
 
 impl SettingsService {
-    /// A service over `store`, sealing and testing Holded keys through `holded`.
-    pub fn new(store: Store, holded: HoldedAccess) -> Self {
-        Self { store, holded }
+    /// A service over `store`, sealing and testing Holded keys through
+    /// `holded`, for a service reachable at `public_url` (`HH_PUBLIC_URL`:
+    /// the Holded webhook endpoints are under it).
+    pub fn new(store: Store, holded: HoldedAccess, public_url: Url) -> Self {
+        Self {
+            store,
+            holded,
+            public_url,
+        }
+    }
+
+    /// The signing secret of a portal's Holded webhook, if one is saved.
+    pub fn holded_webhook_secret(
+        &self,
+        row: &holded_webhook::Model,
+    ) -> Result<Option<secrecy::SecretString>, crate::crypto::CryptoError> {
+        self.holded.webhook_secret(row)
+    }
+
+    /// The Holded webhook section of `portal_id`'s settings.
+    pub async fn holded_webhook_view(
+        &self,
+        portal_id: i64,
+    ) -> Result<HoldedWebhookView, sea_orm::DbErr> {
+        let row = self.store.holded_webhook(portal_id).await?;
+        Ok(HoldedWebhookView::new(&row, &self.public_url))
     }
 
     async fn row(&self, portal: &portal::Model) -> Result<settings::Model, sea_orm::DbErr> {
@@ -152,6 +182,7 @@ impl SettingsService {
     ) -> Result<SettingsView, UpdateError> {
         let pipelines = client.deal_pipelines().await?;
         let last_runs = self.store.recent_runs(portal.id, 5).await?;
+        let holded_webhook = self.holded_webhook_view(portal.id).await?;
         let holded_usage = match self.holded.stored_client(&row) {
             Ok(holded) => Some(self.quota().view(holded.account_id()).await?),
             Err(_) => None,
@@ -203,6 +234,7 @@ impl SettingsService {
                 .collect(),
             last_runs,
             holded_usage,
+            holded_webhook,
             access: None,
         })
     }
@@ -265,13 +297,18 @@ impl SettingsService {
                 Some(serde_json::to_string(&editors).expect("a list of strings serialises"));
         }
         let saved = self.store.save_settings(after).await?;
+        let mut details = audit_details(&before, &saved, checked.erase_existing);
+        if let Some(secret) = &checked.new_webhook_secret {
+            self.store
+                .save_holded_webhook_secret(
+                    portal.id,
+                    self.holded.seal_webhook_secret(secret, portal.id),
+                )
+                .await?;
+            details["holdedWebhookSecret"] = json!("cambiado");
+        }
         self.store
-            .audit(
-                Some(portal.id),
-                actor,
-                "settings.updated",
-                audit_details(&before, &saved, checked.erase_existing),
-            )
+            .audit(Some(portal.id), actor, "settings.updated", details)
             .await?;
         let next_run = saved
             .holded_key_enc

@@ -7,7 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{DocumentMapping, StageRef, SyncObjects};
-use crate::{holded::DocumentType, hubspot::pipelines::Pipeline};
+use crate::{
+    holded::{DocumentType, webhook::is_signing_secret},
+    hubspot::pipelines::Pipeline,
+};
 
 /// A settings save as the settings page sends it.
 #[derive(Debug, Deserialize)]
@@ -16,6 +19,9 @@ pub struct SettingsUpdate {
     /// A new Holded key, only when the user typed one.
     #[serde(default)]
     pub holded_api_key: Option<SecretString>,
+    /// A new Holded webhook signing secret (`whsec_…`), only when typed.
+    #[serde(default)]
+    pub holded_webhook_secret: Option<SecretString>,
     /// First day of the nightly sync, `YYYY-MM-DD`.
     pub next_sync_date: String,
     /// Objects to sync.
@@ -72,6 +78,7 @@ pub(super) struct CheckedUpdate {
     pub sensitive: bool,
     pub erase_existing: bool,
     pub new_key: Option<SecretString>,
+    pub new_webhook_secret: Option<SecretString>,
     pub default_tax: Option<String>,
 }
 
@@ -135,6 +142,18 @@ impl SettingsUpdate {
                 "La clave no puede contener espacios: cópiala de nuevo desde Holded.",
             );
         }
+        let new_webhook_secret = self
+            .holded_webhook_secret
+            .filter(|s| !s.expose_secret().trim().is_empty())
+            .map(|s| SecretString::from(s.expose_secret().trim().to_owned()));
+        if let Some(secret) = &new_webhook_secret
+            && !is_signing_secret(secret.expose_secret())
+        {
+            errors.add(
+                "holdedWebhookSecret",
+                "El secreto de firma de Holded empieza por whsec_ y no lleva espacios: cópialo de Holded › Configuración › Desarrolladores › Webhooks.",
+            );
+        }
         let default_tax = self.default_tax.map(|t| t.trim().to_owned());
         if let Some(tax) = &default_tax
             && !is_sales_tax_key(tax)
@@ -151,6 +170,7 @@ impl SettingsUpdate {
             sensitive: self.sensitive_data.enabled,
             erase_existing: self.sensitive_data.erase_existing,
             new_key,
+            new_webhook_secret,
             default_tax,
         })
         .filter(|_| errors.is_empty())

@@ -11,7 +11,10 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySele
 
 use super::{
     Store,
-    entities::{console_session, login_failure, oauth_state, timeline_entry, webhook_event},
+    entities::{
+        console_session, holded_webhook_event, login_failure, oauth_state, timeline_entry,
+        webhook_event,
+    },
 };
 
 /// Rows deleted per statement.
@@ -20,7 +23,7 @@ pub const PRUNE_BATCH: u64 = 500;
 /// How many rows a prune removed, per journal.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
-    /// Handled webhook events.
+    /// Handled webhook events (HubSpot's and Holded's).
     pub webhook_events: u64,
     /// Timeline entries.
     pub timeline_entries: u64,
@@ -73,7 +76,13 @@ impl Store {
         let handled_events = Condition::all()
             .add(webhook_event::Column::ReceivedAt.lt(cutoff))
             .add(webhook_event::Column::ProcessedAt.is_not_null());
-        let webhook_events = delete_in_batches!(db, webhook_event, handled_events);
+        let mut webhook_events = delete_in_batches!(db, webhook_event, handled_events);
+        // Holded deliveries: a replay older than five minutes is refused as
+        // stale, so a handled one's id need not be kept past the retention.
+        let handled_deliveries = Condition::all()
+            .add(holded_webhook_event::Column::ReceivedAt.lt(cutoff))
+            .add(holded_webhook_event::Column::ProcessedAt.is_not_null());
+        webhook_events += delete_in_batches!(db, holded_webhook_event, handled_deliveries);
         let old_entries = Condition::all().add(timeline_entry::Column::CreatedAt.lt(cutoff));
         let timeline_entries = delete_in_batches!(db, timeline_entry, old_entries);
         let day_ago = now - chrono::Duration::days(1);

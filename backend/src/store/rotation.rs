@@ -7,12 +7,12 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, IntoActive
 
 use super::{
     Store,
-    entities::{portal, settings},
+    entities::{holded_webhook, portal, settings},
     portal_tokens::{access_token_slot, refresh_token_slot},
 };
 use crate::{
     crypto::{Cipher, SealState, SealedFor},
-    settings::holded_key_slot,
+    settings::{holded_key_slot, webhook_secret_slot},
 };
 
 /// What a rotation did.
@@ -52,7 +52,7 @@ impl Rotation {
 }
 
 impl Store {
-    /// Re-seals every portal's tokens and Holded key under `cipher`'s current key.
+    /// Re-seals every portal's tokens, Holded key and Holded webhook signing secret under `cipher`'s current key.
     pub async fn rotate_secrets(&self, cipher: &Cipher) -> Result<Rotation, DbErr> {
         let mut rotation = Rotation::default();
         for row in portal::Entity::find().all(self.db()).await? {
@@ -83,6 +83,16 @@ impl Store {
             if let Some(key) = key {
                 let mut active = row.clone().into_active_model();
                 active.holded_key_enc = Set(Some(key));
+                active.update(self.db()).await?;
+            }
+        }
+        for row in holded_webhook::Entity::find().all(self.db()).await? {
+            let secret = row.secret_enc.as_deref().and_then(|sealed| {
+                rotation.rotate(cipher, sealed, webhook_secret_slot(row.portal_id))
+            });
+            if let Some(secret) = secret {
+                let mut active = row.clone().into_active_model();
+                active.secret_enc = Set(Some(secret));
                 active.update(self.db()).await?;
             }
         }

@@ -21,6 +21,8 @@ pub enum RunTrigger {
     Manual,
     /// `holded-hubspot sync` (or the sync step of `holded-hubspot demo`).
     Cli,
+    /// Holded webhooks: the records they named (never resumed by a later run).
+    Webhook,
 }
 
 impl RunTrigger {
@@ -30,6 +32,7 @@ impl RunTrigger {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
             Self::Cli => "cli",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -162,6 +165,7 @@ impl Store {
         sync_run::Entity::find()
             .filter(sync_run::Column::PortalId.eq(portal_id))
             .filter(sync_run::Column::DryRun.eq(false))
+            .filter(sync_run::Column::Trigger.ne(RunTrigger::Webhook.as_str()))
             .filter(sync_run::Column::Status.is_in(["running", "paused"]))
             .order_by_desc(sync_run::Column::Id)
             .one(self.db())

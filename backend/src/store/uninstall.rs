@@ -2,8 +2,8 @@
 //! its tokens are dropped, its scheduled syncs and open deal work stop, its
 //! stage changes not yet handled are dropped, and its settings are kept for
 //! [`UNINSTALL_GRACE`] — a re-install within it finds them as they were —
-//! after which its settings (with the sealed Holded key) and record links
-//! are erased by the pruner.
+//! after which its settings (with the sealed Holded key), record links and
+//! Holded webhook (with its sealed signing secret) are erased by the pruner.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -13,7 +13,10 @@ use sea_orm::{
 
 use super::{
     PortalStatus, RequestState, Store,
-    entities::{document_request, portal, record_link, settings, webhook_event},
+    entities::{
+        document_request, document_state, holded_webhook, holded_webhook_event, portal,
+        record_link, settings, webhook_event,
+    },
 };
 
 /// How long an uninstalled portal's settings are kept.
@@ -104,6 +107,20 @@ impl Store {
                 .exec(&txn)
                 .await?
                 .rows_affected;
+            // The Holded webhook (its sealed signing secret), its deliveries
+            // and what was told of the deals' documents go with them.
+            holded_webhook::Entity::delete_many()
+                .filter(holded_webhook::Column::PortalId.eq(portal_id))
+                .exec(&txn)
+                .await?;
+            holded_webhook_event::Entity::delete_many()
+                .filter(holded_webhook_event::Column::PortalId.eq(portal_id))
+                .exec(&txn)
+                .await?;
+            document_state::Entity::delete_many()
+                .filter(document_state::Column::PortalId.eq(portal_id))
+                .exec(&txn)
+                .await?;
             txn.commit().await?;
             if settings_rows + links > 0 {
                 tracing::info!(portal_id, links, "uninstalled portal's settings erased");

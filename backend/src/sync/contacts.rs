@@ -17,7 +17,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture, stream::Fut
 use super::{
     SyncError,
     context::{RunContext, Scan},
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::{company_properties, domain_of, erase_sensitive, person_properties},
@@ -187,7 +187,12 @@ pub async fn sync_contacts(
     let taken = [Arc::new(Taken::default()), Arc::new(Taken::default())];
     let mut writes: Writes = FuturesUnordered::new();
     let started = chrono::Utc::now();
-    let mut pages = ctx.holded.contacts().read_ahead();
+    let targeted = ctx.contacts_scope().ids();
+    let whole = targeted.is_none();
+    let mut pages = match targeted {
+        Some(ids) => ctx.holded.contacts_by_id(ids),
+        None => ctx.holded.contacts().read_ahead(),
+    };
     let mut scanned = 0usize;
     loop {
         // The writes in flight go on while the next page comes.
@@ -240,7 +245,7 @@ pub async fn sync_contacts(
     while let Some((which, done)) = writes.next().await {
         settle(&mut sides, which, done)?;
     }
-    if pages.doubt().is_none() {
+    if whole && pages.doubt().is_none() {
         ctx.index.complete(started).await?;
     }
     let mut done = Vec::new();
@@ -249,7 +254,11 @@ pub async fn sync_contacts(
         side.count_calls();
         // The deletion sweep goes through the run's client.
         side.tally.reset_calls(ctx.hubspot, &side.holded_calls);
-        mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
+        if whole {
+            mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
+        } else {
+            mark_gone(ctx, side.kind, side.object, &pages.gone(), &mut side.tally).await?;
+        }
         side.tally.count_calls(ctx.hubspot, &side.holded_calls);
         side.tally.save(ctx.store, "completed", None).await?;
         done.push(side.tally);

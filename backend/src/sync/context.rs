@@ -7,10 +7,15 @@ use std::{
 
 use chrono::NaiveDate;
 
-use super::{Progress, SyncError, mapping::Sensitive};
+use super::{
+    Progress, SyncError,
+    mapping::Sensitive,
+    targets::{Scope, Targets},
+};
 use crate::{
     contact_index::ContactIndex,
-    holded::{HoldedClient, Pages},
+    deals::timeline::TimelineChannel,
+    holded::{DocumentType, HoldedClient, Pages},
     hubspot::PortalClient,
     lease::Heartbeat,
     settings::DocumentMapping,
@@ -49,12 +54,34 @@ pub struct RunContext<'a> {
     pub progress: &'a dyn Progress,
     /// The heartbeat of this run's sync lock.
     pub lock: &'a Heartbeat,
+    /// A targeted run's records (webhooks); `None` for a whole run.
+    pub targets: Option<&'a Targets>,
+    /// The portal's calendar day (overdue documents are counted from it).
+    pub today: NaiveDate,
+    /// Where changes of the deals' documents are told.
+    pub timeline: &'a TimelineChannel,
 }
 
 impl RunContext<'_> {
     /// Whether a record dated `date` is before the start date.
     pub fn before_start(&self, date: Option<NaiveDate>) -> bool {
         matches!((self.since, date), (Some(since), Some(date)) if date < since)
+    }
+
+    /// What the contacts part reads.
+    pub fn contacts_scope(&self) -> Scope<'_> {
+        self.targets.map_or(Scope::Everything, Targets::contacts)
+    }
+
+    /// What the products part reads.
+    pub fn products_scope(&self) -> Scope<'_> {
+        self.targets.map_or(Scope::Everything, Targets::products)
+    }
+
+    /// What the deals part reads of `doc_type`.
+    pub fn documents_scope(&self, doc_type: DocumentType) -> Scope<'_> {
+        self.targets
+            .map_or(Scope::Everything, |t| t.documents(doc_type))
     }
 
     /// Between batches: whether this run still holds the portal's sync lock

@@ -3,8 +3,11 @@
 //! refreshes only what Holded decides afterwards — the number a v2 draft gets
 //! when it is approved, the link and the status — and only when it changed.
 
+use std::collections::HashMap;
+
 use super::{
     SyncError,
+    billing::{announce, billing_properties, state_of},
     context::RunContext,
     hash::content_hash,
     isolate,
@@ -16,7 +19,7 @@ use crate::{
     deals::ORIGIN_KIND,
     holded::Document,
     hubspot::{ObjectType, UpdateInput},
-    store::entities::record_link,
+    store::{document_states::DocumentState, entities::record_link},
 };
 
 /// The kind their refreshes and failures are counted under.
@@ -26,6 +29,8 @@ const KIND: &str = "deals";
 #[derive(Default)]
 pub struct CreatedDocuments {
     batch: Vec<Pending>,
+    /// The documents' status and payments, by Holded id, to tell what changed.
+    states: HashMap<String, DocumentState>,
 }
 
 impl CreatedDocuments {
@@ -33,22 +38,28 @@ impl CreatedDocuments {
     /// what the deal shows of it changed; returns whether a batch is full.
     pub fn consider(
         &mut self,
+        ctx: &RunContext<'_>,
         tally: &mut Tally,
         document: &Document,
         origin: &record_link::Model,
     ) -> bool {
-        let props = created_document_properties(document);
+        let mut props = created_document_properties(document);
+        props.extend(billing_properties(document, ctx.today));
         let hash = content_hash(&props, &[]);
         let current =
             origin.content_hash.as_deref() == Some(hash.as_str()) && !origin.deleted_in_holded;
         match &origin.hubspot_id {
-            Some(deal_id) if !current => self.batch.push(Pending {
-                holded_id: document.id.clone(),
-                props,
-                hash,
-                updated_at: None,
-                hubspot_id: Some(deal_id.clone()),
-            }),
+            Some(deal_id) if !current => {
+                self.states
+                    .insert(document.id.clone(), state_of(document, ctx.today));
+                self.batch.push(Pending {
+                    holded_id: document.id.clone(),
+                    props,
+                    hash,
+                    updated_at: None,
+                    hubspot_id: Some(deal_id.clone()),
+                });
+            }
             _ => tally.counts().unchanged += 1,
         }
         self.batch.len() >= BATCH
@@ -81,9 +92,18 @@ impl CreatedDocuments {
         )
         .await?;
         let mut links = Vec::new();
+        let mut told = Vec::new();
         for (i, record) in settled.written {
             let pending = &batch[i];
             tally.counts().updated += 1;
+            if let Some(state) = self.states.remove(&pending.holded_id) {
+                let link = pending
+                    .props
+                    .get("holded_enlace")
+                    .cloned()
+                    .unwrap_or_default();
+                told.push((record.id.clone(), state, link));
+            }
             ctx.store
                 .set_created_document_number(
                     ctx.portal_id,
@@ -107,6 +127,7 @@ impl CreatedDocuments {
         ctx.store
             .resolve_run_items(ctx.portal_id, KIND, &done)
             .await?;
-        Ok(())
+        self.states.clear();
+        announce(ctx, told).await
     }
 }

@@ -22,13 +22,15 @@ use futures::TryStreamExt;
 
 use super::{
     SyncError,
+    billing::{announce, billing_properties, state_of},
     context::{RunContext, Scan},
     created_documents::CreatedDocuments,
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::deal_properties,
     tally::Tally,
+    targets::Scope,
     write::{BATCH, Pending, reason},
 };
 use crate::{
@@ -40,10 +42,12 @@ use crate::{
         objects::NewAssociation,
     },
     settings::StageRef,
-    store::{entities::record_link, links::LinkWrite},
+    store::{document_states::DocumentState, entities::record_link, links::LinkWrite},
 };
 
 const KIND: &str = "deals";
+/// How many times a group of lines whose create went unanswered is replaced again.
+const LINE_RETRIES: usize = 5;
 /// Link kind holding the hash of a deal's lines (rewritten only when they change).
 const LINES_KIND: &str = "deal_lines";
 
@@ -55,6 +59,8 @@ struct DealExtra {
     target: Option<(ObjectType, String)>,
     lines: Vec<Properties>,
     lines_hash: String,
+    /// Its document's status and payments, to tell what changed.
+    state: DocumentState,
 }
 
 struct Lookups {
@@ -132,6 +138,10 @@ enum Plan {
     /// Holded's answer lacks what the deal needs (its lines): a failure of
     /// this record, never an empty deal.
     Failed(String),
+    /// Made by this app from that HubSpot deal (its notes carry the marker),
+    /// though not linked yet — the deal flow's answer from Holded is late or
+    /// lost: it belongs to that deal, never to a second one.
+    FromDeal(String),
 }
 
 /// Decides what `document`'s deal needs, reading the document whole when its
@@ -149,7 +159,11 @@ async fn plan(
     if link.is_none() && ctx.before_start(document.date) {
         return Ok(Plan::Skipped);
     }
+    if let Some(deal) = made_from_deal(ctx, document, link.is_some(), document.notes.as_deref()) {
+        return Ok(Plan::FromDeal(deal));
+    }
     let mut props = deal_properties(document);
+    props.extend(billing_properties(document, ctx.today));
     let target = document.contact_id.as_ref().and_then(|id| {
         hubspot_id(found.companies.get(id))
             .map(|h| (ObjectType::Companies, h))
@@ -179,8 +193,13 @@ async fn plan(
         None if head_unchanged => return Ok(Plan::Unchanged),
         None => match read_lines(ctx, document).await? {
             Ok(Some(whole)) => {
+                if let Some(deal) =
+                    made_from_deal(ctx, document, link.is_some(), whole.notes.as_deref())
+                {
+                    return Ok(Plan::FromDeal(deal));
+                }
                 read = whole;
-                (&read.0, &read.1)
+                (&read.lines, &read.products)
             }
             Ok(None) => return Ok(Plan::Skipped),
             Err(why) => return Ok(Plan::Failed(why)),
@@ -217,6 +236,7 @@ async fn plan(
         } else {
             lines_hash
         },
+        state: state_of(document, ctx.today),
     };
     let pending = Pending {
         holded_id: document.id.clone(),
@@ -228,22 +248,51 @@ async fn plan(
     Ok(Plan::Write(Box::new((pending, extra))))
 }
 
-/// `document` read whole: its lines and their products' links. `Ok(None)`
-/// when it is gone from Holded since it was listed; `Err` with the reason
-/// when Holded's answer lacks a field the deal needs.
+/// A document read whole, as far as its deal needs it.
+struct Whole {
+    lines: Vec<DocumentLine>,
+    /// Links of the products its lines name.
+    products: Links,
+    notes: Option<String>,
+}
+
+/// The deal an unlinked document was made from by this app, if its `notes`
+/// say so.
+fn made_from_deal(
+    ctx: &RunContext<'_>,
+    document: &Document,
+    linked: bool,
+    notes: Option<&str>,
+) -> Option<String> {
+    if linked {
+        return None;
+    }
+    crate::deals::deal_of(notes?, ctx.portal_id, document.doc_type)
+}
+
+/// `document` read whole: its lines, their products' links and its notes.
+/// `Ok(None)` when it is gone from Holded since it was listed; `Err` with the
+/// reason when Holded's answer lacks a field the deal needs.
 async fn read_lines(
     ctx: &RunContext<'_>,
     document: &Document,
-) -> Result<Result<Option<(Vec<DocumentLine>, Links)>, String>, SyncError> {
+) -> Result<Result<Option<Whole>, String>, SyncError> {
     let lines = match ctx.holded.document(document.doc_type, &document.id).await {
-        Ok(whole) => whole.into_lines(),
+        Ok(whole) => {
+            let notes = whole.notes.clone();
+            whole.into_lines().map(|lines| (lines, notes))
+        }
         Err(HoldedError::NotFound { .. }) => return Ok(Ok(None)),
         Err(other) => Err(other),
     };
     match lines {
-        Ok(lines) => {
+        Ok((lines, notes)) => {
             let products = product_links(ctx, lines.iter()).await?;
-            Ok(Ok(Some((lines, products))))
+            Ok(Ok(Some(Whole {
+                lines,
+                products,
+                notes,
+            })))
         }
         Err(err @ HoldedError::Decode { .. }) => {
             Ok(Err(crate::i18n::spanish_part(&err.to_string()).to_owned()))
@@ -263,16 +312,29 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
     let mut extras = HashMap::new();
     let mut created = CreatedDocuments::default();
     let mut scanned = 0;
+    let mut whole = true;
+    let mut gone = Vec::new();
     for doc_type in DocumentType::ALL {
         let stage = ctx.mapping.stage(doc_type).cloned();
-        let mut pages = ctx.holded.documents(doc_type);
+        let mut pages = match ctx.documents_scope(doc_type) {
+            Scope::Nothing => {
+                whole = false;
+                continue;
+            }
+            Scope::Records(ids) => {
+                whole = false;
+                ctx.holded
+                    .documents_by_id(doc_type, ids.iter().cloned().collect())
+            }
+            Scope::Everything => ctx.holded.documents(doc_type),
+        };
         while let Some(page) = pages.try_next().await? {
             scanned += page.len();
             let found = lookups(ctx, &page).await?;
             for document in &page {
                 scan.see(&document.id);
                 if let Some(origin) = found.from_hubspot.get(&document.id) {
-                    if created.consider(&mut tally, document, origin) {
+                    if created.consider(ctx, &mut tally, document, origin) {
                         created.flush(ctx, &mut tally).await?;
                     }
                     continue;
@@ -284,6 +346,22 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
                 match planned {
                     Plan::Unchanged => tally.counts().unchanged += 1,
                     Plan::Skipped => tally.counts().skipped += 1,
+                    Plan::FromDeal(deal) => {
+                        tally.counts().skipped += 1;
+                        ctx.store
+                            .save_links(
+                                ctx.portal_id,
+                                ORIGIN_KIND,
+                                &[LinkWrite {
+                                    holded_id: document.id.clone(),
+                                    hubspot_id: deal,
+                                    content_hash: String::new(),
+                                    holded_updated_at: None,
+                                    listed: false,
+                                }],
+                            )
+                            .await?;
+                    }
                     Plan::Failed(why) => tally.item(crate::store::RunItem {
                         object_kind: KIND,
                         holded_id: document.id.clone(),
@@ -315,11 +393,19 @@ pub async fn sync_deals(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncError
             ctx.renew_lease().await?;
         }
         scan.finish(&pages);
+        gone.extend(pages.gone());
     }
     flush(ctx, &mut tally, batch, &mut extras).await?;
     created.flush(ctx, &mut tally).await?;
-    mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
-    mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    if whole {
+        mark_vanished(ctx, KIND, ObjectType::Deals, &scan, &mut tally).await?;
+        mark_vanished(ctx, ORIGIN_KIND, ObjectType::Deals, &scan, &mut tally).await?;
+    } else {
+        // A targeted run (some types not read at all): only what Holded said
+        // it no longer has is marked.
+        mark_gone(ctx, KIND, ObjectType::Deals, &gone, &mut tally).await?;
+        mark_gone(ctx, ORIGIN_KIND, ObjectType::Deals, &gone, &mut tally).await?;
+    }
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;
@@ -360,11 +446,19 @@ async fn flush(
 
     let mut deal_links = Vec::new();
     let mut line_links = Vec::new();
+    let mut told = Vec::new();
     for (pending, deal_id, new) in &written {
         if let Some(reason) = failed_lines.get(&pending.holded_id) {
             tally.refused(pending, reason.clone());
             continue;
         }
+        let state = extras[&pending.holded_id].state.clone();
+        let link = pending
+            .props
+            .get("holded_enlace")
+            .cloned()
+            .unwrap_or_default();
+        told.push((deal_id.clone(), state, link));
         if *new {
             tally.counts().created += 1;
         } else {
@@ -392,6 +486,7 @@ async fn flush(
     ctx.store
         .resolve_run_items(ctx.portal_id, KIND, &done)
         .await?;
+    announce(ctx, told).await?;
     extras.clear();
     Ok(())
 }
@@ -432,9 +527,14 @@ async fn associate(
     Ok(())
 }
 
-/// Replaces the line items of written deals whose lines changed: archives what
-/// the deal has now (when it existed before) and creates the new lines.
-/// Returns the deals whose lines HubSpot refused, with the reason.
+/// Replaces the line items of written deals whose lines changed, in groups
+/// of deals whose lines fit one batch create. Returns the deals whose lines
+/// HubSpot refused, with the reason.
+///
+/// A group whose create went unanswered may have its lines or not: the group
+/// is replaced again from what its deals have now (read from their
+/// associations) — safe to repeat, so repeated as an idempotent call would
+/// be — while the groups before it stand.
 async fn replace_lines(
     ctx: &RunContext<'_>,
     written: &[(&Pending, String, bool)],
@@ -444,9 +544,56 @@ async fn replace_lines(
         .iter()
         .filter(|(p, _, _)| !extras[&p.holded_id].lines_hash.is_empty())
         .collect();
-    let existing_deals: Vec<String> = changed
+    let mut failed = HashMap::new();
+    for group in line_groups(&changed, extras) {
+        let mut outcome = replace_group(ctx, &group, extras, true).await;
+        for _ in 0..LINE_RETRIES {
+            match &outcome {
+                Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
+                    outcome = replace_group(ctx, &group, extras, false).await;
+                }
+                _ => break,
+            }
+        }
+        failed.extend(outcome?);
+    }
+    Ok(failed)
+}
+
+/// `deals` cut into groups whose lines together fit one batch (a deal with
+/// more lines than that stands alone).
+fn line_groups<'a, 'b>(
+    deals: &[&'a (&'b Pending, String, bool)],
+    extras: &HashMap<String, DealExtra>,
+) -> Vec<Vec<&'a (&'b Pending, String, bool)>> {
+    let mut groups: Vec<Vec<_>> = Vec::new();
+    let mut lines_in_last = 0;
+    for deal in deals {
+        let lines = extras[&deal.0.holded_id].lines.len();
+        match groups.last_mut() {
+            Some(group) if lines_in_last + lines <= BATCH => group.push(*deal),
+            _ => {
+                groups.push(vec![*deal]);
+                lines_in_last = 0;
+            }
+        }
+        lines_in_last += lines;
+    }
+    groups
+}
+
+/// Archives what the group's deals have now (for new deals only when
+/// `trust_new` is false: a deal created this run has no lines yet) and
+/// creates their lines.
+async fn replace_group(
+    ctx: &RunContext<'_>,
+    group: &[&(&Pending, String, bool)],
+    extras: &HashMap<String, DealExtra>,
+    trust_new: bool,
+) -> Result<HashMap<String, String>, SyncError> {
+    let existing_deals: Vec<String> = group
         .iter()
-        .filter(|(_, _, new)| !new)
+        .filter(|(_, _, new)| !(trust_new && *new))
         .map(|(_, id, _)| id.clone())
         .collect();
     if !existing_deals.is_empty() {
@@ -463,7 +610,7 @@ async fn replace_lines(
     }
     let mut inputs = Vec::new();
     let mut owners = Vec::new();
-    for (pending, deal_id, _) in &changed {
+    for (pending, deal_id, _) in group {
         for line in &extras[&pending.holded_id].lines {
             let mut input = CreateInput::new(line.clone());
             input.associations.push(NewAssociation {

@@ -13,7 +13,10 @@ use super::{
     tally::Tally,
     write::BATCH,
 };
-use crate::hubspot::{ObjectType, Properties, UpdateInput};
+use crate::{
+    hubspot::{ObjectType, Properties, UpdateInput},
+    store::entities::record_link,
+};
 
 /// The deleted mark.
 pub const DELETED: &str = "eliminado_en_holded";
@@ -42,6 +45,36 @@ pub async fn mark_vanished(
         .store
         .vanished_links(ctx.portal_id, kind, scan.seen(), linked_before)
         .await?;
+    mark(ctx, object, &vanished, tally).await
+}
+
+/// Marks the linked records of `kind` among `gone` (records a targeted run
+/// asked Holded for and Holded no longer has).
+pub async fn mark_gone(
+    ctx: &RunContext<'_>,
+    kind: &'static str,
+    object: ObjectType,
+    gone: &[String],
+    tally: &mut Tally,
+) -> Result<(), SyncError> {
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let links = ctx.store.links(ctx.portal_id, kind, gone).await?;
+    let gone: Vec<record_link::Model> = links
+        .into_values()
+        .filter(|l| !l.deleted_in_holded && l.hubspot_id.is_some())
+        .collect();
+    mark(ctx, object, &gone, tally).await
+}
+
+/// Marks the HubSpot records of `vanished` deleted in Holded.
+async fn mark(
+    ctx: &RunContext<'_>,
+    object: ObjectType,
+    vanished: &[record_link::Model],
+    tally: &mut Tally,
+) -> Result<(), SyncError> {
     if vanished.is_empty() {
         return Ok(());
     }

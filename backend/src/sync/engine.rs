@@ -2,7 +2,11 @@
 //! run, the parts in dependency order (contacts and companies before the
 //! documents that reference them), and how the run ends.
 
-use std::time::Instant;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -15,14 +19,18 @@ use super::{
     mapping::Sensitive,
     products::sync_products,
     tally::{KindReport, Tally},
+    targets::{Scope, Targets},
 };
 use crate::{
     contact_index::ContactIndex,
     crypto::Cipher,
+    deals::timeline::TimelineChannel,
     holded::HoldedError,
     hubspot::{Hubspot, HubspotError, PortalClient},
+    install::provision,
     lease::Heartbeat,
     quota::Quota,
+    schedule::portal_time_zone,
     settings::{DocumentMapping, HoldedAccess, SyncObjects},
     store::{
         PortalStatus, RunTrigger, Store, entities::sync_run, portal_tokens::portal_client,
@@ -43,6 +51,8 @@ pub struct SyncRequest {
     pub since: Option<NaiveDate>,
     /// Plan only: write nothing to HubSpot.
     pub dry_run: bool,
+    /// Only these records (a targeted run after webhooks); `None` for all.
+    pub targets: Option<Targets>,
 }
 
 /// How a run ended.
@@ -69,6 +79,9 @@ pub struct SyncEngine {
     cipher: Cipher,
     hubspot: Hubspot,
     holded: HoldedAccess,
+    timeline: TimelineChannel,
+    /// Portals whose deal properties this process has made sure of.
+    deal_properties_checked: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl SyncEngine {
@@ -80,7 +93,38 @@ impl SyncEngine {
             cipher,
             hubspot,
             holded,
+            timeline: TimelineChannel::default(),
+            deal_properties_checked: Arc::default(),
         }
+    }
+
+    /// Makes sure, once per process, that the portal has every deal property
+    /// of the manifest (one installed before a property was added lacks it).
+    async fn check_deal_properties(&self, hubspot: &PortalClient) -> Result<(), HubspotError> {
+        let portal = hubspot.portal_id() as i64;
+        let checked = |set: &Mutex<HashSet<i64>>| {
+            set.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&portal)
+        };
+        if checked(&self.deal_properties_checked) {
+            return Ok(());
+        }
+        let report = provision::provision_deals(hubspot).await?;
+        if !report.properties_created.is_empty() {
+            tracing::info!(portal_id = portal, created = ?report.properties_created, "deal properties added");
+        }
+        self.deal_properties_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(portal);
+        Ok(())
+    }
+
+    /// Tells changes of the deals' documents through `timeline` (notes by default).
+    pub fn with_timeline(mut self, timeline: TimelineChannel) -> Self {
+        self.timeline = timeline;
+        self
     }
 
     /// A HubSpot client for `portal_id` with its sealed tokens.
@@ -140,7 +184,7 @@ impl SyncEngine {
             products: settings.sync_products,
             documents: settings.sync_documents,
         });
-        let resumed = if request.dry_run {
+        let resumed = if request.dry_run || request.targets.is_some() {
             None
         } else {
             self.store.resumable_run(portal.id).await?
@@ -184,11 +228,30 @@ impl SyncEngine {
             mapping: DocumentMapping::from_json(&settings.document_mapping),
             progress,
             lock,
+            targets: request.targets.as_ref(),
+            today: Utc::now()
+                .with_timezone(&portal_time_zone(&portal.time_zone))
+                .date_naive(),
+            timeline: &self.timeline,
         };
         let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         let mut kinds = Vec::new();
-        let outcome = match quota.before_run(&holded).await? {
+        // A targeted run checks the quota by this service's own count: asking
+        // Holded for its count would double the cost of a delivery (the
+        // nightly run asks).
+        let before = if ctx.targets.is_some() {
+            quota.record(&holded).await?
+        } else {
+            quota.before_run(&holded).await?
+        };
+        let outcome = match before {
             Some(paused) => Err(SyncError::QuotaSpent(paused)),
+            None if objects.documents && !run.dry_run => {
+                match self.check_deal_properties(&hubspot).await {
+                    Ok(()) => run_parts(&ctx, &quota, objects, &mut kinds).await,
+                    Err(err) => Err(err.into()),
+                }
+            }
             None => run_parts(&ctx, &quota, objects, &mut kinds).await,
         };
         let outcome = match outcome {
@@ -271,20 +334,25 @@ async fn run_parts(
     objects: SyncObjects,
     done: &mut Vec<Tally>,
 ) -> Result<(), SyncError> {
-    let contacts = sync_contacts(
-        ctx,
-        ContactKinds {
-            persons: objects.contacts,
-            companies: objects.companies,
-        },
-    )
-    .await?;
+    let contacts = if ctx.contacts_scope() == Scope::Nothing {
+        Vec::new()
+    } else {
+        sync_contacts(
+            ctx,
+            ContactKinds {
+                persons: objects.contacts,
+                companies: objects.companies,
+            },
+        )
+        .await?
+    };
     for tally in contacts {
         ctx.progress.kind_done(tally.report());
         done.push(tally);
     }
     within_quota(ctx, quota).await?;
     if objects.products
+        && ctx.products_scope() != Scope::Nothing
         && let Some(tally) = sync_products(ctx).await?
     {
         ctx.progress.kind_done(tally.report());
@@ -292,6 +360,7 @@ async fn run_parts(
     }
     within_quota(ctx, quota).await?;
     if objects.documents
+        && ctx.targets.is_none_or(Targets::any_documents)
         && let Some(tally) = sync_deals(ctx).await?
     {
         ctx.progress.kind_done(tally.report());

@@ -339,6 +339,7 @@ mod tests {
             total: Decimal::new(121000, 2),
             currency: Some("eur".into()),
             draft: Some(true),
+            billing: Default::default(),
         };
         let props = deal_properties(&document);
         assert_eq!(props["dealname"], "Factura F260001 · Acme SL");

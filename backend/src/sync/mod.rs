@@ -5,6 +5,7 @@
 //! retries it; progress is checkpointed after every batch, and an interrupted
 //! run resumes without writing anything twice.
 
+pub mod billing;
 mod contacts;
 mod context;
 mod created_documents;
@@ -16,11 +17,13 @@ mod isolate;
 pub mod mapping;
 mod products;
 mod tally;
+mod targets;
 mod write;
 
 pub use engine::{SyncEngine, SyncReport, SyncRequest};
 pub use hash::content_hash;
 pub use tally::KindReport;
+pub use targets::Targets;
 pub use write::kind_label;
 
 use crate::{holded::HoldedError, hubspot::HubspotError, quota::Paused, settings::StoredKeyError};

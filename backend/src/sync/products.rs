@@ -3,19 +3,19 @@
 //! link is looked up by `holded_id` first, so a lost link heals instead of
 //! duplicating the product.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use futures::TryStreamExt;
 
 use super::{
     SyncError,
     context::{RunContext, Scan},
-    deletions::mark_vanished,
+    deletions::{mark_gone, mark_vanished},
     hash::content_hash,
     isolate,
     mapping::product_properties,
     tally::Tally,
-    write::{BATCH, Pending, reason},
+    write::{BATCH, Pending, Settled, reason},
 };
 use crate::{
     holded::HoldedApi,
@@ -35,7 +35,12 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     }
     let mut seen = Scan::default();
     let mut batch = Vec::new();
-    let mut pages = ctx.holded.products().read_ahead();
+    let targeted = ctx.products_scope().ids();
+    let whole = targeted.is_none();
+    let mut pages = match targeted {
+        Some(ids) => ctx.holded.products_by_id(ids),
+        None => ctx.holded.products().read_ahead(),
+    };
     let mut scanned = 0;
     while let Some(page) = pages.try_next().await? {
         scanned += page.len();
@@ -81,8 +86,12 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
         ctx.renew_lease().await?;
     }
     flush(ctx, &mut tally, batch).await?;
-    seen.finish(&pages);
-    mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
+    if whole {
+        seen.finish(&pages);
+        mark_vanished(ctx, KIND, ObjectType::Products, &seen, &mut tally).await?;
+    } else {
+        mark_gone(ctx, KIND, ObjectType::Products, &pages.gone(), &mut tally).await?;
+    }
     tally
         .checkpoint(ctx.store, ctx.hubspot, &ctx.holded_calls, "completed", None)
         .await?;
@@ -126,23 +135,30 @@ async fn flush(
         }
     }
     if !creates.is_empty() {
-        let inputs: Vec<CreateInput> = creates
-            .iter()
-            .map(|p| CreateInput::new(p.props.clone()))
-            .collect();
-        let settled = isolate::write(
-            ctx.hubspot,
-            ObjectType::Products,
-            &inputs,
-            &vec![true; inputs.len()],
-        )
-        .await?;
+        let mut creates: Vec<Pending> = creates.into_iter().cloned().collect();
+        let settled = match create(ctx, &creates).await {
+            Err(SyncError::Hubspot(error)) if error.outcome_unknown() => {
+                // The answer was lost, not necessarily the products: keep
+                // those HubSpot made. The rest are not sent blind a second
+                // time (HubSpot's search may just be late): they fail for
+                // tonight and the next run, which looks first, settles them.
+                for (pending, id) in find_made(ctx, &mut creates).await? {
+                    tally.counts().created += 1;
+                    links.push(pending.link(&id));
+                }
+                for pending in &creates {
+                    tally.item(pending.item(KIND, "failed", Some(UNCONFIRMED.to_owned())));
+                }
+                Settled::default()
+            }
+            settled => settled?,
+        };
         for (i, record) in settled.written {
             tally.counts().created += 1;
             links.push(creates[i].link(&record.id));
         }
         for (i, error) in settled.refused {
-            tally.refused(creates[i], reason(KIND, &error));
+            tally.refused(&creates[i], reason(KIND, &error));
         }
     }
     let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
@@ -152,6 +168,59 @@ async fn flush(
         .await?;
     Ok(())
 }
+
+/// Creates `creates` in HubSpot, isolating refused ones.
+async fn create(ctx: &RunContext<'_>, creates: &[Pending]) -> Result<Settled, SyncError> {
+    let inputs: Vec<CreateInput> = creates
+        .iter()
+        .map(|p| CreateInput::new(p.props.clone()))
+        .collect();
+    Ok(isolate::write(
+        ctx.hubspot,
+        ObjectType::Products,
+        &inputs,
+        &vec![true; inputs.len()],
+    )
+    .await?)
+}
+
+/// Why a product whose create went unanswered is not in HubSpot tonight.
+const UNCONFIRMED: &str = "HubSpot no confirmó la creación del producto y aún no aparece en sus \
+    búsquedas; la próxima sincronización lo buscará antes de crearlo";
+
+/// After a create whose answer was lost: waits for HubSpot's search to show
+/// what it made (it lags "a few moments"), takes those out of `creates` and
+/// returns them with their HubSpot ids. What is left after [`INDEX_WAITS`]
+/// was not found.
+async fn find_made(
+    ctx: &RunContext<'_>,
+    creates: &mut Vec<Pending>,
+) -> Result<Vec<(Pending, String)>, SyncError> {
+    let mut made = Vec::new();
+    for wait in INDEX_WAITS {
+        tokio::time::sleep(wait).await;
+        heal_links(ctx, creates).await?;
+        for pending in std::mem::take(creates) {
+            match pending.hubspot_id.clone() {
+                Some(id) => made.push((pending, id)),
+                None => creates.push(pending),
+            }
+        }
+        if creates.is_empty() {
+            break;
+        }
+    }
+    Ok(made)
+}
+
+/// How long to wait, search after search, for products a lost create may
+/// have made to show in HubSpot's search (15 s in all).
+const INDEX_WAITS: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
 
 /// Finds HubSpot products already carrying the `holded_id` of unlinked ones
 /// (a link lost, or a create whose answer never arrived) and adopts them.

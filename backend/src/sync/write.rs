@@ -1,7 +1,7 @@
 //! Writing batches to HubSpot and settling the outcome: which inputs landed,
 //! which failed and why, and the links and run items that follow.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -124,7 +124,10 @@ pub struct Settled {
     pub refused: Vec<(usize, HubspotError)>,
 }
 
-/// Matches `outcome` to the inputs whose trace ids are `trace_ids` (in input order).
+/// Matches `outcome` to the inputs whose trace ids are `trace_ids` (in input
+/// order). An input HubSpot's answer does not name — an error without trace
+/// ids, or no word at all — is refused with that error (or a note that the
+/// batch said nothing of it), so that a run's counts always add up.
 pub fn settle(outcome: BatchOutcome, trace_ids: &[String]) -> Settled {
     let position: HashMap<&str, usize> = trace_ids
         .iter()
@@ -142,12 +145,96 @@ pub fn settle(outcome: BatchOutcome, trace_ids: &[String]) -> Settled {
         }
     }
     let mut refused = Vec::new();
-    for error in outcome.errors {
+    for error in &outcome.errors {
         for trace in &error.trace_ids {
             if let Some(&i) = position.get(trace.as_str()) {
                 refused.push((i, error.error.clone()));
             }
         }
     }
+    let unnamed = outcome
+        .errors
+        .into_iter()
+        .find(|e| e.trace_ids.is_empty())
+        .map_or_else(|| HubspotError::Decode(UNANSWERED.to_owned()), |e| e.error);
+    let answered: HashSet<usize> = written
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(refused.iter().map(|(i, _)| *i))
+        .collect();
+    refused.extend(
+        (0..trace_ids.len())
+            .filter(|i| !answered.contains(i))
+            .map(|i| (i, unnamed.clone())),
+    );
     Settled { written, refused }
+}
+
+/// Why an input the batch's answer says nothing about is counted as failed.
+const UNANSWERED: &str = "HubSpot no devolvió resultado ni error para este registro del lote";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hubspot::RecordError;
+
+    fn record(id: &str, trace: &str) -> CrmObject {
+        CrmObject {
+            id: id.to_owned(),
+            properties: Default::default(),
+            created_at: None,
+            updated_at: None,
+            archived: false,
+            object_write_trace_id: Some(trace.to_owned()),
+            new: Some(true),
+            properties_with_history: Default::default(),
+        }
+    }
+
+    #[test]
+    fn every_input_is_written_or_refused_even_when_the_answer_names_it_not() {
+        let traces: Vec<String> = ["a", "b", "c", "d"].map(str::to_owned).to_vec();
+        let invalid = HubspotError::Validation {
+            property: Some("email".into()),
+            reason: None,
+            message: "Email address roto@@ejemplo is invalid".into(),
+        };
+        let outcome = BatchOutcome {
+            results: vec![record("101", "a")],
+            errors: vec![
+                RecordError {
+                    trace_ids: vec!["b".into()],
+                    error: invalid.clone(),
+                },
+                RecordError {
+                    trace_ids: Vec::new(),
+                    error: invalid,
+                },
+            ],
+        };
+        let settled = settle(outcome, &traces);
+        assert_eq!(settled.written.len(), 1);
+        let mut refused: Vec<usize> = settled.refused.iter().map(|(i, _)| *i).collect();
+        refused.sort_unstable();
+        assert_eq!(
+            refused,
+            [1, 2, 3],
+            "b by its trace id; c and d by the unnamed error"
+        );
+
+        let silent = settle(
+            BatchOutcome {
+                results: vec![record("101", "a")],
+                errors: Vec::new(),
+            },
+            &traces[..2],
+        );
+        assert_eq!(silent.refused.len(), 1);
+        assert!(
+            silent.refused[0]
+                .1
+                .to_string()
+                .contains("no devolvió resultado")
+        );
+    }
 }

@@ -4,6 +4,7 @@ mod console;
 mod deals_api;
 mod error;
 mod health;
+mod holded_webhooks;
 mod oauth;
 mod operator;
 mod page;
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(sync_api::sync_now)
         .service(sync_api::runs)
         .service(webhooks::hubspot_webhook)
+        .service(holded_webhooks::receive)
         .service(deals_api::get_deal)
         .service(deals_api::put_deal)
         .service(deals_api::create_document)

@@ -43,6 +43,8 @@ struct Event {
     #[serde(default)]
     property_name: Option<String>,
     #[serde(default)]
+    property_value: Option<String>,
+    #[serde(default)]
     change_source: Option<String>,
     #[serde(default)]
     source_id: Option<String>,
@@ -136,11 +138,35 @@ impl Event {
             && self.source_id.as_deref() == Some(app_id.to_string().as_str())
     }
 
+    /// A delivery of a change already received: acknowledged, logged, not stored.
+    fn repeated(&self) -> Verdict {
+        tracing::debug!(
+            portal_id = self.portal_id,
+            event_id = self.event_id,
+            subscription_id = self.subscription_id,
+            "webhook event repeats a change already received"
+        );
+        Verdict::Duplicate
+    }
+
+    /// The change itself, whatever delivery carried it: HubSpot may deliver
+    /// one change more than once, even under a fresh `eventId` or through a
+    /// second subscription, so the key is the object, the property and its
+    /// new value, and the moment — and a repeat costs no job and no deal read.
     fn dedupe_key(&self) -> String {
-        format!(
-            "{}:{}:{}:{}",
-            self.portal_id, self.event_id, self.subscription_id, self.occurred_at
-        )
+        let object = stored_object_id(self).unwrap_or_default();
+        match self.shape() {
+            Shape::DealStage => format!(
+                "{}:deal:{object}:dealstage={}:{}",
+                self.portal_id,
+                self.property_value.as_deref().unwrap_or_default(),
+                self.occurred_at
+            ),
+            _ => format!(
+                "{}:{}:{object}:{}",
+                self.portal_id, self.subscription_type, self.occurred_at
+            ),
+        }
     }
 }
 
@@ -203,7 +229,7 @@ async fn judge(
         .await
         .map_err(internal)?;
     let Some(event_id) = stored else {
-        return Ok(Verdict::Duplicate);
+        return Ok(event.repeated());
     };
     if let Some(deal_id) = stored_object_id(event) {
         // A failed push is not lost: the stored event is swept up again.
@@ -262,7 +288,7 @@ async fn erase_contact(
         .await
         .map_err(internal)?;
     let Some(event_id) = stored else {
-        return Ok(Verdict::Duplicate);
+        return Ok(event.repeated());
     };
     state
         .store

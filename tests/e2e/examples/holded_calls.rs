@@ -167,6 +167,7 @@ async fn measure(n: usize, key: Key) -> anyhow::Result<()> {
                 objects: None,
                 since: None,
                 dry_run: true,
+                targets: None,
             },
             &Quiet,
         )

@@ -95,10 +95,12 @@ impl FormValues {
         }
     }
 
-    /// The save these values (and a new key, when one was typed) ask for.
-    fn update(&self, new_key: String) -> SettingsUpdate {
+    /// The save these values (and a new key and signing secret, when typed) ask for.
+    fn update(&self, new_key: String, new_webhook_secret: String) -> SettingsUpdate {
         SettingsUpdate {
             holded_api_key: (!new_key.is_empty()).then(|| SecretString::from(new_key)),
+            holded_webhook_secret: (!new_webhook_secret.is_empty())
+                .then(|| SecretString::from(new_webhook_secret)),
             next_sync_date: self.next_sync_date.clone(),
             objects: self.objects,
             document_mapping: self
@@ -135,6 +137,7 @@ impl Refused<'_> {
     fn element_id(field: &str) -> Option<String> {
         match field {
             "holdedApiKey" => Some("holded-api-key".to_owned()),
+            "holdedWebhookSecret" => Some("holded-webhook-secret".to_owned()),
             "nextSyncDate" => Some("next-sync-date".to_owned()),
             "sensitiveData" => Some("sensitive-data".to_owned()),
             "defaultTax" => Some("default-tax".to_owned()),
@@ -250,6 +253,49 @@ fn holded_section(view: &SettingsView, refused: &Refused) -> Markup {
                 (refused.error_text(id))
                 input id=(id) type="password" name="holded_api_key" autocomplete="new-password" spellcheck="false"
                     aria-describedby=[refused.described_by(id, Some("holded-api-key-hint holded-key-status"))]
+                    aria-invalid=[refused.invalid(id)];
+            }
+        }
+    }
+}
+
+/// The Holded webhook: the endpoint, the set-up steps in Holded, whether
+/// deliveries arrive and the refused ones, and the signing secret field.
+fn webhook_section(view: &SettingsView, refused: &Refused) -> Markup {
+    let hook = &view.holded_webhook;
+    let id = "holded-webhook-secret";
+    html! {
+        fieldset #holded-webhook {
+            legend { "Cambios de Holded en tiempo real (webhooks)" }
+            p { "Dirección del webhook: " code #holded-webhook-url { (hook.url) } }
+            ol #holded-webhook-steps {
+                @for step in hook.steps { li { (step) } }
+            }
+            p #holded-webhook-status role="status" {
+                @if hook.connected {
+                    strong { "Conectado" }
+                    @if let Some(at) = hook.last_delivery_at {
+                        ". Último envío recibido: " (at.format("%d/%m/%Y %H:%M:%S UTC")) "."
+                    }
+                } @else if hook.secret_configured {
+                    "Secreto guardado; esperando el primer envío de Holded."
+                } @else {
+                    "Sin configurar: los cambios de Holded llegan con la sincronización nocturna."
+                }
+            }
+            @if hook.refused > 0 {
+                p.warning #holded-webhook-refused {
+                    "Envíos rechazados: " (hook.refused)
+                    @if let Some(reason) = &hook.last_refusal { ". Último motivo: " (reason) }
+                    "."
+                }
+            }
+            div.field {
+                label for=(id) { "Secreto de firma del webhook (whsec_…)" }
+                p.hint #holded-webhook-secret-hint { "Déjalo vacío para conservar el actual. Se guarda cifrado; nunca se muestra." }
+                (refused.error_text(id))
+                input id=(id) type="password" name="holded_webhook_secret" autocomplete="new-password" spellcheck="false"
+                    aria-describedby=[refused.described_by(id, Some("holded-webhook-secret-hint"))]
                     aria-invalid=[refused.invalid(id)];
             }
         }
@@ -388,6 +434,7 @@ fn settings_page(
         form.settings method="post" action=(PortalTab::Settings.href(portal_id)) novalidate {
             (csrf::hidden_field(session))
             (holded_section(view, refused))
+            (webhook_section(view, refused))
             (sync_section(view, values, refused))
             (sensitive_section(view, values, refused))
             button type="submit" { "Guardar" }
@@ -461,7 +508,10 @@ pub async fn save(
         Err(err) => return Ok(unavailable(&session, portal.id, err)),
     };
     let values = FormValues::typed(&fields);
-    let update = values.update(fields.text("holded_api_key"));
+    let update = values.update(
+        fields.text("holded_api_key"),
+        fields.text("holded_webhook_secret"),
+    );
     let err = match save_settings(&state, &portal, &client, update, AUDIT_ACTOR).await {
         Ok(_) => return Ok(Done::Saved.redirect(&PortalTab::Settings.href(portal.id))),
         Err(err) => err,

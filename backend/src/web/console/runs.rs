@@ -53,6 +53,7 @@ fn trigger_label(trigger: &str) -> &str {
         "scheduled" => "Programada",
         "manual" => "Manual",
         "cli" => "Línea de órdenes",
+        "webhook" => "Webhook de Holded",
         other => other,
     }
 }

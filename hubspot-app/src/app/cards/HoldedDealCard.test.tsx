@@ -23,6 +23,7 @@ const none = (documentType: DocumentState['documentType'], label: string): Docum
   error: null,
   retryAt: null,
   updatedAt: null,
+  collection: null,
 });
 
 const documents: DocumentState[] = [
@@ -128,6 +129,17 @@ describe('HoldedDealCard', () => {
     expect(findAll(Text).map((t) => t.text)).toContain('F260012');
     expect(find(Link).props.href).toBe(link);
     expect(maybeFindByTestId(Button, 'refresh')).toBeNull();
+  });
+
+  it('shows a created invoice approved and half paid in Holded', async () => {
+    const collection = { status: 'cobrada_parcialmente', statusLabel: 'Cobrada parcialmente', paid: '605,00 €', pending: '605,00 €' };
+    const link = 'https://app.holded.com/sales/revenue/invoice/6a01';
+    fetchMock.mockResolvedValueOnce(reply(200, withInvoice({ state: 'created', number: 'F260012', link, collection })));
+    const { findAll, maybeFind, waitFor } = renderCard();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    const texts = findAll(Text).map((t) => t.text);
+    expect(texts).toContain('F260012');
+    expect(texts).toContain('Cobrada parcialmente en Holded · cobrado 605,00 € · pendiente 605,00 €');
   });
 
   it('shows the error and retries', async () => {

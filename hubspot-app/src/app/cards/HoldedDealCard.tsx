@@ -56,6 +56,9 @@ const DocumentRow = ({ doc }: { doc: DocumentState }) => (
       {doc.state === 'created' && <Text>{doc.number ?? 'Borrador (sin número hasta aprobarlo en Holded)'}</Text>}
       {doc.link && <Link href={doc.link}>Abrir en Holded</Link>}
     </Flex>
+    {doc.collection && (
+      <Text variant="microcopy">{`${doc.collection.statusLabel} en Holded · cobrado ${doc.collection.paid} · pendiente ${doc.collection.pending}`}</Text>
+    )}
     {doc.error && <Text variant="microcopy">{doc.error}</Text>}
     {doc.state === 'pending' && doc.retryAt && (
       <Text variant="microcopy">{`Se reintentará a las ${clock(doc.retryAt)}.`}</Text>

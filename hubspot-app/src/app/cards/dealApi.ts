@@ -21,6 +21,15 @@ export interface DocumentState {
   error: string | null;
   retryAt: string | null;
   updatedAt: string | null;
+  /** The created document's status and payments in Holded, once the sync has seen it. */
+  collection: {
+    /** `borrador`, `emitida`, `cobrada_parcialmente`, `cobrada`, `vencida`, `anulada`. */
+    status: string;
+    statusLabel: string;
+    /** «500,00 €». */
+    paid: string;
+    pending: string;
+  } | null;
 }
 
 /** GET /api/deals/{dealId} */

@@ -19,6 +19,7 @@ import {
 import { BackendError, type FetchLike } from '@holded-hubspot/ui-common/backend';
 import { DOCUMENT_TYPES, type DocumentType } from '@holded-hubspot/ui-common/documentTypes';
 import { EditorsField, ReadOnlyNotice } from './AccessSection.tsx';
+import { WebhookSection } from './WebhookSection.tsx';
 import {
   DEFAULT_TAXES,
   type Settings,
@@ -33,6 +34,7 @@ import {
   requestSync,
   saveSettings,
   toDateParts,
+  triggerLabel,
 } from './settingsApi.ts';
 
 const OBJECT_LABELS: { key: keyof SyncObjects; label: string }[] = [
@@ -54,6 +56,7 @@ interface Props {
 export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
   const [settings, setSettings] = useState(loaded);
   const [apiKey, setApiKey] = useState('');
+  const [webhookSecret, setWebhookSecret] = useState('');
   const [nextSyncDate, setNextSyncDate] = useState(loaded.nextSyncDate);
   const [objects, setObjects] = useState(loaded.objects);
   const [mapping, setMapping] = useState(loaded.documentMapping);
@@ -74,6 +77,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
     setSensitive(saved.sensitiveData.enabled);
     setDefaultTax(saved.defaultTax);
     setApiKey('');
+    setWebhookSecret('');
   };
 
   const errorProps = (field: string) =>
@@ -102,6 +106,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
     try {
       const result = await saveSettings(fetch, apiOrigin, {
         ...(apiKey.trim() ? { holdedApiKey: apiKey.trim() } : {}),
+        ...(webhookSecret.trim() ? { holdedWebhookSecret: webhookSecret.trim() } : {}),
         nextSyncDate,
         objects,
         documentMapping: mapping,
@@ -182,6 +187,14 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         readOnly={readOnly}
         onChange={(value) => setApiKey(value)}
         {...errorProps('holdedApiKey')}
+      />
+
+      <WebhookSection
+        webhook={settings.holdedWebhook}
+        secret={webhookSecret}
+        readOnly={readOnly}
+        onChange={setWebhookSecret}
+        error={fieldErrors.holdedWebhookSecret}
       />
 
       <Divider />
@@ -287,7 +300,7 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
       ) : (
         settings.lastRuns.map((run) => (
           <Text key={run.id}>
-            {`${run.startedAt.slice(0, 16).replace('T', ' ')} · ${run.status} · ${run.created} creados, ${run.updated} actualizados, ${run.failed} con error`}
+            {`${run.startedAt.slice(0, 16).replace('T', ' ')} · ${triggerLabel(run.trigger)} · ${run.status} · ${run.created} creados, ${run.updated} actualizados, ${run.failed} con error`}
           </Text>
         ))
       )}

@@ -45,6 +45,20 @@ const loaded: Settings = {
     pausedUntil: null,
     message: null,
   },
+  holdedWebhook: {
+    url: `${API}/webhooks/holded/6f1c0d9e2b7a4c3f8e5d1a0b9c8d7e6f6f1c0d9e2b7a4c3f8e5d1a0b9c8d7e6f`,
+    secretConfigured: false,
+    connected: false,
+    lastDeliveryAt: null,
+    refused: 0,
+    lastRefusal: null,
+    lastRefusedAt: null,
+    events: ['contact.update', 'invoice.approve', 'payment.create'],
+    steps: [
+      'En Holded, abre Configuración › Desarrolladores › Webhooks y pulsa «Nuevo webhook».',
+      'Guarda el webhook y copia el secreto de firma que Holded muestra (empieza por whsec_).',
+    ],
+  },
   // An authorised user who is not a super admin.
   access: { canEdit: true, superAdmin: false, allowedEditors: [], message: null },
 };
@@ -167,6 +181,47 @@ describe('SettingsPage', () => {
     expect(find(Input, { name: 'holdedApiKey' }).props.value).toBe('');
   });
 
+  it('explains the Holded webhook, sends a typed signing secret and shows refused deliveries', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { find, findAll, findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    const texts = findAll(Text).map((t) => t.text ?? '');
+    expect(texts).toContain(`Dirección del webhook: ${loaded.holdedWebhook.url}`);
+    expect(texts).toContain('1. En Holded, abre Configuración › Desarrolladores › Webhooks y pulsa «Nuevo webhook».');
+    expect(texts).toContain('Sin configurar: los cambios de Holded llegan con la sincronización nocturna.');
+    // The run history says which runs Holded's webhooks started.
+    expect(texts.some((t) => t.includes(' · Nocturna · completed · '))).toBe(true);
+    const secret = find(Input, { name: 'holdedWebhookSecret' });
+    expect(secret.props.type).toBe('password');
+    secret.trigger('onChange', ' whsec_Zx81kq0PmA7vR2sT9uY4 ' as never);
+
+    const saved: Settings = {
+      ...loaded,
+      holdedWebhook: {
+        ...loaded.holdedWebhook,
+        secretConfigured: true,
+        connected: true,
+        lastDeliveryAt: '2026-12-07T09:15:02Z',
+        refused: 2,
+        lastRefusal: 'la firma no corresponde al contenido con el secreto de firma guardado',
+      },
+      lastRuns: [{ ...loaded.lastRuns[0], id: 10, trigger: 'webhook' }],
+    };
+    fetchMock.mockResolvedValueOnce(reply(200, saved));
+    findByTestId(Button, 'save').trigger('onClick');
+    await waitFor(() => expect(findAll(Alert).some((a) => a.props.title === 'Configuración guardada')).toBe(true));
+    const body = fetchMock.mock.calls[1][1].body as Record<string, unknown>;
+    expect(body.holdedWebhookSecret).toBe('whsec_Zx81kq0PmA7vR2sT9uY4');
+    expect(find(Input, { name: 'holdedWebhookSecret' }).props.value).toBe('');
+    const after = findAll(Text).map((t) => t.text ?? '');
+    expect(after).toContain('Conectado. Último envío recibido: 2026-12-07 09:15:02 UTC.');
+    expect(after.some((t) => t.includes(' · Webhook de Holded · '))).toBe(true);
+    const refused = findAll(Alert).find((a) => a.props.title === 'Envíos rechazados');
+    expect(refused?.text).toBe(
+      'Se han rechazado 2 envíos. Último motivo: la firma no corresponde al contenido con el secreto de firma guardado.',
+    );
+  });
+
   it('does not send the key when the user left it empty', async () => {
     fetchMock.mockResolvedValueOnce(reply(200, loaded));
     const { findByTestId, waitFor, maybeFind, find } = renderPage();
@@ -176,6 +231,7 @@ describe('SettingsPage', () => {
     await waitFor(() => expect(find(Alert).props.variant).toBe('success'));
     const body = fetchMock.mock.calls[1][1].body as Record<string, unknown>;
     expect(body).not.toHaveProperty('holdedApiKey');
+    expect(body).not.toHaveProperty('holdedWebhookSecret');
   });
 
   it('shows the field errors of a 422, also when HubSpot wraps it', async () => {

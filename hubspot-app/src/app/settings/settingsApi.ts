@@ -64,6 +64,38 @@ export interface HoldedUsage {
   message: string | null;
 }
 
+/** The portal's Holded webhook (GET /api/settings `holdedWebhook`). */
+export interface HoldedWebhook {
+  /** The endpoint to paste in Holded. */
+  url: string;
+  secretConfigured: boolean;
+  /** A verified delivery arrived since the secret was saved. */
+  connected: boolean;
+  lastDeliveryAt: string | null;
+  refused: number;
+  lastRefusal: string | null;
+  lastRefusedAt: string | null;
+  /** The events to tick in Holded (`contact.update`, …). */
+  events: string[];
+  /** The set-up in Holded, step by step (Spanish). */
+  steps: string[];
+}
+
+/** Whether deliveries arrive, as the page states it. */
+export const webhookStatusText = (webhook: HoldedWebhook): string => {
+  if (webhook.connected) {
+    const last = webhook.lastDeliveryAt ? ` Último envío recibido: ${webhook.lastDeliveryAt.slice(0, 19).replace('T', ' ')} UTC.` : '';
+    return `Conectado.${last}`;
+  }
+  return webhook.secretConfigured
+    ? 'Secreto guardado; esperando el primer envío de Holded.'
+    : 'Sin configurar: los cambios de Holded llegan con la sincronización nocturna.';
+};
+
+/** Who started a run, in Spanish: the night, someone, or Holded's webhooks. */
+export const triggerLabel = (trigger: string): string =>
+  ({ scheduled: 'Nocturna', manual: 'Manual', cli: 'Línea de órdenes', webhook: 'Webhook de Holded' })[trigger] ?? trigger;
+
 /** A count as Spanish writes it: `5000` → `5.000`. */
 export const spanishCount = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
 
@@ -86,12 +118,15 @@ export interface Settings {
   lastRuns: RunSummary[];
   /** Null while there is no usable Holded key. */
   holdedUsage: HoldedUsage | null;
+  holdedWebhook: HoldedWebhook;
   access: Access;
 }
 
 /** PUT /api/settings: `holdedApiKey` only when the user typed a new key. */
 export interface SettingsUpdate {
   holdedApiKey?: string;
+  /** Only when the user typed a new signing secret (`whsec_…`). */
+  holdedWebhookSecret?: string;
   nextSyncDate: string;
   objects: SyncObjects;
   documentMapping: Partial<Record<DocumentType, StageRef>>;

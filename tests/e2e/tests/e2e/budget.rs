@@ -41,6 +41,7 @@ fn process_client(
     // A 429 is not retried here: the test counts them.
     config.retry = RetryPolicy {
         max_retries: 0,
+        max_waits: 0,
         ..RetryPolicy::default()
     };
     config.budget = shared.map(|store| {

@@ -937,8 +937,8 @@ async fn the_same_stage_change_delivered_ten_times_in_parallel_and_out_of_order_
     let events = webhook_event::Entity::find().all(store.db()).await.unwrap();
     assert_eq!(
         events.len(),
-        12,
-        "eleven distinct events and the rep's move"
+        11,
+        "the rep's move and ten distinct changes (9 100 is 9 001's change under a fresh id)"
     );
     assert!(
         events.iter().all(|e| e.processed_at.is_some()),
@@ -1237,6 +1237,11 @@ async fn the_deal_card_api_reads_and_sets_the_choices_and_creates_now() {
     let invoice = card_document(&view, "invoice");
     assert_eq!(invoice["state"], "created");
     assert_eq!(invoice["link"], json!(request.holded_link));
+    // What Holded holds of it: a draft, nothing paid yet (the sync and Holded's
+    // webhooks keep it current).
+    assert_eq!(invoice["collection"]["status"], "borrador", "{invoice}");
+    assert_eq!(invoice["collection"]["statusLabel"], "Borrador");
+    assert_eq!(invoice["collection"]["paid"], "0,00 €");
     let (status, body) = env
         .card(Method::POST, &format!("{path}/documents"), "")
         .await;
@@ -1550,4 +1555,128 @@ async fn every_call_of_a_deal_is_logged_with_its_portal_and_never_the_key() {
         !logs.contains(&env.account.v1_key),
         "the Holded key never appears in the logs"
     );
+}
+
+/// HubSpot may deliver one stage change again under a fresh `eventId`: it is
+/// the same change, acknowledged as a duplicate, with no job and no deal read.
+#[tokio::test]
+async fn a_stage_change_redelivered_under_a_fresh_event_id_costs_nothing() {
+    let env = env(Setup::default()).await;
+    let deal = env.deal(DealSpec {
+        name: "Rótulos para la Panadería Iñigo",
+        doc_type: "estimate",
+        associate: Some("company"),
+        amount: Some("640"),
+        company: Some(company("Panadería Iñigo SL")),
+        ..Default::default()
+    });
+    env.move_to_trigger(deal, "estimate");
+    env.wait_created(deal, "estimate").await;
+    let store = env.stack.db.store().await;
+    let stored = webhook_event::Entity::find().all(store.db()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let mut again: Value = serde_json::from_str(&stored[0].payload).unwrap();
+    again["eventId"] = json!(again["eventId"].as_u64().unwrap() + 7_000);
+    again["attemptNumber"] = json!(1);
+    let deal_reads = || {
+        env.hubspot()
+            .stats()
+            .by_endpoint
+            .iter()
+            .filter(|(e, _)| e.starts_with("GET ") && e.contains("/deals/"))
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    };
+    let reads_before = deal_reads();
+    let res = env
+        .stack
+        .signed(
+            Method::POST,
+            "/webhooks/hubspot",
+            &json!([again]).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["duplicates"], 1, "{body}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        webhook_event::Entity::find()
+            .all(store.db())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(deal_reads(), reads_before, "no deal read for a repeat");
+    assert_eq!(env.documents().len(), 1);
+}
+
+/// The nightly sync meets a document the deal flow made in Holded before the
+/// flow heard back (Holded answers late): the marker in its notes says whose
+/// it is, so the night links it to that deal instead of making a second deal
+/// for it, and the flow then finishes on the one deal.
+async fn a_document_made_from_a_deal_is_not_synced_back_as_a_second_deal(holded_v1: bool) {
+    let env = env(Setup {
+        holded_v1,
+        ..Default::default()
+    })
+    .await;
+    let deal = env.deal(DealSpec {
+        name: "Cerramientos para la Sidrería Goñi",
+        doc_type: "invoice",
+        associate: Some("company"),
+        amount: Some("2420"),
+        company: Some(company("Sidrería Goñi SL")),
+        ..Default::default()
+    });
+    let route = if holded_v1 {
+        "POST /api/invoicing/v1/documents/invoice"
+    } else {
+        "POST /api/v2/invoices"
+    };
+    env.stack.sims.holded.add_fault(HoldedFault {
+        kind: FaultKind::Slow,
+        rate: None,
+        next: Some(1),
+        delay_ms: Some(15_000),
+        generation: None,
+        route: Some(route.into()),
+    });
+    env.move_to_trigger(deal, "invoice");
+    for _ in 0..200 {
+        if !env.documents().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(env.documents().len(), 1, "Holded took the create");
+    env.nightly_sync().await;
+    let deals = |env: &Env| {
+        env.hubspot().dump(env.portal as u64).unwrap()["records"]["deals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["archived"] == false)
+            .count()
+    };
+    assert_eq!(deals(&env), 1, "no second deal for the document");
+    let created = env.wait_created(deal, "invoice").await;
+    assert_eq!(
+        created.holded_document_id.as_deref(),
+        Some(env.documents()[0].id.as_str())
+    );
+    assert_eq!(deals(&env), 1);
+}
+
+#[tokio::test]
+async fn a_document_made_from_a_deal_is_not_synced_back_as_a_second_deal_v2() {
+    a_document_made_from_a_deal_is_not_synced_back_as_a_second_deal(false).await;
+}
+
+#[tokio::test]
+async fn a_document_made_from_a_deal_is_not_synced_back_as_a_second_deal_v1() {
+    a_document_made_from_a_deal_is_not_synced_back_as_a_second_deal(true).await;
 }

@@ -7,7 +7,7 @@ use holded_hubspot::{
     config::DatabaseTarget,
     store::{
         Store,
-        entities::{document_request, sync_run},
+        entities::{document_request, sync_run, timeline_entry},
     },
 };
 use sea_orm::EntityTrait;
@@ -107,8 +107,27 @@ async fn demo_exit_runs_the_whole_scenario_on_a_fresh_demo_database() {
         .await
         .unwrap();
     let runs = sync_run::Entity::find().all(store.db()).await.unwrap();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].status, "completed");
+    // The nightly sync, and the runs Holded's webhooks started for the invoice.
+    let nightly: Vec<_> = runs.iter().filter(|r| r.trigger != "webhook").collect();
+    assert_eq!(nightly.len(), 1, "{runs:?}");
+    assert!(runs.iter().all(|r| r.status == "completed"), "{runs:?}");
+    assert!(runs.iter().any(|r| r.trigger == "webhook"), "{runs:?}");
+    // The invoice approved and half paid in Holded, on its deal within seconds.
+    assert!(
+        stdout.contains("cobrada parcialmente") && stdout.contains("(the deal shows it)"),
+        "{stdout}"
+    );
+    let told: Vec<String> = timeline_entry::Entity::find()
+        .all(store.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert!(
+        told.iter().any(|t| t.contains("aprobada")) && told.iter().any(|t| t.contains("Cobro de")),
+        "{told:?}"
+    );
     // Moving the deals made an estimate, a proforma, a delivery note and an invoice in Holded.
     let requests = document_request::Entity::find()
         .all(store.db())

@@ -65,6 +65,7 @@ pub(crate) fn quick_retry() -> RetryPolicy {
         search_limited_delay: Duration::from_millis(300),
         timeout: Duration::from_secs(2),
         max_retries: 8,
+        max_waits: 12,
     }
 }
 
@@ -1485,6 +1486,31 @@ async fn three_times_the_allowed_rate_never_gets_a_ten_secondly_429() {
     assert!(searches.iter().all(Result::is_ok));
     assert_eq!(sims.hubspot.stats().rate_limited, 0);
     sims.stop().await;
+}
+
+/// A 429 says HubSpot did not do it and when to come back: a rate-limit
+/// storm on top of failing answers is waited out, its waits counted apart
+/// from the retries of failures (10 × 429 and 5 × 503 here, with 8 retries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_storm_does_not_use_up_the_retries_of_failures() {
+    let (sims, _hub, portal, portal_id, _token) = setup(Tier::Pro, false).await;
+    let fault = |kind: &str, count: u32| Fault {
+        kind: kind.into(),
+        status: Some(503),
+        delay_ms: None,
+        count: Some(count),
+        rate: None,
+        path_contains: Some("/account-info".into()),
+        portal_id: Some(portal_id),
+    };
+    sims.hubspot.add_fault(fault("server_error", 5));
+    sims.hubspot.add_fault(fault("rate_limit", 10));
+    let details = portal
+        .account_details()
+        .await
+        .expect("waited out and retried until success");
+    assert_eq!(details.portal_id, portal_id);
+    assert_eq!(portal.calls_used(), 16, "5 × 503 + 10 × 429 + success");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

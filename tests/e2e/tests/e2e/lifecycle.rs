@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use holded_hubspot::store::{
     RequestTrigger,
-    entities::{audit_log, document_request, record_link, settings},
+    entities::{audit_log, document_request, holded_webhook, record_link, settings},
 };
 use holded_hubspot_sim::{holded::seed::SeedSpec, hubspot::model::Tier};
 use reqwest::Method;
@@ -209,7 +209,13 @@ async fn an_uninstall_stops_the_portal_drops_its_tokens_and_keeps_its_settings_f
     let page = console_portals(&stack).await;
     assert!(page.contains("Desinstalada el"), "{page}");
 
-    // Within the grace period nothing is erased; after it, settings and links are.
+    // Within the grace period nothing is erased; after it, settings and links are,
+    // and the Holded webhook with its sealed signing secret.
+    store.holded_webhook(portal).await.unwrap();
+    store
+        .save_holded_webhook_secret(portal, "hh1.sealed-for-the-test".to_owned())
+        .await
+        .unwrap();
     let now = chrono::Utc::now();
     store
         .prune_journals(now + chrono::Duration::days(29), chrono::Duration::days(30))
@@ -241,6 +247,13 @@ async fn an_uninstall_stops_the_portal_drops_its_tokens_and_keeps_its_settings_f
             .await
             .unwrap(),
         0
+    );
+    assert!(
+        holded_webhook::Entity::find_by_id(portal)
+            .one(store.db())
+            .await
+            .unwrap()
+            .is_none()
     );
 
     // Installing again brings the portal back.

@@ -17,6 +17,8 @@ mod demo;
 mod fault_matrix;
 mod holded_contract;
 mod holded_fidelity;
+mod holded_webhook_contract;
+mod holded_webhooks;
 mod hubspot_app;
 mod hubspot_contract;
 mod hubspot_fidelity;

@@ -839,6 +839,49 @@ async fn storms_of_429_and_5xx_are_weathered_and_the_daily_limit_pauses() {
     assert_eq!(updated["properties"]["phone"], "+34699111222");
 }
 
+/// A batch create whose answer is lost after HubSpot made the records (a
+/// gateway timeout) cannot be sent again blind: the night looks for what it
+/// made — products by their Holded id, a deal's lines by its associations —
+/// keeps it, and creates only what is missing. Nothing doubles and the night
+/// completes.
+#[tokio::test]
+async fn creates_whose_answer_was_lost_are_found_not_repeated() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(20), false, false).await;
+    // One product create and three line-item creates in a row lose their answer.
+    for (object, times) in [
+        ("/products/batch/create", 1),
+        ("/line_items/batch/create", 3),
+    ] {
+        s.stack.sims.hubspot.add_fault(Fault {
+            path_contains: Some(object.into()),
+            ..fault("lost_answer", None, times)
+        });
+    }
+    let output = s.sync(&[]).await;
+    assert!(output.contains("completed"), "{output}");
+    let products = holded_ids(&s.records("products"));
+    let unique: HashSet<&String> = products.iter().collect();
+    assert_eq!(products.len(), 5, "every product once: {products:?}");
+    assert_eq!(unique.len(), 5);
+    let documents = s.stack.sims.holded.documents(&s.account.account_id);
+    let expected_lines: usize = s
+        .records("deals")
+        .iter()
+        .map(|deal| {
+            documents
+                .iter()
+                .find(|d| Some(d.id.as_str()) == deal["properties"]["holded_id"].as_str())
+                .map_or(0, |d| d.lines.len())
+        })
+        .sum();
+    assert!(expected_lines > 0);
+    assert_eq!(
+        s.records("line_items").len(),
+        expected_lines,
+        "each document line once on its deal"
+    );
+}
+
 #[tokio::test]
 async fn sensitive_values_travel_only_when_the_setting_is_on() {
     let off = scenario(
@@ -920,6 +963,65 @@ async fn a_dry_run_plans_and_writes_nothing() {
     // The real run then writes what the plan said.
     let output = s.sync(&[]).await;
     assert_eq!(s.records("contacts").len(), persons, "{output}");
+}
+
+/// A worker that died mid-run leaves its run and its lock behind. The next
+/// job for the portal (the queue hands the dead worker's job on) waits for
+/// the lock to lapse — its holder no longer renews it — and resumes the run
+/// to the end, instead of leaving it "running" until the next night.
+#[tokio::test]
+async fn a_run_left_by_a_dead_worker_is_taken_over_and_finished() {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(15), false, false).await;
+    let store = s.stack.db.store().await;
+    let left = store
+        .start_run(
+            s.portal,
+            holded_hubspot::store::RunTrigger::Scheduled,
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut portal = holded_hubspot::store::entities::portal::Entity::find_by_id(s.portal)
+        .one(store.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    portal.sync_lock_owner = Set(Some("worker-muerto".to_owned()));
+    portal.sync_lock_until = Set(Some(chrono::Utc::now() + chrono::Duration::seconds(5)));
+    portal.update(store.db()).await.unwrap();
+
+    let res = s
+        .stack
+        .fetch(s.portal, Method::POST, "/api/sync", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let mut run = None;
+    for _ in 0..120 {
+        run = sync_run::Entity::find_by_id(left.id)
+            .one(store.db())
+            .await
+            .unwrap();
+        if run.as_ref().is_some_and(|r| r.status != "running") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let run = run.unwrap();
+    assert_eq!(run.status, "completed", "{}", s.stack.service.logs());
+    let persons = s
+        .stack
+        .sims
+        .holded
+        .contacts(&s.account.account_id)
+        .iter()
+        .filter(|c| c.is_person)
+        .count();
+    assert_eq!(s.records("contacts").len(), persons);
 }
 
 #[tokio::test]

@@ -211,7 +211,7 @@ async fn bad_deliveries_are_refused_and_others_ignored_with_nothing_stored() {
         event(
             portal,
             8,
-            json!({"subscriptionType": "deal.propertyChange", "objectTypeId": null})
+            json!({"subscriptionType": "deal.propertyChange", "objectTypeId": null, "objectId": 4243})
         ),
     ]);
     let (status, body) = post(&stack, &batch.to_string()).await;

@@ -5,7 +5,7 @@ use super::{
     faults::{CallShape, FaultKind},
     http::{Reply, SimRequest},
     state::State,
-    v1, v2,
+    v1, v2, webhooks,
 };
 
 /// Path prefix of API v1.
@@ -52,6 +52,17 @@ pub fn handle(state: &mut State, req: &SimRequest) -> (Reply, u64) {
         "v1" => v1::handle(state, req, &segments, list_fault),
         _ => v2::handle(state, req, &segments, list_fault),
     };
+    if let Some(account) = account_of(state, generation, req) {
+        webhooks::after_call(
+            state,
+            &account,
+            generation,
+            &req.method,
+            &segments,
+            reply.status,
+            &reply.body,
+        );
+    }
     (reply, delay)
 }
 
@@ -93,17 +104,27 @@ fn route_template(generation: &str, segments: &[&str]) -> String {
     })
 }
 
-/// Who called, without revealing the key: `<account> v1`, `<account> v2`, or why not.
-fn key_label(state: &State, generation: &str, req: &SimRequest) -> String {
-    let account = match generation {
+/// The account a call's key opens: `None` without a key, `Some(None)` for
+/// an unknown one.
+fn caller<'s>(state: &'s State, generation: &str, req: &SimRequest) -> Option<Option<&'s String>> {
+    match generation {
         "v1" => req.key.as_deref().map(|k| state.v1_keys.get(k)),
         _ => req
             .authorization
             .as_deref()
             .and_then(|a| a.strip_prefix("Bearer "))
             .map(|t| state.tokens.get(t.trim()).map(|t| &t.account_id)),
-    };
-    match account {
+    }
+}
+
+/// The account of a call with a known key.
+fn account_of(state: &State, generation: &str, req: &SimRequest) -> Option<String> {
+    caller(state, generation, req).flatten().cloned()
+}
+
+/// Who called, without revealing the key: `<account> v1`, `<account> v2`, or why not.
+fn key_label(state: &State, generation: &str, req: &SimRequest) -> String {
+    match caller(state, generation, req) {
         None => "anonymous".to_owned(),
         Some(None) => "unknown key".to_owned(),
         Some(Some(account)) => format!("{account} {generation}"),

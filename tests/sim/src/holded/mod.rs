@@ -17,10 +17,11 @@ pub mod seed;
 pub mod state;
 pub mod v1;
 pub mod v2;
+pub mod webhooks;
 
 use std::{
     collections::BTreeSet,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
     time::Duration,
 };
 
@@ -34,11 +35,14 @@ use http::SimRequest;
 use model::{SimContact, SimDocument, SimProduct};
 use seed::{SeedSpec, SeedSummary};
 use state::{ALL_PERMISSIONS, Account, SimSettings, State, Token};
+use webhooks::{DeliveryRecord, Outgoing, SimWebhook, WebhookFaults};
 
 /// The simulated Holded service and its state (shared by all its workers).
 #[derive(Clone, Debug, Default)]
 pub struct HoldedSim {
     state: Arc<Mutex<State>>,
+    /// The client that delivers webhooks (made on first use).
+    http: Arc<OnceLock<reqwest::Client>>,
 }
 
 /// A new account's credentials.
@@ -225,6 +229,15 @@ impl HoldedSim {
             .unwrap_or_default()
     }
 
+    /// An account's products, in creation order.
+    pub fn products(&self, account_id: &str) -> Vec<SimProduct> {
+        self.state()
+            .accounts
+            .get(account_id)
+            .map(|a| a.products.clone())
+            .unwrap_or_default()
+    }
+
     /// One contact of an account.
     pub fn contact(&self, account_id: &str, id: &str) -> Option<SimContact> {
         let st = self.state();
@@ -241,7 +254,13 @@ impl HoldedSim {
         };
         let before = account.contacts.len();
         account.contacts.retain(|c| c.id != id);
-        account.contacts.len() != before
+        let deleted = account.contacts.len() != before;
+        if deleted {
+            webhooks::after_user_change(&mut st, account_id, "contact.delete", id);
+            drop(st);
+            self.deliver_webhooks();
+        }
+        deleted
     }
 
     /// Edits a contact as a user would in Holded (its `updatedAt` moves to
@@ -283,19 +302,99 @@ impl HoldedSim {
         true
     }
 
-    /// Products of an account, in id order.
-    pub fn products(&self, account_id: &str) -> Vec<SimProduct> {
-        self.state()
-            .accounts
-            .get(account_id)
-            .map(|a| a.products.clone())
-            .unwrap_or_default()
+    /// Approves (issues) a document as a user does in Holded: a draft takes
+    /// its number now (and `<type>.approve` is delivered where Holded has
+    /// that event). Returns the document; `None` if there is none.
+    pub fn approve_document(&self, account_id: &str, document_id: &str) -> Option<SimDocument> {
+        let mut st = self.state();
+        let approved = ops::approve_document(&mut st, account_id, document_id)?;
+        let event = format!("{}.approve", approved.doc_type.v1());
+        if webhooks::catalogue().contains(&event) {
+            webhooks::after_user_change(&mut st, account_id, &event, document_id);
+        }
+        drop(st);
+        self.deliver_webhooks();
+        Some(approved)
     }
 
-    /// Approves (issues) a document as a user does in Holded: a draft takes
-    /// its number now. Returns the document; `None` if there is none.
-    pub fn approve_document(&self, account_id: &str, document_id: &str) -> Option<SimDocument> {
-        ops::approve_document(&mut self.state(), account_id, document_id)
+    /// Registers a payment of `amount` on `date` against a document as a
+    /// user does in Holded (`payment.create` is delivered). Returns the
+    /// document as it is now, or why not.
+    pub fn pay_document(
+        &self,
+        account_id: &str,
+        document_id: &str,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+    ) -> Result<SimDocument, String> {
+        let mut st = self.state();
+        let doc_type = st
+            .accounts
+            .get(account_id)
+            .and_then(|a| Account::find(&a.documents, document_id, |d| &d.id))
+            .map(|d| d.doc_type)
+            .ok_or("Document not found")?;
+        let (document, _) = ops::pay_document(
+            &mut st,
+            account_id,
+            doc_type,
+            document_id,
+            amount,
+            model::madrid_midnight(date),
+        )?;
+        webhooks::after_user_change(&mut st, account_id, "payment.create", document_id);
+        drop(st);
+        self.deliver_webhooks();
+        Ok(document)
+    }
+
+    /// Adds a webhook to an account as a user does in Holded › Configuración
+    /// › Desarrolladores › Webhooks: the URL and the events ticked. Returns
+    /// it with its signing secret, or why Holded would refuse it.
+    pub fn register_webhook(
+        &self,
+        account_id: &str,
+        url: &str,
+        events: &[String],
+    ) -> Result<SimWebhook, String> {
+        webhooks::register(&mut self.state(), account_id, url, events)
+    }
+
+    /// Sets the faults of the next webhook deliveries.
+    pub fn set_webhook_faults(&self, faults: WebhookFaults) {
+        self.state().webhook_faults = faults;
+    }
+
+    /// Webhook deliveries so far, in order (dropped ones without a status).
+    pub fn webhook_deliveries(&self) -> Vec<DeliveryRecord> {
+        self.state().webhook_deliveries.clone()
+    }
+
+    /// Sends the webhook deliveries queued so far, each on its own task.
+    fn deliver_webhooks(&self) {
+        let outgoing: Vec<Outgoing> = webhooks::drain(&mut self.state());
+        if outgoing.is_empty() {
+            return;
+        }
+        let http = self
+            .http
+            .get_or_init(|| {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            })
+            .clone();
+        for delivery in outgoing {
+            let (sim, http) = (self.clone(), http.clone());
+            tokio::spawn(async move {
+                for status in webhooks::send(&http, &delivery).await {
+                    sim.state().webhook_deliveries.push(DeliveryRecord {
+                        event: delivery.event.clone(),
+                        delivery_id: delivery.delivery_id.clone(),
+                        status,
+                    });
+                }
+            });
+        }
     }
 
     /// Calls an account made this month (what `/api/v2/usage` reports).
@@ -317,6 +416,7 @@ impl HoldedSim {
             return control::handle(self, &request).into_response();
         }
         let (reply, delay_ms) = api::handle(&mut self.state(), &request);
+        self.deliver_webhooks();
         if delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         }

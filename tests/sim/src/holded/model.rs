@@ -282,6 +282,30 @@ pub struct SimDocument {
     pub created_at: i64,
     /// When it was approved (issued), if it was.
     pub approved_at: Option<i64>,
+    /// Due date and what was paid (invoices).
+    pub collection: SimCollection,
+}
+
+/// A document's due date, payments and cancellation.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SimCollection {
+    /// Due date (Unix seconds, midnight Europe/Madrid), if set.
+    pub due_date: Option<i64>,
+    /// Payments registered, in order.
+    pub payments: Vec<SimPayment>,
+    /// Cancelled (anulada).
+    pub cancelled: bool,
+}
+
+/// A payment registered against a document.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SimPayment {
+    /// Payment id.
+    pub id: String,
+    /// Amount.
+    pub amount: Decimal,
+    /// Date (Unix seconds).
+    pub date: i64,
 }
 
 /// Totals of a document.
@@ -319,6 +343,16 @@ impl SimDocument {
     /// The date as a Europe/Madrid calendar day.
     pub fn day(&self) -> NaiveDate {
         madrid_day(self.date)
+    }
+
+    /// What was paid.
+    pub fn paid(&self) -> Decimal {
+        self.collection.payments.iter().map(|p| p.amount).sum()
+    }
+
+    /// What is left to pay (never below zero).
+    pub fn pending(&self) -> Decimal {
+        (self.totals().total - self.paid()).max(Decimal::ZERO)
     }
 }
 
@@ -480,6 +514,7 @@ mod tests {
             draft: true,
             created_at: 0,
             approved_at: None,
+            collection: Default::default(),
             lines: vec![
                 line(2, Decimal::new(10000, 2), &["s_iva_21", "s_ret_15"]),
                 line(3, Decimal::new(1033, 2), &["s_iva_10", "s_rec_14"]),

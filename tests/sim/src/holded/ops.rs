@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{
-    model::{SimContact, SimDocument, SimProduct, short_year, tax},
+    model::{SimContact, SimDocType, SimDocument, SimPayment, SimProduct, short_year, tax},
     state::{Account, State},
 };
 
@@ -92,6 +92,56 @@ pub fn approve_document(
         account.documents[i] = document.clone();
     }
     Some(document)
+}
+
+/// Registers a payment of `amount` dated `date` (Unix seconds) against a
+/// document of `doc_type`, as Holded does for invoices (v1 `…/pay`, v2
+/// `…/payments`). Returns the document as it is now and the payment id, or
+/// why not (no such document, an amount that is not positive).
+pub fn pay_document(
+    state: &mut State,
+    account_id: &str,
+    doc_type: SimDocType,
+    document_id: &str,
+    amount: Decimal,
+    date: i64,
+) -> Result<(SimDocument, String), String> {
+    if amount <= Decimal::ZERO {
+        return Err("amount must be greater than 0".to_owned());
+    }
+    let payment_id = state.new_id();
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or("Document not found")?;
+    let document = account
+        .documents
+        .iter_mut()
+        .find(|d| d.id == document_id && d.doc_type == doc_type)
+        .ok_or("Document not found")?;
+    document.collection.payments.push(SimPayment {
+        id: payment_id.clone(),
+        amount,
+        date,
+    });
+    Ok((document.clone(), payment_id))
+}
+
+/// Cancels (anula) an invoice as v2 `POST /invoices/{id}/cancel` does.
+pub fn cancel_document(
+    state: &mut State,
+    account_id: &str,
+    doc_type: SimDocType,
+    document_id: &str,
+) -> Option<SimDocument> {
+    let document = state
+        .accounts
+        .get_mut(account_id)?
+        .documents
+        .iter_mut()
+        .find(|d| d.id == document_id && d.doc_type == doc_type)?;
+    document.collection.cancelled = true;
+    Some(document.clone())
 }
 
 /// A new contact created from a document's `contactName` (Holded creates one every time).

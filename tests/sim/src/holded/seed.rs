@@ -384,6 +384,7 @@ pub fn seed(state: &mut State, spec: &SeedSpec) -> Option<SeedSummary> {
                 lines,
                 created_at: madrid_midnight(day),
                 approved_at: Some(madrid_midnight(day)),
+                collection: Default::default(),
                 draft: false,
             };
             ops::insert_document(state, &spec.account_id, document, true);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     faults::Fault,
     model::{SimContact, SimDocType, SimDocument, SimProduct},
+    webhooks::{DeliveryRecord, Outgoing, SimWebhook, WebhookFaults},
 };
 
 /// Every permission scope the simulator knows; new tokens get all by default.
@@ -150,6 +151,14 @@ pub struct State {
     pub windows: HashMap<String, VecDeque<DateTime<Utc>>>,
     /// Randomness for fault rates and key material.
     pub rng: StdRng,
+    /// Webhooks configured, per account.
+    pub webhooks: HashMap<String, Vec<SimWebhook>>,
+    /// Webhook deliveries queued, not sent yet.
+    pub outbox: Vec<Outgoing>,
+    /// Faults for the next webhook deliveries.
+    pub webhook_faults: WebhookFaults,
+    /// Webhook deliveries made (or dropped), in order.
+    pub webhook_deliveries: Vec<DeliveryRecord>,
     next_id: u64,
 }
 
@@ -167,6 +176,10 @@ impl Default for State {
             faults_injected: 0,
             windows: HashMap::new(),
             rng: StdRng::seed_from_u64(0x401de0),
+            webhooks: HashMap::new(),
+            outbox: Vec::new(),
+            webhook_faults: WebhookFaults::default(),
+            webhook_deliveries: Vec::new(),
             next_id: 0,
         }
     }

@@ -9,8 +9,8 @@ use super::{
     faults::ListFault,
     http::{Reply, SimRequest},
     model::{
-        Listed, SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES,
-        TaxGroup, iva_key,
+        Listed, SimAddress, SimCollection, SimContact, SimDocType, SimDocument, SimLine,
+        SimProduct, TAXES, TaxGroup, iva_key,
     },
     ops::{self, decimal, flag, number, text, texts},
     state::{Account, State},
@@ -128,12 +128,39 @@ pub fn handle(
             Some(t) => create_document(state, &account_id, t, &body),
             None => Reply::html(),
         },
+        // §4.2: `POST /{docType}/{id}/pay {date (req), amount (req), treasury, desc}`.
+        ("POST", ["documents", kind, id, "pay"]) => match SimDocType::from_v1(kind) {
+            Some(t) => pay(state, &account_id, t, id, &body),
+            None => Reply::html(),
+        },
         ("GET", ["taxes"]) => Reply::json(200, taxes_json()),
         ("GET", ["numberingseries", kind]) => match SimDocType::from_v1(kind) {
             Some(t) => Reply::json(200, json!([series_json(account, t)])),
             None => Reply::json(200, json!([])),
         },
         _ => Reply::html(),
+    }
+}
+
+fn pay(
+    state: &mut State,
+    account_id: &str,
+    doc_type: SimDocType,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Reply {
+    let (Some(date), Ok(Some(amount))) = (
+        body.get("date").and_then(Value::as_i64),
+        decimal(body.get("amount"), "amount"),
+    ) else {
+        return status0(400, "date and amount are required");
+    };
+    match ops::pay_document(state, account_id, doc_type, id, amount, date) {
+        Ok((document, payment_id)) => Reply::json(
+            200,
+            json!({"status": 1, "invoiceId": document.id, "invoiceNum": document.number, "paymentId": payment_id}),
+        ),
+        Err(e) => status0(404, &e),
     }
 }
 
@@ -364,14 +391,33 @@ pub fn document_json(d: &SimDocument) -> Value {
         .collect();
     json!({
         "id": d.id, "contact": d.contact_id, "contactName": d.contact_name,
-        "desc": or_empty(&d.description), "date": d.date, "dueDate": null,
+        "desc": or_empty(&d.description), "date": d.date, "dueDate": d.collection.due_date,
         "notes": or_empty(&d.notes), "products": products,
         "tax": number(totals.tax), "subtotal": number(totals.subtotal), "discount": 0,
-        "total": number(totals.total), "language": "es", "status": 0, "draft": d.draft,
+        "total": number(totals.total), "language": "es", "status": v1_status(d), "draft": d.draft,
         "customFields": [], "tags": [], "docNumber": d.number, "currency": d.currency,
-        "currencyChange": 1, "paymentsTotal": 0, "paymentsPending": number(totals.total),
-        "paymentsRefunds": 0,
+        "currencyChange": 1, "paymentsTotal": number(d.paid()), "paymentsPending": number(d.pending()),
+        "paymentsRefunds": 0, "approvedAt": d.approved_at,
+        "paymentsDetail": d.collection.payments.iter().map(|p| json!({
+            "id": p.id, "amount": number(p.amount), "date": p.date,
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// v1 `status` (§4.4, the HC reference table): 0 draft, 1 issued, 2
+/// partially paid, 3 paid, 5 cancelled (overdue, 4, is left to the reader).
+fn v1_status(d: &SimDocument) -> u8 {
+    if d.collection.cancelled {
+        5
+    } else if d.draft {
+        0
+    } else if d.paid() > Decimal::ZERO && d.pending().is_zero() {
+        3
+    } else if d.paid() > Decimal::ZERO {
+        2
+    } else {
+        1
+    }
 }
 
 fn line_from(item: &Value, index: usize) -> Result<SimLine, String> {
@@ -464,6 +510,10 @@ fn create_document(
         lines,
         created_at: 0,
         approved_at: None,
+        collection: SimCollection {
+            due_date: body.get("dueDate").and_then(Value::as_i64),
+            ..Default::default()
+        },
         draft: true,
     };
     let (id, number) = ops::insert_document(state, account_id, document, true);

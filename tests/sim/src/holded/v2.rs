@@ -11,8 +11,8 @@ use super::{
     faults::ListFault,
     http::{Reply, SimRequest},
     model::{
-        Listed, SimAddress, SimContact, SimDocType, SimDocument, SimLine, SimProduct, TAXES,
-        TaxGroup, iva_key, madrid_midnight,
+        Listed, SimAddress, SimCollection, SimContact, SimDocType, SimDocument, SimLine,
+        SimProduct, TAXES, TaxGroup, iva_key, madrid_midnight,
     },
     ops::{self, decimal, flag, money, text, texts},
     state::{Account, SimSettings, State},
@@ -154,6 +154,50 @@ pub fn handle(
             Some(t) => create_document(state, &account_id, t, &body),
             None => Reply::problem(404, "No route found."),
         },
+        // §4.5: payments `POST …/{id}/payments {amount, treasury_id, date, description}`
+        // (invoices among the types simulated); `POST /invoices/{id}/cancel`.
+        ("POST", ["invoices", id, "payments"]) => {
+            let date = text(body.get("date"))
+                .and_then(|t| NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok())
+                .map(madrid_midnight);
+            match (decimal(body.get("amount"), "amount"), date) {
+                (Ok(Some(amount)), Some(date)) => {
+                    match ops::pay_document(
+                        state,
+                        &account_id,
+                        SimDocType::Invoice,
+                        id,
+                        amount,
+                        date,
+                    ) {
+                        Ok((_, payment)) => Reply::json(201, json!({"id": payment})),
+                        Err(e) if e.contains("not found") => {
+                            Reply::problem(404, "Document not found.")
+                        }
+                        Err(e) => Reply::problem(422, &format!("amount: {e}")),
+                    }
+                }
+                _ => Reply::problem(422, "amount and date (YYYY-MM-DD) are required."),
+            }
+        }
+        ("POST", ["invoices", id, "cancel"]) => {
+            match ops::cancel_document(state, &account_id, SimDocType::Invoice, id) {
+                Some(d) => Reply::json(200, json!({"id": d.id})),
+                None => Reply::problem(404, "Document not found."),
+            }
+        }
+        // §4.5: `POST …/{id}/approve` issues a draft (it takes its number).
+        ("POST", [kind, id, "approve"]) => {
+            let known = SimDocType::from_v2(kind)
+                .is_some_and(|t| account.documents_of(t).any(|d| d.id == *id));
+            match known
+                .then(|| ops::approve_document(state, &account_id, id))
+                .flatten()
+            {
+                Some(d) => Reply::json(200, json!({"id": d.id, "document_number": d.number})),
+                None => Reply::problem(404, "Document not found."),
+            }
+        }
         _ => Reply::problem(404, "No route found."),
     }
 }
@@ -187,6 +231,9 @@ fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
             return Some(("developers:usage.read".into(), "api_usage_get_1".into()));
         }
         [kind] | [kind, _] => SimDocType::from_v2(kind)?.scope().to_owned(),
+        [kind, _, "approve" | "payments" | "cancel"] if method == "POST" => {
+            SimDocType::from_v2(kind)?.scope().to_owned()
+        }
         _ => return None,
     };
     let resource = scope.replace([':', '-'], "_");
@@ -543,15 +590,16 @@ pub fn document_list_item(d: &SimDocument) -> Value {
     let mut item = json!({
         "id": d.id, "document_number": Some(&d.number).filter(|n| !n.is_empty()), "contact_id": d.contact_id,
         "contact_name": d.contact_name, "description": d.description,
-        "date": d.day().format("%Y-%m-%d").to_string(), "due_date": null,
+        "date": d.day().format("%Y-%m-%d").to_string(),
+        "due_date": d.collection.due_date.map(|t| super::model::madrid_day(t).format("%Y-%m-%d").to_string()),
         "subtotal": money(totals.subtotal), "discount": "0", "tax": money(totals.tax),
         "total": money(totals.total), "currency": d.currency.to_uppercase(),
-        "status": "pending", "tags": [],
+        "status": v2_status(d), "tags": [],
     });
     if d.doc_type == SimDocType::Invoice {
         item["payment_method_id"] = Value::Null;
-        item["payments_total"] = json!("0");
-        item["payments_pending"] = money(totals.total);
+        item["payments_total"] = money(d.paid());
+        item["payments_pending"] = money(d.pending());
     }
     item
 }
@@ -575,7 +623,6 @@ pub fn document_json(d: &SimDocument) -> Value {
             })
         })
         .collect();
-    let totals = d.totals();
     let mut document = document_list_item(d);
     for (key, value) in [
         ("lines", Value::Array(lines)),
@@ -586,13 +633,38 @@ pub fn document_json(d: &SimDocument) -> Value {
         ("approved_at", json!(d.approved_at.and_then(iso_text))),
         ("draft", json!(d.draft)),
         ("custom_fields", json!([])),
-        ("payments_total", json!("0")),
-        ("payments_pending", money(totals.total)),
+        ("payments_total", money(d.paid())),
+        ("payments_pending", money(d.pending())),
         ("payments_refunds", json!("0")),
+        (
+            "payments_detail",
+            d.collection
+                .payments
+                .iter()
+                .map(|p| {
+                    json!({"id": p.id, "amount": money(p.amount), "bank_id": null,
+                        "date": super::model::madrid_day(p.date).format("%Y-%m-%d").to_string()})
+                })
+                .collect(),
+        ),
     ] {
         document[key] = value;
     }
     document
+}
+
+/// v2 `status` from the list filter's values (§4.5: `pending|completed|
+/// partial|cancelled|failed`).
+fn v2_status(d: &SimDocument) -> &'static str {
+    if d.collection.cancelled {
+        "cancelled"
+    } else if d.paid() > Decimal::ZERO && d.pending().is_zero() {
+        "completed"
+    } else if d.paid() > Decimal::ZERO {
+        "partial"
+    } else {
+        "pending"
+    }
 }
 
 fn line_from(item: &Value, index: usize) -> Result<SimLine, String> {
@@ -675,6 +747,12 @@ fn create_document(
         lines,
         created_at: 0,
         approved_at: None,
+        collection: SimCollection {
+            due_date: text(body.get("due_date"))
+                .and_then(|t| NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok())
+                .map(madrid_midnight),
+            ..Default::default()
+        },
         draft: true,
     };
     let (id, _) = ops::insert_document(state, account_id, document, false);

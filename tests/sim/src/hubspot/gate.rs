@@ -73,7 +73,21 @@ pub enum Admission {
         headers: Vec<(&'static str, String)>,
         /// Delay before answering.
         delay: Duration,
+        /// The answer the caller gets instead of the handler's, when a fault
+        /// loses it on the way back (the handler's writes stand).
+        answer_instead: Option<HttpResponse>,
     },
+}
+
+/// What a fault does to the request it matches.
+pub(crate) enum Effect {
+    /// The request is not handled; this is the answer.
+    Refuse(HttpResponse),
+    /// The request is handled and answered as usual, late.
+    Delay,
+    /// The request is handled (its writes land), but this is the answer: the
+    /// real one is lost on the way back, as behind a gateway that timed out.
+    LoseAnswer(HttpResponse),
 }
 
 /// `METHOD /path` with numeric segments replaced by `{id}`.
@@ -153,17 +167,22 @@ impl HubspotSim {
             .or_default()
             .requests += 1;
         if let Some(fault) = take_fault(&mut state, &path, caller.portal_id) {
-            let (response, delay, pass) = fault_response(&fault);
-            if response.status() == 429 {
-                count_429(&mut state, caller.portal_id);
-            }
-            return match (pass, response) {
-                (true, _) => Admission::Pass {
-                    caller,
-                    headers: Vec::new(),
-                    delay,
-                },
-                (false, response) => Admission::Reject(response, delay),
+            let (effect, delay) = fault_response(&fault);
+            let answer_instead = match effect {
+                Effect::Refuse(response) => {
+                    if response.status() == 429 {
+                        count_429(&mut state, caller.portal_id);
+                    }
+                    return Admission::Reject(response, delay);
+                }
+                Effect::Delay => None,
+                Effect::LoseAnswer(response) => Some(response),
+            };
+            return Admission::Pass {
+                caller,
+                headers: Vec::new(),
+                delay,
+                answer_instead,
             };
         }
         let settings = state.settings;
@@ -213,6 +232,7 @@ impl HubspotSim {
             caller,
             headers,
             delay: Duration::ZERO,
+            answer_instead: None,
         }
     }
 }
@@ -283,9 +303,9 @@ fn take_fault(state: &mut State, path: &str, portal: u64) -> Option<Fault> {
 
 /// A fault for the OAuth token endpoint at `path`: only faults that name it
 /// (`path_contains` matching `/oauth/…`) and no portal (a token exchange
-/// names none), so API-wide faults leave token exchanges alone. Returns the injected answer, its delay and whether the
-/// handler still runs.
-pub(crate) fn oauth_fault(state: &mut State, path: &str) -> Option<(HttpResponse, Duration, bool)> {
+/// names none), so API-wide faults leave token exchanges alone. Returns the
+/// fault's effect and its delay.
+pub(crate) fn oauth_fault(state: &mut State, path: &str) -> Option<(Effect, Duration)> {
     let named = state
         .faults
         .iter()
@@ -296,53 +316,40 @@ pub(crate) fn oauth_fault(state: &mut State, path: &str) -> Option<(HttpResponse
     take_fault(state, path, 0).map(|fault| fault_response(&fault))
 }
 
-/// The injected answer, its delay, and whether the handler still runs.
-fn fault_response(fault: &Fault) -> (HttpResponse, Duration, bool) {
+/// A gateway's answer when HubSpot took too long.
+fn gateway_timeout() -> HttpResponse {
+    HttpResponse::GatewayTimeout()
+        .content_type("text/html")
+        .body("<html><body>504 Gateway Time-out</body></html>")
+}
+
+/// The fault's effect and its delay.
+fn fault_response(fault: &Fault) -> (Effect, Duration) {
     let delay = Duration::from_millis(fault.delay_ms.unwrap_or(0));
-    match fault.kind.as_str() {
-        "rate_limit" => (ten_secondly_limit(), delay, false),
-        "daily_limit" => (
-            too_many(rate_limit_body(
-                "You have reached your daily limit.",
-                "DAILY",
-            )),
-            delay,
-            false,
-        ),
-        "search_limit" => (secondly_limit(), delay, false),
-        "locked" => (
-            error_response(ApiError::new(
-                423,
-                "LOCKED",
-                "Locked: the record is being updated, try again in 2 seconds",
-            )),
-            delay,
-            false,
-        ),
-        "timeout" => (
-            HttpResponse::GatewayTimeout()
-                .content_type("text/html")
-                .body("<html><body>504 Gateway Time-out</body></html>"),
-            delay,
-            false,
-        ),
-        "slow" => (HttpResponse::Ok().finish(), delay, true),
-        "html" => (
-            HttpResponse::Ok()
-                .content_type("text/html")
-                .body("<html><body>HubSpot</body></html>"),
-            delay,
-            false,
-        ),
+    let response = match fault.kind.as_str() {
+        "rate_limit" => ten_secondly_limit(),
+        "daily_limit" => too_many(rate_limit_body(
+            "You have reached your daily limit.",
+            "DAILY",
+        )),
+        "search_limit" => secondly_limit(),
+        "locked" => error_response(ApiError::new(
+            423,
+            "LOCKED",
+            "Locked: the record is being updated, try again in 2 seconds",
+        )),
+        "timeout" => gateway_timeout(),
+        "slow" => return (Effect::Delay, delay),
+        "lost_answer" => return (Effect::LoseAnswer(gateway_timeout()), delay),
+        "html" => HttpResponse::Ok()
+            .content_type("text/html")
+            .body("<html><body>HubSpot</body></html>"),
         _ => {
             let status = fault.status.unwrap_or(500);
-            (
-                error_response(ApiError::new(status, "INTERNAL_ERROR", "internal error")),
-                delay,
-                false,
-            )
+            error_response(ApiError::new(status, "INTERNAL_ERROR", "internal error"))
         }
-    }
+    };
+    (Effect::Refuse(response), delay)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use std::{
 
 use actix_web::{
     HttpMessage,
-    dev::Service,
+    dev::{Service, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     web,
 };
@@ -673,6 +673,7 @@ impl Simulator for HubspotSim {
                             caller,
                             headers,
                             delay,
+                            answer_instead,
                         } => {
                             let write = is_batch_write(&req)
                                 .then(|| WriteInFlight::start(&sim, caller.portal_id));
@@ -680,6 +681,13 @@ impl Simulator for HubspotSim {
                             let call = srv.call(req);
                             Either::Right(async move {
                                 let mut response = call.await?;
+                                if let Some(instead) = answer_instead {
+                                    tokio::time::sleep(delay).await;
+                                    let (req, _) = response.into_parts();
+                                    return Ok(
+                                        ServiceResponse::new(req, instead).map_into_right_body()
+                                    );
+                                }
                                 for (name, value) in headers {
                                     if let Ok(value) = HeaderValue::from_str(&value) {
                                         response

@@ -141,9 +141,9 @@ fn issue(state: &mut State, grant: Grant, refresh: Option<String>) -> serde_json
 
 async fn token(sim: web::Data<HubspotSim>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let fault = gate::oauth_fault(&mut sim.lock(), req.path());
-    if let Some((response, delay, pass)) = fault {
+    if let Some((effect, delay)) = fault {
         tokio::time::sleep(delay).await;
-        if !pass {
+        if let gate::Effect::Refuse(response) = effect {
             return response;
         }
     }

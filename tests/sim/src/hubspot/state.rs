@@ -131,6 +131,7 @@ pub struct Fault {
     /// `rate_limit` (429 ten-secondly), `daily_limit` (429 daily),
     /// `search_limit` (429 secondly), `server_error`, `locked` (423),
     /// `timeout` (hold `delay_ms` then 504), `slow` (hold `delay_ms` then answer),
+    /// `lost_answer` (handle the request — its writes land — then answer 504),
     /// `html` (200 with an HTML page).
     pub kind: String,
     /// Status for `server_error` (default 500).

@@ -9,7 +9,7 @@
 //!
 //! Short version (CI): `cargo test -p holded-hubspot-e2e --test e2e fault_matrix_short`.
 //! Full version (README figures):
-//! `cargo test --release -p holded-hubspot-e2e --test e2e fault_matrix_full -- --ignored --nocapture`.
+//! `cargo test -p holded-hubspot-e2e --test e2e fault_matrix_full -- --ignored --nocapture`.
 
 mod proxy;
 mod relay;
@@ -41,7 +41,7 @@ use report::Figures;
 /// How hard a run is.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Deals moved (spread over 40 customers).
+    /// Deals moved (two per customer, over 40 customers).
     pub deals: usize,
     /// Holded records for the nightly sync.
     pub records: usize,
@@ -93,6 +93,23 @@ fn spawn_worker(cwd: &std::path::Path, env: &[(String, String)], skewed: bool) -
         child: cmd.spawn().expect("start a worker"),
         skewed,
     }
+}
+
+/// Copies the processes' logs of a run that was not clean to
+/// `$TMPDIR/hh-fault-matrix-last/`, for whoever reads the failure.
+fn keep_logs(cwd: &std::path::Path) {
+    let kept = std::env::temp_dir().join("hh-fault-matrix-last");
+    let _ = std::fs::remove_dir_all(&kept);
+    let _ = std::fs::create_dir_all(&kept);
+    for entry in std::fs::read_dir(cwd).into_iter().flatten().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "log") {
+            let _ = std::fs::copy(entry.path(), kept.join(entry.file_name()));
+        }
+    }
+    eprintln!(
+        "fault matrix: the processes' logs are in {}",
+        kept.display()
+    );
 }
 
 fn which(program: &str) -> bool {
@@ -198,13 +215,20 @@ pub async fn run(plan: &Plan) -> Figures {
     ];
 
     // The portal, installed and configured by its super admin.
-    let created = sims.hubspot.create_portal(Default::default());
+    // Enterprise, so that companies carry their CIF in a sensitive property
+    // the deal flow can look a known customer up by.
+    let created = sims
+        .hubspot
+        .create_portal(holded_hubspot_sim::hubspot::NewPortal {
+            tier: holded_hubspot_sim::hubspot::model::Tier::Enterprise,
+            ..Default::default()
+        });
     let portal = created.portal_id;
     sims.hubspot.set_install_portal(portal).unwrap();
     let (status, page) = oauth_dance(&service_url, &sims.hubspot_url).await;
     assert_eq!(status, 200, "install: {page}");
-    let world = world::seed(&sims, portal, plan.records, plan.deals).await;
-    let save = settings_body(Some(&world.account.v1_key), &world::TRIGGERS, false, false);
+    let (account, planned) = world::seed_holded(&sims, plan.records).await;
+    let save = settings_body(Some(&account.v1_key), &world::TRIGGERS, true, false);
     let res = signed_request(
         &service_url,
         reqwest::Method::PUT,
@@ -222,6 +246,8 @@ pub async fn run(plan: &Plan) -> Figures {
         "{}",
         res.text().await.unwrap_or_default()
     );
+
+    let world = world::seed_hubspot(&sims, portal, account, planned, plan.deals);
 
     // The storm: the nightly sync, the deals moved (every deal of a customer
     // at once), 429 storms, and workers killed while Holded takes a create.
@@ -308,6 +334,9 @@ pub async fn run(plan: &Plan) -> Figures {
         let _ = worker.child.start_kill();
         let _ = worker.child.wait().await;
     }
+    if !figures.is_clean() {
+        keep_logs(cwd.path());
+    }
     let _ = web.terminate().await;
     relay.stop(false).await;
     holded_proxy.stop().await;
@@ -344,7 +373,6 @@ async fn settled(store: &holded_hubspot::store::Store, portal: i64, deals: usize
 }
 
 #[tokio::test]
-#[ignore = "enabled with the fixes it found: customers created exactly once, no contact scan per deal on v1"]
 async fn fault_matrix_short() {
     let figures = run(&Plan {
         deals: 12,

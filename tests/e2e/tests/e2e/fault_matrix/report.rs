@@ -2,11 +2,15 @@
 //! lost — counted from the simulators and the database, not from what the
 //! service says it did.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    time::Duration,
+};
 
 use holded_hubspot::store::{
     Store,
-    entities::{portal, record_link, sync_run, sync_run_item, sync_run_object},
+    entities::{portal, record_link, sync_run, sync_run_item, sync_run_object, webhook_event},
 };
 use holded_hubspot_sim::RunningSims;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -16,6 +20,10 @@ use super::{proxy::Injected, world::World};
 /// One run's figures.
 #[derive(Debug, Default)]
 pub struct Figures {
+    /// Deals whose stage change HubSpot delivered (at least once, answered 2xx).
+    pub deals_delivered: usize,
+    /// Deals with a stage change the service stored.
+    pub deals_stored: usize,
     pub documents_expected: usize,
     pub documents_created: usize,
     pub documents_duplicated: usize,
@@ -23,6 +31,8 @@ pub struct Figures {
     pub customers_expected: usize,
     pub customers_created: usize,
     pub customers_duplicated: usize,
+    /// The nightly run's status (and error), as the run history shows it.
+    pub sync_run: String,
     pub records_seen: i64,
     pub records_written: i64,
     pub records_failed: i64,
@@ -36,9 +46,24 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// Whether nothing was duplicated or lost and everything settled.
+    pub fn is_clean(&self) -> bool {
+        self.settled
+            && self.sync_run == "completed"
+            && self.documents_duplicated == 0
+            && self.customers_duplicated == 0
+            && self.records_lost == 0
+            && self.wrongly_disconnected == 0
+            && self.documents_created + self.documents_failed == self.documents_expected
+    }
+
     /// Panics unless nothing was duplicated or lost and everything settled.
     pub fn assert_clean(&self) {
         assert!(self.settled, "the run did not settle in time:\n{self}");
+        assert_eq!(
+            self.sync_run, "completed",
+            "the nightly run completes:\n{self}"
+        );
         assert_eq!(self.documents_duplicated, 0, "{self}");
         assert_eq!(self.customers_duplicated, 0, "{self}");
         assert_eq!(self.records_lost, 0, "{self}");
@@ -58,6 +83,11 @@ impl fmt::Display for Figures {
         let mut row = |name: &str, expected: String, got: String| {
             writeln!(f, "| {name} | {expected} | {got} |")
         };
+        row(
+            "deals whose stage change was delivered / stored",
+            self.documents_expected.to_string(),
+            format!("{} / {}", self.deals_delivered, self.deals_stored),
+        )?;
         row(
             "documents created",
             self.documents_expected.to_string(),
@@ -82,6 +112,11 @@ impl fmt::Display for Figures {
             "Holded customers duplicated",
             "0".into(),
             self.customers_duplicated.to_string(),
+        )?;
+        row(
+            "nightly sync run",
+            "completed".into(),
+            self.sync_run.clone(),
         )?;
         row(
             "sync records seen",
@@ -213,31 +248,58 @@ pub async fn tally(
             .collect(),
         None => Vec::new(),
     };
+    let lost = |kind: &str, holded_id: &str| {
+        let landed = links.iter().any(|l| {
+            l.object_kind == kind
+                && l.holded_id == holded_id
+                && l.hubspot_id
+                    .as_deref()
+                    .is_some_and(|id| in_hubspot(kind, id))
+        });
+        !landed && !failed_items.iter().any(|f| f == holded_id)
+    };
     let records_lost = contacts
         .iter()
-        .filter(|contact| {
-            let (kind, object) = if contact.is_person {
-                ("contacts", "contacts")
-            } else {
-                ("companies", "companies")
-            };
-            let landed = links.iter().any(|l| {
-                l.object_kind == kind
-                    && l.holded_id == contact.id
-                    && l.hubspot_id
-                        .as_deref()
-                        .is_some_and(|id| in_hubspot(object, id))
-            });
-            !landed && !failed_items.contains(&contact.id)
-        })
-        .count();
+        .filter(|c| lost(if c.is_person { "contacts" } else { "companies" }, &c.id))
+        .count()
+        + sims
+            .holded
+            .products(account)
+            .iter()
+            .filter(|p| lost("products", &p.id))
+            .count();
     let wrongly_disconnected = portal::Entity::find_by_id(portal_id)
         .one(store.db())
         .await
         .ok()
         .flatten()
         .is_none_or(|p| p.status != "connected") as usize;
+    let delivered: BTreeSet<u64> = sims
+        .hubspot
+        .deliveries()
+        .iter()
+        .filter(|d| d.delivered)
+        .flat_map(|d| d.events.iter().filter_map(|e| e["objectId"].as_u64()))
+        .collect();
+    let stored: BTreeSet<String> = webhook_event::Entity::find()
+        .filter(webhook_event::Column::PortalId.eq(portal_id))
+        .all(store.db())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.object_id)
+        .collect();
     Figures {
+        deals_delivered: world
+            .deals
+            .iter()
+            .filter(|d| delivered.contains(&d.id))
+            .count(),
+        deals_stored: world
+            .deals
+            .iter()
+            .filter(|d| stored.contains(&d.id.to_string()))
+            .count(),
         documents_expected: world.deals.len(),
         documents_created: per_reference.len(),
         documents_duplicated: per_reference.values().map(|n| n - 1).sum(),
@@ -245,6 +307,12 @@ pub async fn tally(
         customers_expected: new_customers.len(),
         customers_created: new_customers.iter().filter(|c| named(&c.name) > 0).count(),
         customers_duplicated,
+        sync_run: run
+            .as_ref()
+            .map_or("not started".to_owned(), |run| match &run.error {
+                Some(error) => format!("{} ({error})", run.status),
+                None => run.status.clone(),
+            }),
         records_seen: sum(|k| k.created + k.updated + k.unchanged + k.skipped + k.failed),
         records_written: sum(|k| k.created + k.updated),
         records_failed: sum(|k| k.failed),

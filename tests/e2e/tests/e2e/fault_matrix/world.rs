@@ -123,9 +123,45 @@ fn email_of(name: &str) -> String {
     format!("{}@clientes-harness.es", local.trim_matches('.'))
 }
 
-/// Seeds Holded (its account and `records` records; the known customers)
-/// and HubSpot (the customers and `deals` deals) for `portal`.
-pub async fn seed(sims: &RunningSims, portal: u64, records: usize, deals: usize) -> World {
+/// A valid Spanish CIF for a company (`B` + seven digits + control digit).
+fn cif(n: usize) -> String {
+    let digits: Vec<u32> = format!("{:07}", 3_100_000 + n * 7_919)
+        .chars()
+        .map(|c| c.to_digit(10).unwrap_or(0))
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let double = d * 2;
+                double / 10 + double % 10
+            } else {
+                *d
+            }
+        })
+        .sum();
+    let control = (10 - sum % 10) % 10;
+    format!(
+        "B{}{control}",
+        digits.iter().map(|d| d.to_string()).collect::<String>()
+    )
+}
+
+/// One customer before it is in HubSpot.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    name: String,
+    company: bool,
+    known: bool,
+    email: String,
+    nif: String,
+}
+
+/// Seeds Holded: the account, `records` records for the nightly sync, and
+/// the customers already known to it (by NIF for companies, email for
+/// persons). Returns the account and every customer.
+pub async fn seed_holded(sims: &RunningSims, records: usize) -> (SimAccount, Vec<Planned>) {
     let account = sims.holded.create_account(None);
     let contacts = records * 4 / 5;
     let products = records / 25;
@@ -145,47 +181,69 @@ pub async fn seed(sims: &RunningSims, portal: u64, records: usize, deals: usize)
         ClientOptions::default(),
     )
     .unwrap();
-    let mut customers = Vec::new();
-    for (i, name) in COMPANIES
+    let names = COMPANIES
         .iter()
         .map(|n| format!("{n} SL"))
-        .chain(PERSONS.iter().map(|n| (*n).to_owned()))
-        .enumerate()
-    {
-        let company = i < COMPANIES.len();
-        let known = i % 2 == 0;
-        let email = email_of(&name);
-        if known {
+        .chain(PERSONS.iter().map(|n| (*n).to_owned()));
+    let mut planned = Vec::new();
+    for (i, name) in names.enumerate() {
+        let customer = Planned {
+            email: email_of(&name),
+            nif: cif(i),
+            company: i < COMPANIES.len(),
+            known: i % 2 == 0,
+            name,
+        };
+        if customer.known {
             holded
                 .create_contact(&ContactChanges {
-                    name: Some(name.clone()),
-                    email: Some(email.clone()),
-                    is_person: Some(!company),
+                    name: Some(customer.name.clone()),
+                    email: Some(customer.email.clone()),
+                    nif: customer.company.then(|| customer.nif.clone()),
+                    is_person: Some(!customer.company),
                     kind: Some("client".into()),
                     ..Default::default()
                 })
                 .await
                 .expect("a known customer in Holded");
         }
-        let (object, values) = if company {
-            let domain = email.split('@').next().unwrap().replace('.', "-");
+        planned.push(customer);
+    }
+    (account, planned)
+}
+
+/// Seeds HubSpot: the customers (companies with their CIF, persons with
+/// their email) and `deals` deals, two per customer, spread over companies
+/// and persons, known and new.
+pub fn seed_hubspot(
+    sims: &RunningSims,
+    portal: u64,
+    account: SimAccount,
+    planned: Vec<Planned>,
+    deals: usize,
+) -> World {
+    let mut customers = Vec::new();
+    for customer in planned {
+        let (object, values) = if customer.company {
+            let domain = customer.email.split('@').next().unwrap().replace('.', "-");
             (
                 ObjType::Companies,
                 BTreeMap::from([
-                    ("name".to_owned(), name.clone()),
+                    ("name".to_owned(), customer.name.clone()),
                     ("domain".to_owned(), format!("{domain}.es")),
+                    ("holded_nif".to_owned(), customer.nif.clone()),
                     ("city".to_owned(), "Madrid".to_owned()),
                 ]),
             )
         } else {
-            let mut words = name.split(' ');
+            let mut words = customer.name.split(' ');
             let first = words.next().unwrap_or_default().to_owned();
             (
                 ObjType::Contacts,
                 BTreeMap::from([
                     ("firstname".to_owned(), first),
                     ("lastname".to_owned(), words.collect::<Vec<_>>().join(" ")),
-                    ("email".to_owned(), email.clone()),
+                    ("email".to_owned(), customer.email.clone()),
                 ]),
             )
         };
@@ -194,15 +252,17 @@ pub async fn seed(sims: &RunningSims, portal: u64, records: usize, deals: usize)
             .seed_records(portal, object, vec![values])
             .expect("a customer in HubSpot")[0];
         customers.push(Customer {
-            name,
-            company,
-            known,
+            name: customer.name,
+            company: customer.company,
+            known: customer.known,
             hubspot_id,
         });
     }
     let mut seeded = Vec::new();
     for n in 0..deals {
-        let customer = n % customers.len();
+        // Two deals per customer, moved together; customers 7 apart so that
+        // companies and persons, known and new, all get some.
+        let customer = (n / 2) * 7 % customers.len();
         let (doc_type, _) = TRIGGERS[n % TRIGGERS.len()];
         let c = &customers[customer];
         let deal = sims

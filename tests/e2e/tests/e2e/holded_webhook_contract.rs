@@ -1,0 +1,367 @@
+//! The Holded simulator's webhooks against `../shared/reference/holded-api.md`
+//! §5.6: a webhook configured with a URL and the ticked events gets a
+//! `whsec_…` signing secret; each change of a ticked event is POSTed with
+//! `x-holded-webhook-event` (`prefix.action`, `proform` not `proforma`),
+//! `-id`, `-account-id`, `-date`, `-version` and
+//! `x-holded-webhook-signature: sha256=<hex>` = HMAC-SHA256 of the raw body
+//! keyed with the whole secret; the body is the record (`id`), a deleted one
+//! `{id, deletedAt}`. Faults: duplicate, missing and wrongly signed deliveries.
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use holded_hubspot::holded::{
+    ClientOptions, ContactChanges, DocumentContact, DocumentLine, DocumentType, HoldedApi,
+    HoldedClient, NewDocument,
+};
+use holded_hubspot_sim::holded::webhooks::{WebhookFaults, signature};
+use rust_decimal_macros::dec;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::support::sims;
+
+/// A request the receiver got: headers by name, and the raw body.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A receiver on a free port that records every POST and answers 200.
+fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
+    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let store = got.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let store = store.clone();
+        App::new().route(
+            "/hook",
+            web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                let store = store.clone();
+                async move {
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    store.lock().unwrap().push(Received {
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    HttpResponse::Ok().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, got)
+}
+
+async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, n: usize) -> Vec<Received> {
+    for _ in 0..100 {
+        if got.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    got.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn changes_through_the_api_are_delivered_signed_with_holded_headers() {
+    let sims = sims().await;
+    let account = sims.holded.create_account(None);
+    let (url, got) = receiver();
+    let events: Vec<String> = [
+        "contact.create",
+        "contact.update",
+        "proform.create",
+        "invoice.approve",
+    ]
+    .iter()
+    .map(|e| (*e).to_owned())
+    .collect();
+    // §5.6: events are `prefix.action` from Holded's catalogue.
+    assert!(
+        sims.holded
+            .register_webhook(&account.account_id, &url, &["proforma.create".to_owned()])
+            .is_err(),
+        "the v1 and webhook prefix is proform"
+    );
+    let webhook = sims
+        .holded
+        .register_webhook(&account.account_id, &url, &events)
+        .unwrap();
+    assert!(webhook.secret.starts_with("whsec_"), "{}", webhook.secret);
+
+    let client = |key: &str| {
+        HoldedClient::new(
+            &url::Url::parse(&sims.holded_url).unwrap(),
+            SecretString::from(key.to_owned()),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    };
+    let (v1, v2) = (client(&account.v1_key), client(&account.v2_token));
+    let id = v1
+        .create_contact(&ContactChanges {
+            name: Some("Ferretería Muñoz S.L.".into()),
+            nif: Some("B12345674".into()),
+            is_person: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    v2.update_contact(
+        &id,
+        &ContactChanges {
+            phone: Some("+34 933 000 000".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let proforma = v2
+        .create_document(&NewDocument {
+            doc_type: DocumentType::Proform,
+            contact: DocumentContact::Id(id.clone()),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            description: None,
+            notes: None,
+            currency: None,
+            numbering_series_id: None,
+            lines: vec![DocumentLine {
+                name: "Tornillería".into(),
+                units: dec!(10),
+                unit_price: dec!(100),
+                taxes: vec!["s_iva_21".into()],
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+    // Product changes are not ticked: nothing is sent for them.
+    let received = wait_for(&got, 3).await;
+    // Ordering is not documented (§5.6): each delivery travels on its own.
+    let mut names: Vec<&str> = received
+        .iter()
+        .map(|r| r.header("x-holded-webhook-event"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["contact.create", "contact.update", "proform.create"]
+    );
+    let of = |event: &str| {
+        received
+            .iter()
+            .find(|r| r.header("x-holded-webhook-event") == event)
+            .unwrap()
+    };
+    for r in &received {
+        assert_eq!(
+            r.header("x-holded-webhook-signature"),
+            signature(&webhook.secret, &r.body),
+            "HMAC-SHA256 of the raw body with the whole secret"
+        );
+        assert_eq!(r.header("x-holded-webhook-account-id"), account.account_id);
+        assert_eq!(r.header("x-holded-webhook-id").len(), 24);
+        assert!(!r.header("x-holded-webhook-version").is_empty());
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(r.header("x-holded-webhook-date")).is_ok(),
+            "{}",
+            r.header("x-holded-webhook-date")
+        );
+    }
+    assert_eq!(of("contact.update").json()["id"], id.as_str());
+    assert_eq!(of("contact.update").json()["phone"], "+34 933 000 000");
+    assert_eq!(of("proform.create").json()["id"], proforma.id.as_str());
+    assert_ne!(
+        of("contact.create").header("x-holded-webhook-id"),
+        of("contact.update").header("x-holded-webhook-id")
+    );
+
+    // A user deletes the contact; contact.delete is not ticked: nothing more arrives.
+    assert!(sims.holded.delete_contact(&account.account_id, &id));
+    assert_eq!(wait_for(&got, 4).await.len(), 3);
+}
+
+#[tokio::test]
+async fn faults_give_duplicate_missing_and_wrongly_signed_deliveries() {
+    let sims = sims().await;
+    let account = sims.holded.create_account(None);
+    let (url, got) = receiver();
+    let webhook = sims
+        .holded
+        .register_webhook(&account.account_id, &url, &["contact.create".to_owned()])
+        .unwrap();
+    let v2 = HoldedClient::new(
+        &url::Url::parse(&sims.holded_url).unwrap(),
+        SecretString::from(account.v2_token.clone()),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let create = |name: &'static str| {
+        let v2 = v2.clone();
+        async move {
+            v2.create_contact(&ContactChanges {
+                name: Some(name.into()),
+                is_person: Some(true),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    sims.holded.set_webhook_faults(WebhookFaults {
+        duplicate_next: 1,
+        drop_next: 0,
+        ..Default::default()
+    });
+    create("José Álvarez Gil").await;
+    let received = wait_for(&got, 2).await;
+    assert_eq!(received.len(), 2, "delivered twice");
+    assert_eq!(
+        received[0].header("x-holded-webhook-id"),
+        received[1].header("x-holded-webhook-id"),
+        "a duplicate carries the same delivery id"
+    );
+    sims.holded.set_webhook_faults(WebhookFaults {
+        drop_next: 1,
+        ..Default::default()
+    });
+    create("Lucía Fernández Ruiz").await;
+    assert_eq!(wait_for(&got, 3).await.len(), 2, "a missing delivery");
+    sims.holded.set_webhook_faults(WebhookFaults {
+        bad_signature_next: 1,
+        ..Default::default()
+    });
+    create("Íñigo Etxeberria").await;
+    let received = wait_for(&got, 3).await;
+    let last = received.last().unwrap();
+    assert_ne!(
+        last.header("x-holded-webhook-signature"),
+        signature(&webhook.secret, &last.body),
+        "signed with another secret"
+    );
+    let deliveries = sims.holded.webhook_deliveries();
+    assert_eq!(deliveries.iter().filter(|d| d.status.is_none()).count(), 1);
+}
+
+#[tokio::test]
+async fn payments_in_both_generations_are_read_back_and_delivered() {
+    let sims = sims().await;
+    let account = sims.holded.create_account(None);
+    let (url, got) = receiver();
+    sims.holded
+        .register_webhook(&account.account_id, &url, &["payment.create".to_owned()])
+        .unwrap();
+    let base = url::Url::parse(&sims.holded_url).unwrap();
+    let client = |key: &str| {
+        HoldedClient::new(
+            &base,
+            SecretString::from(key.to_owned()),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    };
+    let (v1, v2) = (client(&account.v1_key), client(&account.v2_token));
+    let contact = v1
+        .create_contact(&ContactChanges {
+            name: Some("Talleres Nuñez S.A.".into()),
+            is_person: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Madrid)
+        .date_naive();
+    // §4.3: v1 create with `dueDate` (Unix seconds); 1.000,00 € + IVA 21 %.
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+    let due_unix = due.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    let created: Value = http
+        .post(format!(
+            "{}/api/invoicing/v1/documents/invoice",
+            sims.holded_url
+        ))
+        .header("key", &account.v1_key)
+        .json(&serde_json::json!({
+            "contactId": contact, "date": chrono::Utc::now().timestamp(), "dueDate": due_unix,
+            "items": [{"name": "Revisión anual", "units": 1, "subtotal": 1000, "tax": 21}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    // §4.2: v1 `POST /{docType}/{id}/pay {date, amount}` → invoiceId, invoiceNum, paymentId.
+    let paid: Value = http
+        .post(format!(
+            "{}/api/invoicing/v1/documents/invoice/{id}/pay",
+            sims.holded_url
+        ))
+        .header("key", &account.v1_key)
+        .json(&serde_json::json!({"date": chrono::Utc::now().timestamp(), "amount": 500}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], 1, "{paid}");
+    assert_eq!(paid["invoiceId"], id.as_str());
+    assert!(paid["paymentId"].is_string(), "{paid}");
+    // §4.5: v2 `POST /invoices/{id}/payments {amount, date}`.
+    let res = http
+        .post(format!("{}/api/v2/invoices/{id}/payments", sims.holded_url))
+        .bearer_auth(&account.v2_token)
+        .json(&serde_json::json!({"amount": "210.00", "date": today.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    for client in [&v1, &v2] {
+        let read = client.document(DocumentType::Invoice, &id).await.unwrap();
+        assert_eq!(read.billing.paid, dec!(710), "{:?}", client.generation());
+        assert_eq!(read.billing.pending, Some(dec!(500)));
+        assert_eq!(read.billing.due_date, Some(due));
+        assert_eq!(read.billing.last_payment, Some(today));
+        assert!(!read.billing.cancelled);
+    }
+    let received = wait_for(&got, 2).await;
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        assert_eq!(r.header("x-holded-webhook-event"), "payment.create");
+        let body = r.json();
+        assert_eq!(body["document_id"], id.as_str());
+        assert_eq!(body["document_type"], "invoice");
+    }
+}
