@@ -4,7 +4,7 @@
 //! and returns a [`ConfigError`] that names the variable in one line. Secret
 //! values never appear in those messages.
 
-use std::{fmt, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf, sync::Arc};
 
 use clap::{Args, ValueEnum};
 use reqwest::Url;
@@ -113,6 +113,15 @@ pub struct ConfigArgs {
         global = true
     )]
     pub holded_monthly_quota: String,
+    /// Holded v1 requests a minute per key (v1 documents no limit; a 429
+    /// halves the pace for a minute). v2 keeps Holded's documented 100.
+    #[arg(
+        long,
+        env = "HH_HOLDED_V1_RATE",
+        default_value_t = crate::holded::DEFAULT_V1_REQUESTS_PER_MINUTE.to_string(),
+        global = true
+    )]
+    pub holded_v1_rate: String,
 }
 
 /// Where the data lives.
@@ -198,6 +207,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Holded calls a month an account's plan allows.
     pub holded_monthly_quota: u64,
+    /// Holded v1 requests a minute per key.
+    pub holded_v1_rate: NonZeroU32,
 }
 
 /// A configuration value that is missing or malformed.
@@ -402,6 +413,20 @@ impl Config {
                     ),
                 )
             })?;
+        let holded_v1_rate = args
+            .holded_v1_rate
+            .trim()
+            .parse::<NonZeroU32>()
+            .ok()
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HH_HOLDED_V1_RATE",
+                    format!(
+                        "`{}` is not a number of requests a minute (1 or more)",
+                        args.holded_v1_rate
+                    ),
+                )
+            })?;
         if secret_key.is_none() && matches!(database, DatabaseTarget::Postgres(_)) {
             return Err(ConfigError::new(
                 "HH_SECRET_KEY",
@@ -437,6 +462,7 @@ impl Config {
             retention_days,
             log_format: parse_enum("HH_LOG_FORMAT", &args.log_format)?,
             holded_monthly_quota,
+            holded_v1_rate,
         })
     }
 }

@@ -13,6 +13,7 @@
 //! - [`settings`]: a portal's settings, validated and audited;
 //! - [`sync`]: Holded → HubSpot; [`deals`]: HubSpot deal → Holded document;
 //! - [`jobs`]: the queue, the scheduler tick and the workers; [`lease`]: keeping a lease while work runs;
+//!   [`pace`]: pacing requests under a provider's rolling-window limit;
 //! - [`web`]: the HTTP surface;
 //! - [`schedule`]: when nightly runs happen;
 //! - `demo`: `holded-hubspot demo`, the whole product against the simulators
@@ -33,6 +34,7 @@ pub mod i18n;
 pub mod install;
 pub mod jobs;
 pub mod lease;
+pub mod pace;
 pub mod quota;
 pub mod runtime;
 pub mod schedule;

@@ -167,6 +167,7 @@ impl Runtime {
             self.config.holded_api_base.clone(),
             ClientOptions {
                 monthly_quota: self.config.holded_monthly_quota,
+                v1_requests_per_minute: self.config.holded_v1_rate,
                 ..ClientOptions::default()
             },
         )

@@ -33,7 +33,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub use error::HoldedError;
 pub use matching::{nif_key, normalise_email, normalise_nif, normalise_phone};
 pub use paging::Pages;
-pub use transport::{ClientOptions, RetryPolicy};
+pub use transport::{ClientOptions, DEFAULT_V1_REQUESTS_PER_MINUTE, RetryPolicy};
 pub use types::*;
 pub use v1::V1Client;
 pub use v2::V2Client;

@@ -1,7 +1,11 @@
-//! Streams of pages with bounded memory: one page in flight at a time.
+//! Streams of pages with bounded memory: one page in flight at a time, or,
+//! for scans that read a list to its end, one page read ahead while the
+//! caller works on the last ([`Pages::read_ahead`]).
 //!
-//! v1 pages are bare arrays by `?page=N`: stop on an empty page, drop ids seen
-//! before (Holded may repeat a page), stop when a whole page repeats.
+//! v1 pages are bare arrays by `?page=N`: ask for [`V1_PAGE_SIZE`] records a
+//! page (v1 documents no page size; it may answer fewer, and every answer is
+//! taken as it comes), stop on an empty page, drop ids seen before (Holded
+//! may repeat a page), stop when a whole page repeats.
 //! v2 pages are `{items, cursor, has_more}`: follow `cursor` while `has_more`,
 //! stop on a cursor seen before.
 //!
@@ -57,6 +61,32 @@ impl<T> Pages<T> {
 }
 
 impl<T: Send + 'static> Pages<T> {
+    /// The same pages, read on a task of their own one page ahead of the
+    /// caller: the next page is on its way while the caller writes the last.
+    /// At most two pages wait besides the caller's. For scans that read to
+    /// the end: a caller that stops early has cost one page more. Dropping
+    /// the stream stops the reading.
+    pub fn read_ahead(self) -> Self {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let mut inner = self.inner;
+        tokio::spawn(async move {
+            while let Some(page) = inner.next().await {
+                let failed = page.is_err();
+                if sender.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let pages = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|page| (page, receiver))
+        });
+        Self {
+            inner: pages.boxed(),
+            doubt: self.doubt,
+            gone: self.gone,
+        }
+    }
+
     /// The records `ids`, each read by `fetch` when the stream gets to it, in
     /// pages of up to 100; a record Holded answers "not found" for is left
     /// out and told by [`Pages::gone`].
@@ -158,6 +188,10 @@ impl ListQuery {
     }
 }
 
+/// The v1 page size asked for (`limit`): the largest some clients send and
+/// Holded's documented maximum for the lists it documents a size for.
+pub const V1_PAGE_SIZE: u32 = 500;
+
 struct V1State<T, P> {
     transport: Arc<Transport>,
     list: ListQuery,
@@ -192,7 +226,11 @@ pub(crate) fn v1_pages<T: Send + 'static>(
         doubt: doubt.clone(),
     };
     let stream = futures::stream::try_unfold(state, |mut st| async move {
-        let call = st.list.call().query("page", st.page.to_string());
+        let call = st
+            .list
+            .call()
+            .query("limit", V1_PAGE_SIZE.to_string())
+            .query("page", st.page.to_string());
         let body = st.transport.json(call).await?;
         let Value::Array(items) = body else {
             return Err(HoldedError::decode("(page)", "expected a JSON array"));

@@ -1,22 +1,35 @@
-//! HTTP to Holded: authentication per generation, rate limiting per key,
-//! retries with backoff, call counting, and turning replies into typed errors.
+//! HTTP to Holded: authentication per generation, rate limiting per key
+//! (halved for a minute after a 429), retries with backoff (429s, 5xx and
+//! timeouts), call counting, and turning replies into typed errors.
 
 use std::{
     num::NonZeroU32,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU32, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use backon::{ExponentialBuilder, Retryable};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::{error::HoldedError, types::Generation};
+use crate::pace::Pace;
+
+/// v1 requests a minute per key unless configured (`HH_HOLDED_V1_RATE`): v1
+/// documents no limit; clients pace it at up to 10 a second. A 429 halves
+/// the pace for a minute; every 429 and 5xx is retried after a backoff.
+pub const DEFAULT_V1_REQUESTS_PER_MINUTE: u32 = 600;
+
+/// v2 requests a minute per key: Holded's documented limit.
+const V2_REQUESTS_PER_MINUTE: u32 = 100;
+
+/// How long a 429 halves the pace.
+const SLOW_DOWN: Duration = Duration::from_secs(60);
 
 /// How hard to retry transient failures (429, 5xx, timeouts, connection errors).
 #[derive(Clone, Debug)]
@@ -49,9 +62,11 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// Connection timeout.
     pub connect_timeout: Duration,
-    /// Requests per minute for this key; `None` picks the generation's default
-    /// (v2: 100, Holded's documented limit; v1: 120, conservative as v1 documents none).
+    /// Requests per minute for this key; `None` picks the generation's
+    /// (v2: 100, Holded's documented limit; v1: `v1_requests_per_minute`).
     pub requests_per_minute: Option<NonZeroU32>,
+    /// v1 requests per minute per key (`HH_HOLDED_V1_RATE`).
+    pub v1_requests_per_minute: NonZeroU32,
     /// Retry policy.
     pub retry: RetryPolicy,
     /// v2 page size (`limit`, 1–100).
@@ -70,6 +85,8 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             requests_per_minute: None,
+            v1_requests_per_minute: NonZeroU32::new(DEFAULT_V1_REQUESTS_PER_MINUTE)
+                .expect("positive"),
             retry: RetryPolicy::default(),
             v2_page_size: 100,
             monthly_quota: 5_000,
@@ -142,6 +159,8 @@ pub(crate) struct Transport {
     key: SecretString,
     pub(crate) generation: Generation,
     limiter: DefaultDirectRateLimiter,
+    /// Until when the pace is halved (a 429 came).
+    slow_until: Mutex<Option<Instant>>,
     retry: RetryPolicy,
     calls: Arc<AtomicU64>,
     portal: Option<i64>,
@@ -175,8 +194,8 @@ impl Transport {
             Generation::V2 => "/api/v2",
         };
         let default_rate = match generation {
-            Generation::V1 => 120,
-            Generation::V2 => 100,
+            Generation::V1 => options.v1_requests_per_minute.get(),
+            Generation::V2 => V2_REQUESTS_PER_MINUTE,
         };
         let rate = options
             .requests_per_minute
@@ -186,7 +205,12 @@ impl Transport {
             base: format!("{}{prefix}", base.as_str().trim_end_matches('/')),
             key,
             generation,
-            limiter: RateLimiter::direct(quota(rate)),
+            // A tenth at once: a deal's few calls go without waiting; a scan
+            // runs at the steady rate.
+            limiter: RateLimiter::direct(
+                Pace::bursting(rate, Duration::from_secs(60), rate / 10).quota(),
+            ),
+            slow_until: Mutex::new(None),
             retry: options.retry.clone(),
             calls: Arc::new(AtomicU64::new(0)),
             portal: options.portal,
@@ -217,8 +241,25 @@ impl Transport {
             .await
     }
 
-    async fn attempt(&self, call: &Call, attempt: u32) -> Result<Value, HoldedError> {
+    /// Waits for this key's turn: one cell of the pace, two while slowed.
+    async fn turn(&self) {
         self.limiter.until_ready().await;
+        let slow_until = *self.slow_until.lock().unwrap_or_else(|p| p.into_inner());
+        if slow_until.is_some_and(|until| Instant::now() < until) {
+            self.limiter.until_ready().await;
+        }
+    }
+
+    /// Halves the pace for [`SLOW_DOWN`] when Holded says it is too fast.
+    fn note_pushback(&self, outcome: &Result<Value, HoldedError>) {
+        if let Err(HoldedError::RateLimited { .. }) = outcome {
+            let mut slow_until = self.slow_until.lock().unwrap_or_else(|p| p.into_inner());
+            *slow_until = Some(Instant::now() + SLOW_DOWN);
+        }
+    }
+
+    async fn attempt(&self, call: &Call, attempt: u32) -> Result<Value, HoldedError> {
+        self.turn().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut request = self
             .http
@@ -245,6 +286,7 @@ impl Transport {
             self.interpret(&call.path, status, &headers, &body)
         }
         .await;
+        self.note_pushback(&outcome);
         tracing::debug!(
             portal = self.portal,
             method = %call.method,
@@ -313,17 +355,6 @@ impl Transport {
             Generation::V2 => v2_error(status, path, &value, self.key.expose_secret()),
         })
     }
-}
-
-/// GCRA quota keeping any 60 s window within `per_minute`: a burst of a tenth,
-/// the rest spread evenly.
-fn quota(per_minute: u32) -> Quota {
-    let burst = (per_minute / 10).max(1);
-    let steady = per_minute.saturating_sub(burst).max(1);
-    let period = Duration::from_secs(60) / steady;
-    Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
 }
 
 fn send_error(err: reqwest::Error) -> HoldedError {

@@ -279,6 +279,16 @@ impl PortalClient {
         self.calls.load(Ordering::Relaxed)
     }
 
+    /// The same client (tokens, budget, refreshes) with a call counter of its
+    /// own, for work that runs alongside other work of the portal and counts
+    /// its calls apart (the app-wide count still sees them).
+    pub fn counted_apart(&self) -> Self {
+        Self {
+            calls: Arc::new(AtomicU64::new(0)),
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn time_zone(&self) -> Option<Tz> {
         lock(&self.shared.time_zones).get(&self.portal_id).copied()
     }

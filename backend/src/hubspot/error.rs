@@ -295,6 +295,12 @@ impl ErrorBody {
             (429, _) => HubspotError::RateLimited {
                 policy: self.policy_name.unwrap_or_else(|| "SEARCH".into()),
             },
+            // The server gave up reading the request: nothing was done, and
+            // sending it again is what HTTP says to do, as after a 5xx.
+            (408, _) => HubspotError::Server {
+                status,
+                message: self.message,
+            },
             (400..=499, _) => self.validation(),
             _ => HubspotError::Server {
                 status,
@@ -333,6 +339,14 @@ mod tests {
             HubspotError::Conflict { existing_id, .. } => {
                 assert_eq!(existing_id.as_deref(), Some("5101"))
             }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_timeout_is_retried_as_a_server_error() {
+        match ErrorBody::parse(b"Request Timeout").into_error(408) {
+            HubspotError::Server { status: 408, .. } => {}
             other => panic!("{other:?}"),
         }
     }

@@ -4,9 +4,15 @@
 //! (or NIF, when sensitive data is on), that has no Holded id yet is linked
 //! instead of duplicated.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, atomic::AtomicU64},
+    task::{Context, Poll},
+};
 
-use futures::TryStreamExt;
+use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture, stream::FuturesUnordered};
 
 use super::{
     SyncError,
@@ -21,11 +27,16 @@ use super::{
 use crate::{
     holded::{Contact, HoldedApi},
     hubspot::{
-        HubspotError, ObjectType, UpdateInput, UpsertInput,
+        HubspotError, ObjectType, PortalClient, UpdateInput, UpsertInput,
         search::{Filter, Operator},
         search_in::AnyOf,
     },
+    store::Store,
 };
+
+/// Batch writes a run keeps in flight at once: enough to keep HubSpot's
+/// budget busy while each waits for its answer and saves its links.
+const IN_FLIGHT: usize = 3;
 
 /// Which of the two kinds a pass handles.
 pub struct ContactKinds {
@@ -41,6 +52,11 @@ struct Side {
     tally: Tally,
     batch: Vec<Pending>,
     seen: Scan,
+    /// HubSpot as this kind: its calls are counted on this kind.
+    client: PortalClient,
+    /// The Holded calls counted on this kind (the shared scan's calls count
+    /// on the first kind; the other's counter stays at zero).
+    holded_calls: Arc<AtomicU64>,
 }
 
 impl Side {
@@ -48,78 +64,164 @@ impl Side {
         ctx: &RunContext<'_>,
         kind: &'static str,
         object: ObjectType,
+        holded_calls: Arc<AtomicU64>,
     ) -> Result<Option<Self>, SyncError> {
-        let tally = Tally::open(ctx, kind).await?;
+        let mut tally = Tally::open(ctx, kind).await?;
         if tally.completed() {
             return Ok(None);
         }
+        let client = ctx.hubspot.counted_apart();
+        tally.reset_calls(&client, &holded_calls);
         Ok(Some(Self {
             kind,
             object,
             tally,
             batch: Vec::new(),
             seen: Scan::default(),
+            client,
+            holded_calls,
         }))
+    }
+
+    /// Counts this kind's calls since the last count.
+    fn count_calls(&mut self) {
+        self.tally.count_calls(&self.client, &self.holded_calls);
+    }
+
+    /// Counts what a batch write did.
+    fn settle(&mut self, written: Written) {
+        let counts = self.tally.counts();
+        counts.created += written.created;
+        counts.updated += written.updated;
+        for (pending, why) in written.refused {
+            self.tally.refused(&pending, why);
+        }
+    }
+}
+
+/// What one batch write did, counted on its kind once it ends.
+#[derive(Default)]
+struct Written {
+    created: u32,
+    updated: u32,
+    refused: Vec<(Pending, String)>,
+}
+
+/// HubSpot ids this run's batches took to link a Holded record to: a batch
+/// written alongside must not take them too (the links are saved only once
+/// each write ends).
+#[derive(Default)]
+struct Taken(Mutex<HashSet<String>>);
+
+/// Batch writes in flight, each with the index of its side. Each runs on a
+/// task of its own, so it goes on (and releases what it holds in the
+/// database) whatever the scan awaits meanwhile; dropping them aborts them.
+type Writes = FuturesUnordered<BoxFuture<'static, (usize, Result<Written, SyncError>)>>;
+
+/// What a batch write needs, owned, to run on a task of its own.
+struct WriteJob {
+    store: Store,
+    portal_id: i64,
+    client: PortalClient,
+    kind: &'static str,
+    object: ObjectType,
+    taken: Arc<Taken>,
+}
+
+/// A spawned task, aborted when dropped unfinished (a failed run stops its
+/// writes in flight).
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(value) => value,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 /// Runs the contacts and companies part of a run (what `kinds` enables and an
 /// earlier attempt did not finish). Returns the finished tallies.
+///
+/// The scan reads one Holded page ahead, and up to [`IN_FLIGHT`] batches are
+/// written at once while it goes on.
 pub async fn sync_contacts(
     ctx: &RunContext<'_>,
     kinds: ContactKinds,
 ) -> Result<Vec<Tally>, SyncError> {
-    let mut persons = if kinds.persons {
-        Side::open(ctx, "contacts", ObjectType::Contacts).await?
+    let no_calls = Arc::new(AtomicU64::new(0));
+    let persons = if kinds.persons {
+        Side::open(
+            ctx,
+            "contacts",
+            ObjectType::Contacts,
+            ctx.holded_calls.clone(),
+        )
+        .await?
     } else {
         None
     };
-    let mut companies = if kinds.companies {
-        Side::open(ctx, "companies", ObjectType::Companies).await?
+    let companies_calls = if persons.is_some() {
+        no_calls
+    } else {
+        ctx.holded_calls.clone()
+    };
+    let companies = if kinds.companies {
+        Side::open(ctx, "companies", ObjectType::Companies, companies_calls).await?
     } else {
         None
     };
-    if persons.is_none() && companies.is_none() {
+    let mut sides = [persons, companies];
+    if sides.iter().all(Option::is_none) {
         return Ok(Vec::new());
     }
+    let taken = [Arc::new(Taken::default()), Arc::new(Taken::default())];
+    let mut writes: Writes = FuturesUnordered::new();
     let started = chrono::Utc::now();
     let targeted = ctx.contacts_scope().ids();
     let whole = targeted.is_none();
     let mut pages = match targeted {
         Some(ids) => ctx.holded.contacts_by_id(ids),
-        None => ctx.holded.contacts(),
+        None => ctx.holded.contacts().read_ahead(),
     };
     let mut scanned = 0usize;
     loop {
-        // Holded's scan is shared; its calls are counted on the first kind.
-        let first = persons
-            .as_mut()
-            .or(companies.as_mut())
-            .map(|side| &mut side.tally);
-        if let Some(tally) = first {
-            tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
-        }
-        let page = pages.try_next().await?;
-        if let Some(tally) = persons
-            .as_mut()
-            .or(companies.as_mut())
-            .map(|side| &mut side.tally)
-        {
-            tally.count_calls(ctx.hubspot, &ctx.holded_calls);
-        }
+        // The writes in flight go on while the next page comes.
+        let page = loop {
+            tokio::select! {
+                page = pages.try_next() => break page?,
+                Some((which, done)) = writes.next(), if !writes.is_empty() => {
+                    settle(&mut sides, which, done)?;
+                }
+            }
+        };
         let Some(page) = page else { break };
         scanned += page.len();
         ctx.index.record(&page).await?;
         let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
-        for side in [persons.as_mut(), companies.as_mut()].into_iter().flatten() {
+        for which in 0..sides.len() {
+            let Some(side) = sides[which].as_mut() else {
+                continue;
+            };
             let links = ctx.store.links(ctx.portal_id, side.kind, &ids).await?;
             let is_person = side.kind == "contacts";
+            let mut full = Vec::new();
             for contact in page.iter().filter(|c| c.is_person == is_person) {
                 consider(ctx, side, contact, links.get(&contact.id));
                 if side.batch.len() == BATCH {
-                    flush(ctx, side).await?;
+                    full.push(std::mem::take(&mut side.batch));
                 }
             }
+            side.count_calls();
             side.tally
                 .save(
                     ctx.store,
@@ -127,28 +229,92 @@ pub async fn sync_contacts(
                     Some(format!("{scanned} contactos leídos")),
                 )
                 .await?;
+            for batch in full {
+                send(ctx, &mut sides, &mut writes, &taken, which, batch).await?;
+            }
         }
         ctx.progress.page("contacts", scanned);
         ctx.renew_lease().await?;
+    }
+    for which in 0..sides.len() {
+        if let Some(side) = sides[which].as_mut() {
+            let batch = std::mem::take(&mut side.batch);
+            send(ctx, &mut sides, &mut writes, &taken, which, batch).await?;
+        }
+    }
+    while let Some((which, done)) = writes.next().await {
+        settle(&mut sides, which, done)?;
     }
     if whole && pages.doubt().is_none() {
         ctx.index.complete(started).await?;
     }
     let mut done = Vec::new();
-    for mut side in [persons, companies].into_iter().flatten() {
+    for mut side in sides.into_iter().flatten() {
         side.seen.finish(&pages);
-        flush(ctx, &mut side).await?;
-        side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
+        side.count_calls();
+        // The deletion sweep goes through the run's client.
+        side.tally.reset_calls(ctx.hubspot, &side.holded_calls);
         if whole {
             mark_vanished(ctx, side.kind, side.object, &side.seen, &mut side.tally).await?;
         } else {
             mark_gone(ctx, side.kind, side.object, &pages.gone(), &mut side.tally).await?;
         }
-        side.tally.count_calls(ctx.hubspot, &ctx.holded_calls);
+        side.tally.count_calls(ctx.hubspot, &side.holded_calls);
         side.tally.save(ctx.store, "completed", None).await?;
         done.push(side.tally);
     }
     Ok(done)
+}
+
+/// Counts a finished batch write on its side.
+fn settle(
+    sides: &mut [Option<Side>; 2],
+    which: usize,
+    done: Result<Written, SyncError>,
+) -> Result<(), SyncError> {
+    let written = done?;
+    if let Some(side) = sides[which].as_mut() {
+        side.settle(written);
+    }
+    Ok(())
+}
+
+/// Starts writing `batch` of side `which` (after the oldest write in flight
+/// ends, when [`IN_FLIGHT`] are); a dry run only plans it.
+async fn send(
+    ctx: &RunContext<'_>,
+    sides: &mut [Option<Side>; 2],
+    writes: &mut Writes,
+    taken: &[Arc<Taken>; 2],
+    which: usize,
+    batch: Vec<Pending>,
+) -> Result<(), SyncError> {
+    let Some(side) = sides[which].as_mut() else {
+        return Ok(());
+    };
+    if batch.is_empty() {
+        return Ok(());
+    }
+    if ctx.dry_run {
+        side.tally.plan(side.kind, &batch);
+        return Ok(());
+    }
+    let job = WriteJob {
+        store: ctx.store.clone(),
+        portal_id: ctx.portal_id,
+        client: side.client.clone(),
+        kind: side.kind,
+        object: side.object,
+        taken: taken[which].clone(),
+    };
+    while writes.len() >= IN_FLIGHT {
+        if let Some((done_side, done)) = writes.next().await {
+            settle(sides, done_side, done)?;
+        }
+    }
+    let task = Spawned(tokio::spawn(async move { write_batch(&job, batch).await }));
+    writes.push(task.map(move |written| (which, written)).boxed());
+    Ok(())
 }
 
 fn consider(
@@ -198,36 +364,31 @@ fn consider(
     });
 }
 
-/// Writes the side's batch, counting the HubSpot calls on its kind.
-async fn flush(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
-    if side.batch.is_empty() {
-        return Ok(());
-    }
-    side.tally.reset_calls(ctx.hubspot, &ctx.holded_calls);
-    let result = write_batch(ctx, side).await;
-    side.tally.count_calls(ctx.hubspot, &ctx.holded_calls);
-    result
-}
-
 /// Links existing HubSpot records first (unlinked records whose email, or
 /// domain or NIF, a HubSpot record without a Holded id already has), upserts
 /// the rest by `holded_id`, and links records that turn out to exist when
-/// HubSpot answers with the existing id.
-async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncError> {
-    let batch = std::mem::take(&mut side.batch);
-    if ctx.dry_run {
-        side.tally.plan(side.kind, &batch);
-        return Ok(());
-    }
-    let keys: &[&str] = if side.kind == "companies" {
+/// HubSpot answers with the existing id. Saves the links; returns what it
+/// did, for the kind's tally.
+async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, SyncError> {
+    let WriteJob {
+        store,
+        portal_id,
+        client,
+        kind,
+        object,
+        ..
+    } = job;
+    let (kind, object) = (*kind, *object);
+    let keys: &[&str] = if kind == "companies" {
         &["domain", "holded_nif"]
     } else {
         &["email"]
     };
-    let existing = existing_records(ctx, side, &batch, keys).await?;
+    let existing = existing_records(job, &batch, keys).await?;
     let (to_link, to_upsert): (Vec<&Pending>, Vec<&Pending>) = batch
         .iter()
         .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
+    let mut written = Written::default();
     let mut links = Vec::new();
     let mut adopt: Vec<(&Pending, String)> = to_link
         .iter()
@@ -240,13 +401,13 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
             .map(|p| UpsertInput::new("holded_id", p.holded_id.clone(), p.props.clone()))
             .collect();
         let creates: Vec<bool> = to_upsert.iter().map(|p| p.hubspot_id.is_none()).collect();
-        let settled = isolate::write(ctx.hubspot, side.object, &inputs, &creates).await?;
+        let settled = isolate::write(client, object, &inputs, &creates).await?;
         for (i, record) in settled.written {
             let pending = to_upsert[i];
             if record.new == Some(true) {
-                side.tally.counts().created += 1;
+                written.created += 1;
             } else {
-                side.tally.counts().updated += 1;
+                written.updated += 1;
             }
             links.push(pending.link(&record.id));
         }
@@ -259,7 +420,9 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
                 } if pending.hubspot_id.is_none() => {
                     adopt.push((pending, id.clone()));
                 }
-                _ => side.tally.refused(pending, reason(side.kind, &error)),
+                _ => written
+                    .refused
+                    .push((pending.clone(), reason(kind, &error))),
             }
         }
     }
@@ -269,29 +432,21 @@ async fn write_batch(ctx: &RunContext<'_>, side: &mut Side) -> Result<(), SyncEr
             .iter()
             .map(|(p, id)| UpdateInput::new(id.clone(), p.props.clone()))
             .collect();
-        let settled = isolate::write(
-            ctx.hubspot,
-            side.object,
-            &inputs,
-            &vec![false; inputs.len()],
-        )
-        .await?;
+        let settled = isolate::write(client, object, &inputs, &vec![false; inputs.len()]).await?;
         for (i, record) in settled.written {
-            side.tally.counts().updated += 1;
+            written.updated += 1;
             links.push(adopt[i].0.link(&record.id));
         }
         for (i, error) in settled.refused {
-            side.tally.refused(adopt[i].0, reason(side.kind, &error));
+            written
+                .refused
+                .push((adopt[i].0.clone(), reason(kind, &error)));
         }
     }
-    let written: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
-    ctx.store
-        .save_links(ctx.portal_id, side.kind, &links)
-        .await?;
-    ctx.store
-        .resolve_run_items(ctx.portal_id, side.kind, &written)
-        .await?;
-    Ok(())
+    let linked: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
+    store.save_links(*portal_id, kind, &links).await?;
+    store.resolve_run_items(*portal_id, kind, &linked).await?;
+    Ok(written)
 }
 
 /// A value as records are matched by: a domain as HubSpot's company key
@@ -322,8 +477,7 @@ fn searched_forms(key: &str, value: &str) -> Vec<String> {
 /// already linked to another Holded record is never taken (search lags
 /// behind writes: a record linked minutes ago may still show no Holded id).
 async fn existing_records(
-    ctx: &RunContext<'_>,
-    side: &Side,
+    job: &WriteJob,
     batch: &[Pending],
     keys: &[&str],
 ) -> Result<HashMap<String, String>, SyncError> {
@@ -360,17 +514,21 @@ async fn existing_records(
         values: None,
     };
     let properties: Vec<&str> = keys.iter().copied().chain(["holded_id"]).collect();
-    let records = ctx
-        .hubspot
-        .search_any_of(side.object, &any_of, &[unlinked], &properties)
+    let records = job
+        .client
+        .search_any_of(job.object, &any_of, &[unlinked], &properties)
         .await?;
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let taken = ctx
+    let taken = job
         .store
-        .linked_hubspot_ids(ctx.portal_id, side.kind, &ids)
+        .linked_hubspot_ids(job.portal_id, job.kind, &ids)
         .await?;
+    let mut in_flight = job.taken.0.lock().unwrap_or_else(|p| p.into_inner());
     let mut found = HashMap::new();
-    for record in records.iter().filter(|r| !taken.contains(&r.id)) {
+    for record in records
+        .iter()
+        .filter(|r| !taken.contains(&r.id) && !in_flight.contains(&r.id))
+    {
         for key in keys {
             if let Some(value) = record.get(key).and_then(|v| match_key(key, v))
                 && let Some(holded_id) = by_value.get(&(*key, value))
@@ -381,5 +539,6 @@ async fn existing_records(
             }
         }
     }
+    in_flight.extend(found.values().cloned());
     Ok(found)
 }

@@ -39,7 +39,7 @@ pub async fn sync_products(ctx: &RunContext<'_>) -> Result<Option<Tally>, SyncEr
     let whole = targeted.is_none();
     let mut pages = match targeted {
         Some(ids) => ctx.holded.products_by_id(ids),
-        None => ctx.holded.products(),
+        None => ctx.holded.products().read_ahead(),
     };
     let mut scanned = 0;
     while let Some(page) = pages.try_next().await? {

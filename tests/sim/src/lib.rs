@@ -9,9 +9,16 @@
 pub mod holded;
 pub mod hubspot;
 
-use std::net::{SocketAddr, TcpListener};
+use std::{
+    net::{SocketAddr, TcpListener},
+    time::Duration,
+};
 
-use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, get, web};
+use actix_web::{
+    App, HttpResponse, HttpServer,
+    dev::{ServerHandle, Service},
+    get, web,
+};
 
 /// Where the simulators listen.
 #[derive(Clone, Debug)]
@@ -22,6 +29,10 @@ pub struct SimConfig {
     pub hubspot_addr: SocketAddr,
     /// Where the HubSpot simulator delivers webhooks, if anywhere.
     pub webhook_url: Option<String>,
+    /// Network latency: every API answer (not the `/_sim/…` control
+    /// surface) leaves this long after the request was handled. Rate limits
+    /// count a request when it arrives, as the real services do.
+    pub latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -31,6 +42,7 @@ impl Default for SimConfig {
             holded_addr: any,
             hubspot_addr: any,
             webhook_url: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -70,12 +82,31 @@ pub trait Simulator: Clone + Send + 'static {
     fn configure(&self, cfg: &mut web::ServiceConfig);
 }
 
-fn serve(addr: SocketAddr, sim: impl Simulator) -> std::io::Result<(String, ServerHandle)> {
+fn serve(
+    addr: SocketAddr,
+    sim: impl Simulator,
+    latency: Duration,
+) -> std::io::Result<(String, ServerHandle)> {
     let listener = TcpListener::bind(addr)?;
     let url = format!("http://{}", listener.local_addr()?);
     let server = HttpServer::new(move || {
         let sim = sim.clone();
         App::new()
+            .wrap_fn(move |req, srv| {
+                let delay = if req.path().starts_with("/_sim/") {
+                    Duration::ZERO
+                } else {
+                    latency
+                };
+                let answer = srv.call(req);
+                async move {
+                    let response = answer.await;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    response
+                }
+            })
             .service(health)
             .configure(move |cfg| sim.configure(cfg))
     })
@@ -92,8 +123,9 @@ fn serve(addr: SocketAddr, sim: impl Simulator) -> std::io::Result<(String, Serv
 pub async fn start(config: SimConfig) -> std::io::Result<RunningSims> {
     let holded = holded::HoldedSim::new();
     let hubspot = hubspot::HubspotSim::new(config.webhook_url);
-    let (holded_url, holded_handle) = serve(config.holded_addr, holded.clone())?;
-    let (hubspot_url, hubspot_handle) = serve(config.hubspot_addr, hubspot.clone())?;
+    let (holded_url, holded_handle) = serve(config.holded_addr, holded.clone(), config.latency)?;
+    let (hubspot_url, hubspot_handle) =
+        serve(config.hubspot_addr, hubspot.clone(), config.latency)?;
     Ok(RunningSims {
         holded_url,
         hubspot_url,

@@ -18,6 +18,9 @@ struct Args {
     /// Where the HubSpot simulator delivers webhooks (the app's /webhooks/hubspot).
     #[arg(long)]
     webhook_url: Option<String>,
+    /// Milliseconds every API answer takes (network latency; control calls answer at once).
+    #[arg(long, default_value = "0")]
+    latency_ms: u64,
 }
 
 #[tokio::main]
@@ -32,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         holded_addr: args.holded_addr,
         hubspot_addr: args.hubspot_addr,
         webhook_url: args.webhook_url,
+        latency: std::time::Duration::from_millis(args.latency_ms),
     })
     .await?;
     println!("Holded simulator:  {}", sims.holded_url);

@@ -1,8 +1,10 @@
-//! What the examples share: both simulators without their rate limits, a
-//! migrated SQLite store, and a HubSpot portal provisioned with the app's
-//! properties whose settings hold the key of a seeded Holded account.
+//! What the examples share: both simulators (HubSpot's rate limits always,
+//! Holded's per-minute limit when asked, never Holded's monthly quota: the
+//! examples count calls against it instead), a migrated SQLite store, and a
+//! HubSpot portal provisioned with the app's properties whose settings hold
+//! the key of a seeded Holded account.
 
-use std::{num::NonZeroU32, path::PathBuf, sync::Arc};
+use std::{num::NonZeroU32, path::PathBuf, sync::Arc, time::Duration};
 
 use holded_hubspot::{
     crypto::{Cipher, SecretKey},
@@ -10,7 +12,7 @@ use holded_hubspot::{
     hubspot::{Hubspot, HubspotConfig, Tokens},
     install::provision::provision,
     settings::{HoldedAccess, holded_key_slot},
-    store::{Store, portal_tokens::PortalTokens},
+    store::{Store, budget::StoreBudget, portal_tokens::PortalTokens},
     sync::SyncEngine,
 };
 use holded_hubspot_sim::{
@@ -41,6 +43,21 @@ pub enum Key {
     V2,
 }
 
+/// The key the examples' store is sealed with (`HH_SECRET_KEY` of a service
+/// process they start); it guards nothing but a throw-away benchmark store.
+pub const BENCH_SECRET_KEY: &str = "YmVuY2htYXJrLW9ubHktbm90LWEtcmVhbC1rZXkhISE=";
+
+/// How the simulators behave.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimSetup {
+    /// Every API answer's latency.
+    pub latency: Duration,
+    /// Keep Holded's per-minute limit (v2: 100 a minute per key).
+    pub holded_rate_limit: bool,
+    /// Holded v1 lists honour `limit` (the simulator's other reading).
+    pub v1_honours_limit: bool,
+}
+
 /// The simulators, the store and one installed portal.
 pub struct Bench {
     pub sims: RunningSims,
@@ -49,22 +66,36 @@ pub struct Bench {
     pub portal_id: i64,
     pub hubspot: Hubspot,
     pub account: SimAccount,
-    dir: PathBuf,
+    pub dir: PathBuf,
 }
 
 impl Bench {
     /// A portal whose Holded account is seeded with `seed` (its account id is
     /// filled in), with `key` in its settings and `document_mapping` (JSON)
-    /// as its document type → stage mapping.
+    /// as its document type → stage mapping; no latency, no Holded limits.
     pub async fn new(seed: SeedSpec, key: Key, document_mapping: &str) -> anyhow::Result<Self> {
-        let sims = holded_hubspot_sim::start(SimConfig::default()).await?;
+        Self::with(seed, key, document_mapping, SimSetup::default()).await
+    }
+
+    /// [`Bench::new`] with simulators set up as `setup` says.
+    pub async fn with(
+        seed: SeedSpec,
+        key: Key,
+        document_mapping: &str,
+        setup: SimSetup,
+    ) -> anyhow::Result<Self> {
+        let sims = holded_hubspot_sim::start(SimConfig {
+            latency: setup.latency,
+            ..SimConfig::default()
+        })
+        .await?;
         let dir = std::env::temp_dir().join(format!("hh-bench-{}", uuid::Uuid::new_v4()));
         let store = Store::connect(&holded_hubspot::config::DatabaseTarget::Sqlite(
             dir.join("db.sqlite"),
         ))
         .await?;
         store.migrate().await?;
-        let cipher = Cipher::new(SecretKey::generate());
+        let cipher = Cipher::new(SecretKey::from_base64(BENCH_SECRET_KEY)?);
 
         let portal = sims.hubspot.create_portal(Default::default());
         let portal_id = portal.portal_id as i64;
@@ -76,15 +107,21 @@ impl Bench {
             )))
             .await
             .map_err(anyhow::Error::msg)?;
-        let hubspot = Hubspot::new(HubspotConfig::new(&sims.hubspot_url), None)?;
+        // The budget a service process keeps: shared with the examples' own calls.
+        let mut config = HubspotConfig::new(&sims.hubspot_url);
+        config.budget = Some(Arc::new(StoreBudget::new(store.clone(), config.limits)));
+        let hubspot = Hubspot::new(config, None)?;
         provision(&hubspot.portal(portal.portal_id, Arc::new(tokens)), false).await?;
         store.mark_provisioned(portal_id, "Europe/Madrid").await?;
 
-        // Holded's limits (100/min per token, the monthly quota) are not what
-        // the examples measure.
+        // The monthly quota is counted, not enforced: the examples report the
+        // calls against it.
         let mut holded_settings = sims.holded.settings();
-        holded_settings.v2_rate_limit_per_minute = 1_000_000;
+        if !setup.holded_rate_limit {
+            holded_settings.v2_rate_limit_per_minute = 1_000_000;
+        }
         holded_settings.monthly_limit = u64::MAX;
+        holded_settings.v1_honours_limit = setup.v1_honours_limit;
         sims.holded.set_settings(holded_settings);
         let account = sims.holded.create_account(None);
         sims.holded

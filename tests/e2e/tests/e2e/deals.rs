@@ -1004,7 +1004,8 @@ async fn a_crash_after_holded_created_the_document_ends_with_that_document_adopt
         request.holded_document_id.as_deref(),
         Some(env.documents()[0].id.as_str())
     );
-    let texts: Vec<String> = env.texts(deal).await;
+    // The step is told once the request is saved as created.
+    let texts: Vec<String> = env.wait_texts(deal, 2).await;
     assert!(
         texts
             .iter()
@@ -1058,7 +1059,8 @@ async fn holded_outages_and_timeouts_are_retried_until_the_document_exists_once(
     assert_eq!(env.holded_contacts_named("Nerea Alonso"), 1);
     let props = &env.record("deals", deal)["properties"];
     assert_eq!(props["holded_estado_sync"], "creado");
-    let texts: Vec<String> = env.texts(deal).await;
+    // The step is told once the request is saved as created.
+    let texts: Vec<String> = env.wait_texts(deal, 2).await;
     assert!(
         texts
             .iter()

@@ -816,6 +816,64 @@ async fn lists_are_streams_of_pages_in_both_generations() {
 }
 
 #[tokio::test]
+async fn a_scan_reads_the_next_page_while_the_caller_works_on_the_last() {
+    let env = Env::new().await;
+    env.seed(250, 0, 0);
+    for (generation, route, pages) in [
+        (Generation::V1, "/api/invoicing/v1/contacts", 6),
+        (Generation::V2, "/api/v2/contacts", 3),
+    ] {
+        let before = env.sims.holded.stats().count("GET", route);
+        let mut scan = env.client(generation).contacts().read_ahead();
+        let first = scan.try_next().await.expect("page").expect("a page");
+        // The caller holds the first page; the second is read meanwhile.
+        let mut asked = 0;
+        for _ in 0..200 {
+            asked = env.sims.holded.stats().count("GET", route) - before;
+            if asked >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(asked >= 2, "{generation:?}: the next page was asked for");
+        let mut ids: HashSet<String> = first.into_iter().map(|c| c.id).collect();
+        while let Some(page) = scan.try_next().await.expect("page") {
+            ids.extend(page.into_iter().map(|c| c.id));
+        }
+        assert_eq!(ids.len(), 250, "{generation:?}: every record, once");
+        assert!(scan.doubt().is_none());
+        assert_eq!(
+            env.sims.holded.stats().count("GET", route) - before,
+            pages,
+            "{generation:?}: no page read twice"
+        );
+    }
+    env.sims.stop().await;
+}
+
+#[tokio::test]
+async fn v1_lists_ask_for_the_largest_page_and_take_what_comes() {
+    let env = Env::new().await;
+    env.seed(1_200, 0, 0);
+    let client = env.client(Generation::V1);
+    // A v1 that honours `limit` (as some clients assume) answers 500 a page.
+    let mut settings = env.sims.holded.settings();
+    settings.v1_honours_limit = true;
+    env.sims.holded.set_settings(settings.clone());
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [500, 500, 200], "pages of the size asked for");
+    assert_eq!(client.calls_made(), 4, "three pages and the empty one");
+    // A v1 that ignores it answers its own size: every record still comes.
+    settings.v1_honours_limit = false;
+    env.sims.holded.set_settings(settings);
+    let pages: Vec<Vec<_>> = client.contacts().try_collect().await.expect("list");
+    assert_eq!(pages.len(), 24, "50 a page");
+    assert_eq!(pages.concat().len(), 1_200);
+    env.sims.stop().await;
+}
+
+#[tokio::test]
 async fn products_taxes_and_numbering_series_in_both_generations() {
     let env = Env::new().await;
     // v1 sends a missing cost as "" and amounts as numbers; v2 sends decimal strings.

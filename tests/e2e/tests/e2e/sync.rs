@@ -1234,3 +1234,38 @@ async fn records_gone_from_holded_are_marked_never_deleted() {
     s.sync(&[]).await;
     assert_eq!(s.writes(), before);
 }
+
+#[tokio::test]
+async fn batches_are_written_several_at_a_time_and_every_record_lands_once() {
+    let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(800), false, false).await;
+    // Batch writes answer slowly: a sync that waits for each before the
+    // next has one in flight at a time.
+    s.stack.sims.hubspot.add_fault(Fault {
+        kind: "slow".into(),
+        delay_ms: Some(300),
+        path_contains: Some("/batch/".into()),
+        ..Fault::default()
+    });
+    let out = s.sync(&["--objects", "contacts,companies"]).await;
+    assert!(out.contains("completed"), "{out}");
+    let peak = s.stack.sims.hubspot.stats().by_portal[&(s.portal as u64)].peak_writes_in_flight;
+    assert!(peak >= 2, "batch writes in flight at once: {peak}");
+    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
+    for (object, persons) in [("contacts", true), ("companies", false)] {
+        let expected: HashSet<String> = contacts
+            .iter()
+            .filter(|c| c.is_person == persons)
+            .map(|c| c.id.clone())
+            .collect();
+        let written = holded_ids(&s.records(object));
+        assert_eq!(written.len(), expected.len(), "{object}: each once");
+        assert_eq!(written.into_iter().collect::<HashSet<_>>(), expected);
+    }
+    // Every record counted once, and a second night writes nothing.
+    let line = summary_line(&out, "contacts");
+    assert!(line.contains("con error     0"), "{line}");
+    let writes = s.writes();
+    let again = s.sync(&["--objects", "contacts,companies"]).await;
+    assert!(again.contains("completed"), "{again}");
+    assert_eq!(s.writes(), writes, "an unchanged night writes nothing");
+}

@@ -263,6 +263,45 @@ impl HoldedSim {
         deleted
     }
 
+    /// Edits a contact as a user would in Holded (its `updatedAt` moves to
+    /// now). Returns whether it existed.
+    pub fn edit_contact(
+        &self,
+        account_id: &str,
+        id: &str,
+        edit: impl FnOnce(&mut SimContact),
+    ) -> bool {
+        let mut st = self.state();
+        let now = st.now().timestamp();
+        let Some(account) = st.accounts.get_mut(account_id) else {
+            return false;
+        };
+        let Some(i) = Account::position(&account.contacts, id, |c| &c.id) else {
+            return false;
+        };
+        edit(&mut account.contacts[i]);
+        account.contacts[i].updated_at = now;
+        true
+    }
+
+    /// Edits a product as a user would in Holded. Returns whether it existed.
+    pub fn edit_product(
+        &self,
+        account_id: &str,
+        id: &str,
+        edit: impl FnOnce(&mut SimProduct),
+    ) -> bool {
+        let mut st = self.state();
+        let Some(account) = st.accounts.get_mut(account_id) else {
+            return false;
+        };
+        let Some(i) = Account::position(&account.products, id, |p| &p.id) else {
+            return false;
+        };
+        edit(&mut account.products[i]);
+        true
+    }
+
     /// Approves (issues) a document as a user does in Holded: a draft takes
     /// its number now (and `<type>.approve` is delivered where Holded has
     /// that event). Returns the document; `None` if there is none.

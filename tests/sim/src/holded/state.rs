@@ -41,6 +41,10 @@ pub const ALL_PERMISSIONS: [&str; 17] = [
 pub struct SimSettings {
     /// v1 page size (Holded's is undocumented; 50 observed, 500 claimed).
     pub v1_page_size: usize,
+    /// Whether v1 lists honour a `limit` query parameter (1–500, the size
+    /// some clients send). Unverified: by default a v1 page is
+    /// `v1_page_size` long whatever is asked.
+    pub v1_honours_limit: bool,
     /// v2 requests per minute per token.
     pub v2_rate_limit_per_minute: usize,
     /// Monthly request quota of every account, v1 and v2 calls together,
@@ -66,6 +70,7 @@ impl Default for SimSettings {
     fn default() -> Self {
         Self {
             v1_page_size: 50,
+            v1_honours_limit: false,
             v2_rate_limit_per_minute: 100,
             monthly_limit: 5000,
             quota_enforced: true,

@@ -51,7 +51,11 @@ pub fn handle(
     } else {
         page
     };
-    let size = state.settings.v1_page_size;
+    let asked = req.param("limit").and_then(|l| l.parse::<usize>().ok());
+    let size = match asked {
+        Some(limit) if state.settings.v1_honours_limit => limit.clamp(1, 500),
+        _ => state.settings.v1_page_size,
+    };
     let body = match req.method.as_str() {
         "POST" | "PUT" => match req.json() {
             Ok(Value::Object(map)) => map,

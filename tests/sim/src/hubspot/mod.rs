@@ -675,6 +675,8 @@ impl Simulator for HubspotSim {
                             delay,
                             answer_instead,
                         } => {
+                            let write = is_batch_write(&req)
+                                .then(|| WriteInFlight::start(&sim, caller.portal_id));
                             req.extensions_mut().insert(caller);
                             let call = srv.call(req);
                             Either::Right(async move {
@@ -694,6 +696,7 @@ impl Simulator for HubspotSim {
                                     }
                                 }
                                 tokio::time::sleep(delay).await;
+                                drop(write);
                                 Ok(response.map_into_left_body())
                             })
                         }
@@ -701,5 +704,44 @@ impl Simulator for HubspotSim {
                 })
                 .configure(api_routes),
         );
+    }
+}
+
+/// Whether a request writes a batch (`POST …/batch/…`, reads aside).
+fn is_batch_write(req: &actix_web::dev::ServiceRequest) -> bool {
+    let path = req.path();
+    req.method() == actix_web::http::Method::POST
+        && path.contains("/batch/")
+        && !path.ends_with("/batch/read")
+}
+
+/// A batch write being answered: counted in its portal's
+/// `peak_writes_in_flight` while it lasts.
+struct WriteInFlight {
+    sim: HubspotSim,
+    portal_id: u64,
+}
+
+impl WriteInFlight {
+    fn start(sim: &HubspotSim, portal_id: u64) -> Self {
+        let mut state = sim.lock();
+        let in_flight = state.writes_in_flight.entry(portal_id).or_default();
+        *in_flight += 1;
+        let now = *in_flight;
+        let stats = state.stats.by_portal.entry(portal_id).or_default();
+        stats.peak_writes_in_flight = stats.peak_writes_in_flight.max(now);
+        Self {
+            sim: sim.clone(),
+            portal_id,
+        }
+    }
+}
+
+impl Drop for WriteInFlight {
+    fn drop(&mut self) {
+        let mut state = self.sim.lock();
+        if let Some(in_flight) = state.writes_in_flight.get_mut(&self.portal_id) {
+            *in_flight = in_flight.saturating_sub(1);
+        }
     }
 }

@@ -174,6 +174,8 @@ pub struct PortalStats {
     pub requests: u64,
     /// 429s sent.
     pub rate_limited: u64,
+    /// The most batch writes (`POST …/batch/…` but reads) answered at once.
+    pub peak_writes_in_flight: u64,
 }
 
 /// Webhook delivery faults.
@@ -231,6 +233,8 @@ pub struct State {
     pub stats: Stats,
     /// Admitted request times per (portal, is_search).
     pub windows: HashMap<(u64, bool), VecDeque<Instant>>,
+    /// Batch writes being answered per portal.
+    pub writes_in_flight: HashMap<u64, u64>,
     /// Webhook faults.
     pub webhook_faults: WebhookFaults,
     /// Webhook attempts.
