@@ -7,8 +7,10 @@
 //! user copies from Holded is pasted. A v1 key gets the guided steps; a user
 //! who may not change the settings gets a 403.
 
+use holded_hubspot::store::entities::audit_log;
 use holded_hubspot_sim::hubspot::model::Tier;
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::{
@@ -54,6 +56,18 @@ fn webhook_calls(s: &Scenario) -> u64 {
         .sum()
 }
 
+/// The audit entries of the portal with `action`, oldest first.
+async fn audited(s: &Scenario, action: &str) -> Vec<audit_log::Model> {
+    let store = s.stack.db.store().await;
+    audit_log::Entity::find()
+        .filter(audit_log::Column::PortalId.eq(s.portal))
+        .filter(audit_log::Column::Action.eq(action))
+        .order_by_asc(audit_log::Column::Id)
+        .all(store.db())
+        .await
+        .unwrap()
+}
+
 /// What the settings page shows, without what moves on its own (runs, quota).
 fn saved(view: &Value) -> Value {
     let mut view = view.clone();
@@ -90,6 +104,10 @@ async fn when_holded_refuses_the_guided_steps_apply_and_nothing_changes() {
         used_before + 1,
         "the call counts against the monthly quota"
     );
+    let entries = audited(&s, "holded_webhook.register").await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].details.contains("rechazado"), "{entries:?}");
+    assert!(!entries[0].details.contains(&s.account.v2_token));
 }
 
 #[tokio::test]
@@ -130,6 +148,9 @@ async fn when_holded_accepts_the_webhook_is_registered_and_deliveries_arrive_onc
         }
     );
     assert!(!answer.to_string().contains(&hook.secret));
+    let entries = audited(&s, "holded_webhook.register").await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].details.contains(&hook.id), "{entries:?}");
     // Pressing again registers nothing more.
     let (_, again) = register(&s).await;
     assert_eq!(again["registered"], true, "{again}");
