@@ -419,10 +419,18 @@ async fn registering_over_the_v2_api_is_unknown_by_default_and_takes_s_mcm_s_sha
     assert_eq!(refused.0, 404);
     assert!(sims.holded.webhooks(&account.account_id).is_empty());
 
-    // S-MCM's reading.
-    let mut settings = sims.holded.settings();
-    settings.v2_webhooks_api = true;
-    sims.holded.set_settings(settings);
+    // S-MCM's reading, switched on through the control surface.
+    let switched: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/holded/settings", sims.holded_url))
+        .json(&serde_json::json!({"v2_webhooks_api": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(switched["v2_webhooks_api"], true, "{switched}");
+    assert!(sims.holded.settings().v2_webhooks_api);
     // Validated as Holded validates a webhook added by hand.
     for (bad, why) in [
         (

@@ -82,103 +82,104 @@ pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
     let Some(segments) = req.segments(PREFIX) else {
         return Reply::json(404, json!({"error": "unknown control route"}));
     };
-    let result = match (req.method.as_str(), segments.as_slice()) {
-        ("POST", ["accounts"]) => parse::<AccountRequest>(req)
-            .map(|body| ok(sim.create_account(body.permissions.as_deref()))),
-        ("POST", ["accounts", id, "tokens"]) => parse::<AccountRequest>(req).map(|body| match sim
-            .create_token(id, body.permissions.as_deref())
-        {
-            Some(token) => ok(json!({"v2_token": token})),
-            None => Reply::json(404, json!({"error": "no such account"})),
-        }),
-        ("GET", ["accounts", id, "documents"]) => Ok(ok(sim.documents(id))),
-        ("GET", ["accounts", id, "contacts"]) => Ok(ok(sim.contacts(id))),
-        ("POST", ["accounts", id, "documents", document, "approve"]) => {
-            match sim.approve_document(id, document) {
-                Some(approved) => Ok(ok(approved)),
-                None => Err(Reply::json(404, json!({"error": "no such document"}))),
+    let result =
+        match (req.method.as_str(), segments.as_slice()) {
+            ("POST", ["accounts"]) => parse::<AccountRequest>(req)
+                .map(|body| ok(sim.create_account(body.permissions.as_deref()))),
+            ("POST", ["accounts", id, "tokens"]) => parse::<AccountRequest>(req).map(|body| {
+                match sim.create_token(id, body.permissions.as_deref()) {
+                    Some(token) => ok(json!({"v2_token": token})),
+                    None => Reply::json(404, json!({"error": "no such account"})),
+                }
+            }),
+            ("GET", ["accounts", id, "documents"]) => Ok(ok(sim.documents(id))),
+            ("GET", ["accounts", id, "contacts"]) => Ok(ok(sim.contacts(id))),
+            ("POST", ["accounts", id, "documents", document, "approve"]) => {
+                match sim.approve_document(id, document) {
+                    Some(approved) => Ok(ok(approved)),
+                    None => Err(Reply::json(404, json!({"error": "no such document"}))),
+                }
             }
-        }
-        ("POST", ["accounts", id, "webhooks"]) => {
-            parse::<WebhookRequest>(req).map(|body| {
+            ("POST", ["accounts", id, "webhooks"]) => parse::<WebhookRequest>(req).map(|body| {
                 match sim.register_webhook(id, &body.url, &body.events) {
                     Ok(webhook) => ok(webhook),
                     Err(e) => Reply::json(422, json!({"error": e})),
                 }
-            })
-        }
-        ("GET", ["accounts", id, "webhooks"]) => Ok(ok(sim.webhooks(id))),
-        ("POST", ["webhooks", "faults"]) => parse::<WebhookFaults>(req).map(|faults| {
-            sim.set_webhook_faults(faults.clone());
-            ok(faults)
-        }),
-        ("GET", ["webhooks", "deliveries"]) => Ok(ok(sim.webhook_deliveries())),
-        ("POST", ["seed"]) => parse::<SeedSpec>(req).map(|spec| match sim.seed(&spec) {
-            Some(summary) => ok(summary),
-            None => Reply::json(404, json!({"error": "no such account"})),
-        }),
-        ("POST", ["faults"]) => match req
-            .json()
-            .and_then(|v| serde_json::from_value::<Fault>(v).map_err(|e| e.to_string()))
-        {
-            Ok(fault) => {
-                sim.add_fault(fault);
+            }),
+            ("GET", ["accounts", id, "webhooks"]) => Ok(ok(sim.webhooks(id))),
+            ("POST", ["webhooks", "faults"]) => parse::<WebhookFaults>(req).map(|faults| {
+                sim.set_webhook_faults(faults.clone());
+                ok(faults)
+            }),
+            ("GET", ["webhooks", "deliveries"]) => Ok(ok(sim.webhook_deliveries())),
+            ("POST", ["seed"]) => parse::<SeedSpec>(req).map(|spec| match sim.seed(&spec) {
+                Some(summary) => ok(summary),
+                None => Reply::json(404, json!({"error": "no such account"})),
+            }),
+            ("POST", ["faults"]) => match req
+                .json()
+                .and_then(|v| serde_json::from_value::<Fault>(v).map_err(|e| e.to_string()))
+            {
+                Ok(fault) => {
+                    sim.add_fault(fault);
+                    Ok(ok(sim.faults()))
+                }
+                Err(e) => Err(Reply::json(400, json!({"error": e}))),
+            },
+            ("GET", ["faults"]) => Ok(ok(sim.faults())),
+            ("DELETE", ["faults"]) => {
+                sim.clear_faults();
                 Ok(ok(sim.faults()))
             }
-            Err(e) => Err(Reply::json(400, json!({"error": e}))),
-        },
-        ("GET", ["faults"]) => Ok(ok(sim.faults())),
-        ("DELETE", ["faults"]) => {
-            sim.clear_faults();
-            Ok(ok(sim.faults()))
-        }
-        ("GET", ["stats"]) => Ok(ok(sim.stats())),
-        ("GET", ["clock"]) => Ok(ok(json!({"now": sim.now()}))),
-        ("POST", ["clock"]) => match req
-            .json()
-            .and_then(|v| serde_json::from_value::<ClockRequest>(v).map_err(|e| e.to_string()))
-        {
-            Ok(ClockRequest { set: Some(at), .. }) => {
-                sim.set_clock(at);
-                Ok(ok(json!({"now": sim.now()})))
+            ("GET", ["stats"]) => Ok(ok(sim.stats())),
+            ("GET", ["clock"]) => Ok(ok(json!({"now": sim.now()}))),
+            ("POST", ["clock"]) => match req
+                .json()
+                .and_then(|v| serde_json::from_value::<ClockRequest>(v).map_err(|e| e.to_string()))
+            {
+                Ok(ClockRequest { set: Some(at), .. }) => {
+                    sim.set_clock(at);
+                    Ok(ok(json!({"now": sim.now()})))
+                }
+                Ok(ClockRequest {
+                    advance_secs: Some(secs),
+                    ..
+                }) => {
+                    sim.advance_clock(chrono::Duration::seconds(secs));
+                    Ok(ok(json!({"now": sim.now()})))
+                }
+                Ok(_) => Err(Reply::json(
+                    400,
+                    json!({"error": "send set or advance_secs"}),
+                )),
+                Err(e) => Err(Reply::json(400, json!({"error": e}))),
+            },
+            ("GET", ["settings"]) => Ok(ok(sim.settings())),
+            ("POST", ["settings"]) => parse::<SettingsPatch>(req).map(|patch| {
+                let mut settings = sim.settings();
+                settings.v1_page_size = patch.v1_page_size.unwrap_or(settings.v1_page_size).max(1);
+                settings.v2_rate_limit_per_minute = patch
+                    .v2_rate_limit_per_minute
+                    .unwrap_or(settings.v2_rate_limit_per_minute);
+                settings.monthly_limit = patch.monthly_limit.unwrap_or(settings.monthly_limit);
+                settings.quota_enforced = patch.quota_enforced.unwrap_or(settings.quota_enforced);
+                if let Some(on) = patch.v2_webhooks_api {
+                    settings.v2_webhooks_api = on;
+                }
+                settings.v2_contact_code_filter = patch
+                    .v2_contact_code_filter
+                    .unwrap_or(settings.v2_contact_code_filter);
+                settings.ignore_contact_filters = patch
+                    .ignore_contact_filters
+                    .unwrap_or(settings.ignore_contact_filters);
+                sim.set_settings(settings.clone());
+                ok(settings)
+            }),
+            ("POST", ["reset"]) => {
+                sim.reset();
+                Ok(ok(json!({"reset": true})))
             }
-            Ok(ClockRequest {
-                advance_secs: Some(secs),
-                ..
-            }) => {
-                sim.advance_clock(chrono::Duration::seconds(secs));
-                Ok(ok(json!({"now": sim.now()})))
-            }
-            Ok(_) => Err(Reply::json(
-                400,
-                json!({"error": "send set or advance_secs"}),
-            )),
-            Err(e) => Err(Reply::json(400, json!({"error": e}))),
-        },
-        ("GET", ["settings"]) => Ok(ok(sim.settings())),
-        ("POST", ["settings"]) => parse::<SettingsPatch>(req).map(|patch| {
-            let mut settings = sim.settings();
-            settings.v1_page_size = patch.v1_page_size.unwrap_or(settings.v1_page_size).max(1);
-            settings.v2_rate_limit_per_minute = patch
-                .v2_rate_limit_per_minute
-                .unwrap_or(settings.v2_rate_limit_per_minute);
-            settings.monthly_limit = patch.monthly_limit.unwrap_or(settings.monthly_limit);
-            settings.quota_enforced = patch.quota_enforced.unwrap_or(settings.quota_enforced);
-            settings.v2_contact_code_filter = patch
-                .v2_contact_code_filter
-                .unwrap_or(settings.v2_contact_code_filter);
-            settings.ignore_contact_filters = patch
-                .ignore_contact_filters
-                .unwrap_or(settings.ignore_contact_filters);
-            settings.v2_webhooks_api = patch.v2_webhooks_api.unwrap_or(settings.v2_webhooks_api);
-            sim.set_settings(settings.clone());
-            ok(settings)
-        }),
-        ("POST", ["reset"]) => {
-            sim.reset();
-            Ok(ok(json!({"reset": true})))
-        }
-        _ => Err(Reply::json(404, json!({"error": "unknown control route"}))),
-    };
+            _ => Err(Reply::json(404, json!({"error": "unknown control route"}))),
+        };
     result.unwrap_or_else(|reply| reply)
 }
