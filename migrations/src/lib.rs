@@ -18,6 +18,7 @@ mod m20261204_000007_refused_records;
 mod m20261204_000008_holded_fidelity;
 mod m20261204_000009_party_claims;
 mod m20261207_000010_holded_webhooks;
+mod m20261207_000011_holded_webhook_registration;
 
 /// The project's migrator: applies every migration in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_holded_fidelity::Migration),
             Box::new(m20261204_000009_party_claims::Migration),
             Box::new(m20261207_000010_holded_webhooks::Migration),
+            Box::new(m20261207_000011_holded_webhook_registration::Migration),
         ]
     }
 }

@@ -222,6 +222,21 @@ impl HoldedClient {
         })
     }
 
+    /// Registers a webhook in Holded sending `events` to `url` (v2 only, see
+    /// [`V2Client::register_webhook`]); returns Holded's id for it. A v1 key
+    /// fails with [`HoldedError::WrongKeyGeneration`] without a call.
+    pub async fn register_webhook(
+        &self,
+        url: &str,
+        events: &[&str],
+        description: &str,
+    ) -> Result<String, HoldedError> {
+        match &self.inner {
+            Adapter::V1(_) => Err(HoldedError::WrongKeyGeneration { expected: "v2" }),
+            Adapter::V2(client) => client.register_webhook(url, events, description).await,
+        }
+    }
+
     /// A stable id of the Holded account this key opens, safe to store and
     /// show (a SHA-256 of the key, which the key cannot be recovered from).
     pub fn account_id(&self) -> &str {

@@ -51,6 +51,29 @@ impl V2Client {
         }
     }
 
+    /// Registers a webhook sending `events` to `url` (`POST /webhooks`, which
+    /// only one source reports, with scope `developers:webhooks.write`);
+    /// returns the id Holded gives it. Holded shows the signing secret on its
+    /// own screen only.
+    pub async fn register_webhook(
+        &self,
+        url: &str,
+        events: &[&str],
+        description: &str,
+    ) -> Result<String, HoldedError> {
+        let body = json!({
+            "url": url,
+            "events": events,
+            "version": "v1",
+            "description": description,
+        });
+        let reply = self
+            .transport
+            .json(Call::create("/webhooks", body, "el webhook"))
+            .await?;
+        Obj::new(&reply, "")?.required_text("id")
+    }
+
     fn contact_pages(&self, list: ListQuery) -> Pages<Contact> {
         v2_pages(self.transport.clone(), list, self.page_size, parse_contact)
     }

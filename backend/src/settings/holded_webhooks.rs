@@ -65,6 +65,8 @@ pub struct HoldedWebhookView {
     pub last_refusal: Option<String>,
     /// When.
     pub last_refused_at: Option<DateTime<Utc>>,
+    /// The id Holded gave the webhook when the app registered it.
+    pub holded_id: Option<String>,
     /// The events to tick in Holded.
     pub events: &'static [&'static str],
     /// The set-up, step by step (Spanish).
@@ -82,6 +84,7 @@ impl HoldedWebhookView {
             refused: row.refused,
             last_refusal: row.last_refusal.clone(),
             last_refused_at: row.last_refused_at,
+            holded_id: row.holded_id.clone(),
             events: &EVENTS,
             steps: &STEPS,
         }

@@ -12,6 +12,7 @@ mod holded_webhooks;
 mod model;
 mod service;
 mod update;
+mod webhook_registration;
 
 pub use editors::{
     AllowedEditor, ONLY_ADMINS, SettingsAccess, SuperAdminCache, allowed_editors, settings_access,
@@ -24,3 +25,4 @@ pub use service::{
     UpdateError,
 };
 pub use update::{FieldErrors, SensitiveDataUpdate, SettingsUpdate};
+pub use webhook_registration::Registration;

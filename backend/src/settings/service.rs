@@ -158,6 +158,21 @@ impl SettingsService {
         Ok(HoldedWebhookView::new(&row, &self.public_url))
     }
 
+    /// The store (for the settings' sibling modules).
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// How the service reaches Holded.
+    pub(super) fn holded(&self) -> &HoldedAccess {
+        &self.holded
+    }
+
+    /// `HH_PUBLIC_URL`.
+    pub(super) fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
     async fn row(&self, portal: &portal::Model) -> Result<settings::Model, sea_orm::DbErr> {
         self.store
             .portal_settings(portal.id, &portal.time_zone)
@@ -406,7 +421,7 @@ impl SettingsService {
 
     /// Counts `client`'s calls against its account's monthly quota (a
     /// database failure only loses the count).
-    async fn count_calls(&self, client: &HoldedClient) {
+    pub(super) async fn count_calls(&self, client: &HoldedClient) {
         if let Err(err) = self.quota().record(client).await {
             tracing::warn!(error = %err, "Holded calls could not be counted");
         }

@@ -56,6 +56,7 @@ impl Store {
             refused: Set(0),
             last_refusal: Set(None),
             last_refused_at: Set(None),
+            holded_id: Set(None),
         })
         .on_conflict_do_nothing_on([holded_webhook::Column::PortalId])
         .exec(self.db())
@@ -87,6 +88,17 @@ impl Store {
         let mut row: holded_webhook::ActiveModel = self.holded_webhook(portal_id).await?.into();
         row.secret_enc = Set(Some(sealed));
         row.account_id = Set(None);
+        row.update(self.db()).await.map(|_| ())
+    }
+
+    /// The app registered the portal's webhook in Holded, which named it `holded_id`.
+    pub async fn note_holded_registration(
+        &self,
+        portal_id: i64,
+        holded_id: &str,
+    ) -> Result<(), DbErr> {
+        let mut row: holded_webhook::ActiveModel = self.holded_webhook(portal_id).await?.into();
+        row.holded_id = Set(Some(holded_id.to_owned()));
         row.update(self.db()).await.map(|_| ())
     }
 

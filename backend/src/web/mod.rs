@@ -67,6 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(oauth::callback)
         .service(settings_api::get_settings)
         .service(settings_api::put_settings)
+        .service(settings_api::register_holded_webhook)
         .service(sync_api::sync_now)
         .service(sync_api::runs)
         .service(webhooks::hubspot_webhook)

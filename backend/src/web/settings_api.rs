@@ -1,7 +1,9 @@
-//! `GET, PUT /api/settings?portalId=…`: the settings page's API. Requests are
-//! HubSpot-signed; a portal reads and changes only its own settings.
+//! `GET, PUT /api/settings?portalId=…`: the settings page's API, and
+//! `POST /api/settings/holded-webhook/register`, which registers the portal's
+//! webhook in Holded. Requests are HubSpot-signed; a portal reads and changes
+//! only its own settings.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, post, put, web};
 
 use super::{
     ApiError, AppState,
@@ -129,6 +131,29 @@ pub async fn put_settings(
     let mut view = save_settings(&state, &portal, &client, update, &caller.actor()).await?;
     view.access = Some(caller_access(&state, &portal, &client, &caller).await?);
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// «Registrar automáticamente en Holded», for those who may change the
+/// settings: 200 with whether Holded took the webhook and what to do next
+/// (Spanish), Holded's refusal included.
+#[post("/api/settings/holded-webhook/register")]
+pub async fn register_holded_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, portal, client) = signed_portal(&state, &req, &body).await?;
+    let access = caller_access(&state, &portal, &client, &caller).await?;
+    if !access.can_edit {
+        let message = access.message.unwrap_or_else(|| ONLY_ADMINS.to_owned());
+        return Err(forbidden(&state, &caller, message).await?);
+    }
+    let registration = state
+        .settings
+        .register_holded_webhook(portal.id, &caller.actor())
+        .await
+        .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(registration))
 }
 
 /// Validates and saves `update` as `actor` (settings API and console); a

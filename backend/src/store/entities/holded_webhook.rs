@@ -24,6 +24,9 @@ pub struct Model {
     pub last_refusal: Option<String>,
     /// When.
     pub last_refused_at: Option<DateTimeUtc>,
+    /// The id Holded gave the webhook when the app registered it through
+    /// Holded's API (none when it was added by hand).
+    pub holded_id: Option<String>,
 }
 
 /// Relations are navigated with explicit queries.

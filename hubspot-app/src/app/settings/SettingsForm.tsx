@@ -31,6 +31,7 @@ import {
   isValidationFailure,
   usageText,
   parseEditors,
+  registerWebhook,
   requestSync,
   saveSettings,
   toDateParts,
@@ -67,6 +68,8 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [saving, setSaving] = useState(false);
   const [feedback, setFeedback] = useState<Feedback>(null);
+  const [registering, setRegistering] = useState(false);
+  const [registration, setRegistration] = useState<{ registered: boolean; message: string } | null>(null);
 
   const adopt = (saved: Settings) => {
     setSettings(saved);
@@ -139,6 +142,20 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
     }
   };
 
+  const registerInHolded = async () => {
+    setRegistering(true);
+    setRegistration(null);
+    try {
+      const answer = await registerWebhook(fetch, apiOrigin);
+      setSettings((current) => ({ ...current, holdedWebhook: answer.holdedWebhook }));
+      setRegistration({ registered: answer.registered, message: answer.message });
+    } catch (err) {
+      setRegistration({ registered: false, message: err instanceof Error ? err.message : 'Error inesperado.' });
+    } finally {
+      setRegistering(false);
+    }
+  };
+
   const syncNow = async () => {
     setFeedback(null);
     try {
@@ -195,6 +212,9 @@ export const SettingsForm = ({ fetch, apiOrigin, loaded }: Props) => {
         readOnly={readOnly}
         onChange={setWebhookSecret}
         error={fieldErrors.holdedWebhookSecret}
+        onRegister={() => void registerInHolded()}
+        registering={registering}
+        registration={registration}
       />
 
       <Divider />

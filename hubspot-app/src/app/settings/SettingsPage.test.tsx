@@ -53,6 +53,7 @@ const loaded: Settings = {
     refused: 0,
     lastRefusal: null,
     lastRefusedAt: null,
+    holdedId: null,
     events: ['contact.update', 'invoice.approve', 'payment.create'],
     steps: [
       'En Holded, abre Configuración › Desarrolladores › Webhooks y pulsa «Nuevo webhook».',
@@ -222,6 +223,40 @@ describe('SettingsPage', () => {
     );
   });
 
+  it('offers to register the webhook in Holded and shows its answer, the refusal with the guided steps', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, loaded));
+    const { findAll, findByTestId, waitFor, maybeFind } = renderPage();
+    await waitFor(() => expect(maybeFind(LoadingSpinner)).toBeNull());
+    const button = findByTestId(Button, 'register-webhook');
+    expect(button.text).toBe('Registrar automáticamente en Holded');
+    expect(button.props.disabled).toBe(false);
+
+    // Holded refuses: a 200 that says so and points to the guided steps.
+    const refusal =
+      'Holded no ha aceptado el registro automático del webhook. Sigue los pasos guiados de abajo para crearlo en Holded › Configuración › Desarrolladores › Webhooks.';
+    fetchMock.mockResolvedValueOnce(reply(200, { registered: false, message: refusal, holdedWebhook: loaded.holdedWebhook }));
+    button.trigger('onClick');
+    await waitFor(() => expect(findAll(Alert).some((a) => a.props.title === 'Configúralo con los pasos guiados')).toBe(true));
+    expect(fetchMock).toHaveBeenLastCalledWith(`${API}/api/settings/holded-webhook/register`, { method: 'POST', timeout: 15000 });
+    expect(findAll(Alert).find((a) => a.props.title === 'Configúralo con los pasos guiados')?.text).toBe(refusal);
+    expect(findAll(Text).map((t) => t.text ?? '')).toContain(
+      '1. En Holded, abre Configuración › Desarrolladores › Webhooks y pulsa «Nuevo webhook».',
+    );
+
+    // Holded accepts: the secret still comes from Holded's screen.
+    const accepted =
+      'Holded ha creado el webhook. Copia su secreto de firma (empieza por whsec_) de Holded › Configuración › Desarrolladores › Webhooks, pégalo en «Secreto de firma» aquí abajo y guarda.';
+    fetchMock.mockResolvedValueOnce(
+      reply(200, { registered: true, message: accepted, holdedWebhook: { ...loaded.holdedWebhook, holdedId: '5f7a1c2b3d4e5f6a7b8c9d0e' } }),
+    );
+    findByTestId(Button, 'register-webhook').trigger('onClick');
+    await waitFor(() => expect(findAll(Alert).some((a) => a.props.title === 'Webhook registrado en Holded')).toBe(true));
+    const success = findAll(Alert).find((a) => a.props.title === 'Webhook registrado en Holded');
+    expect(success?.props.variant).toBe('success');
+    expect(success?.text).toBe(accepted);
+    expect(findAll(Alert).some((a) => a.props.title === 'Configúralo con los pasos guiados')).toBe(false);
+  });
+
   it('does not send the key when the user left it empty', async () => {
     fetchMock.mockResolvedValueOnce(reply(200, loaded));
     const { findByTestId, waitFor, maybeFind, find } = renderPage();
@@ -324,6 +359,7 @@ describe('SettingsPage', () => {
       expect(find(Alert).props.title).toBe('Solo lectura');
       expect(find(Alert).text).toBe(READ_ONLY_MESSAGE);
       expect(findByTestId(Button, 'save').props.disabled).toBe(true);
+      expect(findByTestId(Button, 'register-webhook').props.disabled).toBe(true);
       expect(find(Input, { name: 'holdedApiKey' }).props.readOnly).toBe(true);
       expect(find(DateInput).props.readOnly).toBe(true);
       expect(find(Toggle).props.readOnly).toBe(true);

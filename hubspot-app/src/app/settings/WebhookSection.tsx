@@ -1,6 +1,7 @@
 // Holded changes in real time: the portal's webhook endpoint, how to add it in Holded (Spanish, step by
-// step, from the backend so the console says the same), whether deliveries arrive, and the signing secret.
-import { Alert, Divider, Heading, Input, Text } from '@hubspot/ui-extensions';
+// step, from the backend so the console says the same), the offer to register it in Holded automatically,
+// whether deliveries arrive, and the signing secret.
+import { Alert, Button, Divider, Heading, Input, Text } from '@hubspot/ui-extensions';
 import { type HoldedWebhook, webhookStatusText } from './settingsApi.ts';
 
 interface Props {
@@ -11,9 +12,14 @@ interface Props {
   onChange: (value: string) => void;
   /** The backend's message when it refused the secret. */
   error: string | undefined;
+  /** Asks the backend to register the webhook in Holded. */
+  onRegister: () => void;
+  registering: boolean;
+  /** The answer of the last registration asked for. */
+  registration: { registered: boolean; message: string } | null;
 }
 
-export const WebhookSection = ({ webhook, secret, readOnly, onChange, error }: Props) => (
+export const WebhookSection = ({ webhook, secret, readOnly, onChange, error, onRegister, registering, registration }: Props) => (
   <>
     <Divider />
     <Heading>Cambios de Holded en tiempo real</Heading>
@@ -22,6 +28,20 @@ export const WebhookSection = ({ webhook, secret, readOnly, onChange, error }: P
       revisándolo todo por si se pierde algún aviso.
     </Text>
     <Text format={{ fontWeight: 'bold' }}>{`Dirección del webhook: ${webhook.url}`}</Text>
+    <Text variant="microcopy">
+      Con un token v2, la app puede intentar crear el webhook en Holded por ti. Si Holded no lo acepta, sigue los pasos.
+    </Text>
+    <Button testId="register-webhook" variant="secondary" disabled={readOnly || registering} onClick={onRegister}>
+      Registrar automáticamente en Holded
+    </Button>
+    {registration && (
+      <Alert
+        title={registration.registered ? 'Webhook registrado en Holded' : 'Configúralo con los pasos guiados'}
+        variant={registration.registered ? 'success' : 'info'}
+      >
+        {registration.message}
+      </Alert>
+    )}
     {webhook.steps.map((step, i) => (
       <Text key={step}>{`${i + 1}. ${step}`}</Text>
     ))}

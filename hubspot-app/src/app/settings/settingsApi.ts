@@ -1,4 +1,5 @@
-// The backend's settings API (GET and PUT /api/settings, POST /api/sync), as the page uses it.
+// The backend's settings API (GET and PUT /api/settings, POST /api/settings/holded-webhook/register,
+// POST /api/sync), as the page uses it.
 // Requests go through hubspot.fetch, which signs them and adds the caller's portal and user to the URL.
 import { type FetchLike, acceptedBody, backendError, backendUrl, callBackend, messageOf } from '@holded-hubspot/ui-common/backend';
 import type { DocumentType } from '@holded-hubspot/ui-common/documentTypes';
@@ -75,6 +76,8 @@ export interface HoldedWebhook {
   refused: number;
   lastRefusal: string | null;
   lastRefusedAt: string | null;
+  /** The id Holded gave the webhook when the app registered it there (none when added by hand). */
+  holdedId: string | null;
   /** The events to tick in Holded (`contact.update`, …). */
   events: string[];
   /** The set-up in Holded, step by step (Spanish). */
@@ -168,6 +171,21 @@ export async function saveSettings(
     };
   }
   throw backendError(reply.body, 'No se pudo guardar la configuración.');
+}
+
+/** What «Registrar automáticamente en Holded» answers, Holded's refusal included. */
+export interface WebhookRegistration {
+  /** Whether the webhook exists in Holded now. */
+  registered: boolean;
+  /** What happened and what to do next (Spanish). */
+  message: string;
+  holdedWebhook: HoldedWebhook;
+}
+
+/** Asks the backend to register the portal's webhook in Holded (a v2 token only; the guided steps otherwise). */
+export async function registerWebhook(fetch: FetchLike, apiOrigin: string): Promise<WebhookRegistration> {
+  const reply = await callBackend(fetch, backendUrl(apiOrigin, 'settings', 'holded-webhook', 'register'), { method: 'POST' });
+  return acceptedBody<WebhookRegistration>(reply, 'No se pudo registrar el webhook en Holded.');
 }
 
 /** Asks the backend to sync now; resolves to the message to show. */

@@ -37,7 +37,7 @@ const EVENTS: [&str; 9] = [
 ];
 
 /// Invoices and estimates become deals in the default pipeline.
-const MAPPED: [(&str, &str); 2] = [
+pub(crate) const MAPPED: [(&str, &str); 2] = [
     ("estimate", "appointmentscheduled"),
     ("invoice", "closedwon"),
 ];
@@ -99,7 +99,7 @@ async fn connected_with(engine: Engine, seed: SeedSpec) -> (Scenario, String, St
     (s, url, webhook.secret)
 }
 
-async fn settings(s: &Scenario) -> Value {
+pub(crate) async fn settings(s: &Scenario) -> Value {
     let res = s
         .stack
         .fetch(s.portal, Method::GET, "/api/settings", "")
@@ -120,7 +120,7 @@ fn hubspot_contact(s: &Scenario, holded_id: &str) -> Value {
 
 /// Waits up to a minute for `check` on the HubSpot contact of `holded_id`;
 /// returns how long it took.
-async fn within_a_minute(
+pub(crate) async fn within_a_minute(
     s: &Scenario,
     holded_id: &str,
     check: impl Fn(&Value) -> bool,
@@ -140,7 +140,7 @@ async fn within_a_minute(
 }
 
 /// A synced person of the account (its Holded id).
-fn a_person(s: &Scenario) -> String {
+pub(crate) fn a_person(s: &Scenario) -> String {
     let persons: Vec<String> = s
         .stack
         .sims
@@ -157,7 +157,7 @@ fn a_person(s: &Scenario) -> String {
         .expect("a synced person")
 }
 
-async fn set_phone(s: &Scenario, holded_id: &str, phone: &str) {
+pub(crate) async fn set_phone(s: &Scenario, holded_id: &str, phone: &str) {
     s.holded()
         .update_contact(
             holded_id,

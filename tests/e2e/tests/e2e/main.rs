@@ -18,6 +18,7 @@ mod fault_matrix;
 mod holded_contract;
 mod holded_fidelity;
 mod holded_webhook_contract;
+mod holded_webhook_registration;
 mod holded_webhooks;
 mod hubspot_app;
 mod hubspot_contract;

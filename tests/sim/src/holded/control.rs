@@ -7,6 +7,7 @@
 //!   `POST /accounts/{id}/documents/{document}/approve` (as a user approves it in Holded);
 //!   `POST /accounts/{id}/webhooks` `{url, events}` → `{id, url, events, secret}` (as a user
 //!   adds a webhook in Holded; the secret is the `whsec_…` Holded shows);
+//!   `GET /accounts/{id}/webhooks` (as Holded lists them, secrets included);
 //! - `POST /webhooks/faults` `{duplicate_next?, reorder_next?, drop_next?, bad_signature_next?,
 //!   delay_ms?}`, `GET /webhooks/deliveries`;
 //! - `POST /seed` `{account_id, seed, contacts, products, documents_per_type}` → counts;
@@ -15,7 +16,7 @@
 //! - `GET /stats` → requests per (method, route, caller), 429s sent, faults injected;
 //! - `GET /clock`, `POST /clock` `{set: RFC 3339}` or `{advance_secs}`;
 //! - `GET /settings`, `POST /settings` `{v1_page_size?, v2_rate_limit_per_minute?, monthly_limit?,
-//!   quota_enforced?, v2_contact_code_filter?, ignore_contact_filters?}`;
+//!   quota_enforced?, v2_contact_code_filter?, ignore_contact_filters?, v2_webhooks_api?}`;
 //! - `POST /reset`.
 
 use serde::Deserialize;
@@ -60,6 +61,7 @@ struct SettingsPatch {
     quota_enforced: Option<bool>,
     v2_contact_code_filter: Option<bool>,
     ignore_contact_filters: Option<bool>,
+    v2_webhooks_api: Option<bool>,
 }
 
 fn parse<T: for<'de> Deserialize<'de> + Default>(req: &SimRequest) -> Result<T, Reply> {
@@ -104,6 +106,7 @@ pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
                     Err(e) => Reply::json(422, json!({"error": e})),
                 }
             }),
+            ("GET", ["accounts", id, "webhooks"]) => Ok(ok(sim.webhooks(id))),
             ("POST", ["webhooks", "faults"]) => parse::<WebhookFaults>(req).map(|faults| {
                 sim.set_webhook_faults(faults.clone());
                 ok(faults)
@@ -160,6 +163,9 @@ pub fn handle(sim: &HoldedSim, req: &SimRequest) -> Reply {
                     .unwrap_or(settings.v2_rate_limit_per_minute);
                 settings.monthly_limit = patch.monthly_limit.unwrap_or(settings.monthly_limit);
                 settings.quota_enforced = patch.quota_enforced.unwrap_or(settings.quota_enforced);
+                if let Some(on) = patch.v2_webhooks_api {
+                    settings.v2_webhooks_api = on;
+                }
                 settings.v2_contact_code_filter = patch
                     .v2_contact_code_filter
                     .unwrap_or(settings.v2_contact_code_filter);

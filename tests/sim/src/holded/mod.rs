@@ -360,6 +360,16 @@ impl HoldedSim {
         webhooks::register(&mut self.state(), account_id, url, events)
     }
 
+    /// The webhooks of an account as Holded › Configuración › Desarrolladores
+    /// › Webhooks lists them, each with the signing secret shown there.
+    pub fn webhooks(&self, account_id: &str) -> Vec<SimWebhook> {
+        self.state()
+            .webhooks
+            .get(account_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Sets the faults of the next webhook deliveries.
     pub fn set_webhook_faults(&self, faults: WebhookFaults) {
         self.state().webhook_faults = faults;

@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Every permission scope the simulator knows; new tokens get all by default.
-pub const ALL_PERMISSIONS: [&str; 17] = [
+pub const ALL_PERMISSIONS: [&str; 18] = [
     "contacts:contacts.read",
     "contacts:contacts.write",
     "inventory:products.read",
@@ -32,6 +32,7 @@ pub const ALL_PERMISSIONS: [&str; 17] = [
     "accounting:taxes.read",
     "sales:invoicing-settings.read",
     "developers:usage.read",
+    "developers:webhooks.write",
 ];
 
 /// Tunable behaviour. Where sources disagree, the default is the harsher
@@ -64,6 +65,12 @@ pub struct SimSettings {
     /// `mobile`, `email`, `custom_id`, `code`) is ignored, as Holded does
     /// with parameters it does not know.
     pub ignore_contact_filters: bool,
+    /// Whether v2 `POST /webhooks` registers a webhook. One source (S-MCM)
+    /// reports it (`{url, events, version, description}`, scope
+    /// `developers:webhooks.write`, answered with the webhook's id); another
+    /// (S-FDS) says webhooks are added by hand only. Default: no such route
+    /// (answered as any unknown v2 route).
+    pub v2_webhooks_api: bool,
 }
 
 impl Default for SimSettings {
@@ -76,6 +83,7 @@ impl Default for SimSettings {
             quota_enforced: true,
             v2_contact_code_filter: false,
             ignore_contact_filters: false,
+            v2_webhooks_api: false,
         }
     }
 }

@@ -44,7 +44,8 @@ pub fn handle(
             &format!("Rate limit exceeded: {limit} requests per minute per API key."),
         );
     }
-    let Some((scope, operation)) = route(req.method.as_str(), segments) else {
+    let webhooks_api = state.settings.v2_webhooks_api;
+    let Some((scope, operation)) = route(req.method.as_str(), segments, webhooks_api) else {
         return Reply::problem(404, "No route found.");
     };
     if !grant.permissions.contains(&scope) {
@@ -150,6 +151,7 @@ pub fn handle(
             Some(d) => Reply::json(200, document_json(d)),
             None => Reply::problem(404, "Document not found."),
         },
+        ("POST", ["webhooks"]) => register_webhook(state, &account_id, &body),
         ("POST", [kind]) => match SimDocType::from_v2(kind) {
             Some(t) => create_document(state, &account_id, t, &body),
             None => Reply::problem(404, "No route found."),
@@ -202,8 +204,31 @@ pub fn handle(
     }
 }
 
-/// The permission a route needs and its usage name; `None` for unknown routes.
-fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
+/// `POST /webhooks {url, events, version?, description?}` (S-MCM; only
+/// when the settings model that reading): registers the webhook as a user
+/// does in Holded and answers `201 {id}` — never the signing secret, which
+/// Holded shows on its screen only.
+fn register_webhook(state: &mut State, account_id: &str, body: &Map<String, Value>) -> Reply {
+    let Some(url) = text(body.get("url")) else {
+        return Reply::problem(422, "url is required.");
+    };
+    let events: Option<Vec<String>> = body.get("events").and_then(Value::as_array).map(|list| {
+        list.iter()
+            .filter_map(|e| e.as_str().map(str::to_owned))
+            .collect()
+    });
+    let Some(events) = events else {
+        return Reply::problem(422, "events must be a list of event names.");
+    };
+    match super::webhooks::register(state, account_id, &url, &events) {
+        Ok(webhook) => Reply::json(201, json!({"id": webhook.id})),
+        Err(e) => Reply::problem(422, &e),
+    }
+}
+
+/// The permission a route needs and its usage name; `None` for unknown
+/// routes (`POST /webhooks` is one unless `webhooks_api`).
+fn route(method: &str, segments: &[&str], webhooks_api: bool) -> Option<(String, String)> {
     let access = match method {
         "GET" => "read",
         "POST" | "PUT" => "write",
@@ -229,6 +254,12 @@ fn route(method: &str, segments: &[&str]) -> Option<(String, String)> {
         }
         ["usage"] if method == "GET" => {
             return Some(("developers:usage.read".into(), "api_usage_get_1".into()));
+        }
+        ["webhooks"] if method == "POST" && webhooks_api => {
+            return Some((
+                "developers:webhooks.write".into(),
+                "api_webhooks_create_1".into(),
+            ));
         }
         [kind] | [kind, _] => SimDocType::from_v2(kind)?.scope().to_owned(),
         [kind, _, "approve" | "payments" | "cancel"] if method == "POST" => {
