@@ -9,7 +9,7 @@ use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 
 use super::{
-    DealDocument, HoldedChanges, JobQueue, SyncPortal, queue::Storage, run_deal_document,
+    DealDocument, HoldedChanges, JobError, JobQueue, SyncPortal, queue::Storage, run_deal_document,
     run_holded_changes, run_sync_portal, sweep_deal_work,
 };
 use crate::{
@@ -76,20 +76,29 @@ async fn on_tick(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError> 
 
 async fn on_sync_portal(job: SyncPortal, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let result = run_sync_portal(&ctx.store, ctx.engine.as_ref(), &job).await;
-    record_outcome("sync_portal", result.is_ok());
-    if let Err(err) = &result {
-        tracing::error!(portal_id = job.portal_id, error = %err, "sync job failed");
-    }
-    Ok(result?)
+    Ok(portal_job_finished("sync_portal", job.portal_id, result)?)
 }
 
 async fn on_holded_changes(job: HoldedChanges, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let result = run_holded_changes(&ctx.store, ctx.engine.as_ref(), &job).await;
-    record_outcome("holded_changes", result.is_ok());
+    Ok(portal_job_finished(
+        "holded_changes",
+        job.portal_id,
+        result,
+    )?)
+}
+
+/// Counts a portal's job by outcome and logs its failure.
+fn portal_job_finished(
+    job: &'static str,
+    portal_id: i64,
+    result: Result<(), JobError>,
+) -> Result<(), JobError> {
+    record_outcome(job, result.is_ok());
     if let Err(err) = &result {
-        tracing::error!(portal_id = job.portal_id, error = %err, "Holded changes job failed");
+        tracing::error!(job, portal_id, error = %err, "job failed");
     }
-    Ok(result?)
+    result
 }
 
 async fn on_sweep(_tick: Tick, ctx: Data<JobContext>) -> Result<(), BoxDynError> {

@@ -148,6 +148,17 @@ impl Scenario {
             .unwrap();
     }
 
+    /// How many persons the seeded Holded account has (HubSpot contacts-to-be).
+    pub(crate) fn holded_persons(&self) -> usize {
+        self.stack
+            .sims
+            .holded
+            .contacts(&self.account.account_id)
+            .iter()
+            .filter(|c| c.is_person)
+            .count()
+    }
+
     /// A Holded client on the seeded account (v2 token).
     pub(crate) fn holded(&self) -> HoldedClient {
         HoldedClient::new(
@@ -405,14 +416,7 @@ async fn refused_records_fail_alone_with_their_reasons_and_wait_for_a_change() {
     );
     let landed = holded_ids(&s.records("contacts"));
     assert!(!landed.contains(&bad_email) && !landed.contains(&too_long));
-    let persons = s
-        .stack
-        .sims
-        .holded
-        .contacts(&s.account.account_id)
-        .iter()
-        .filter(|c| c.is_person)
-        .count();
+    let persons = s.holded_persons();
     assert_eq!(landed.len(), persons - 2, "all the others land");
     let failed = failed_items(&s).await;
     assert_eq!(failed.len(), 2);
@@ -944,14 +948,7 @@ async fn a_dry_run_plans_and_writes_nothing() {
     let output = s.sync(&["--dry-run"]).await;
     assert_eq!(s.writes(), before, "{output}");
     assert!(s.records("contacts").is_empty());
-    let persons = s
-        .stack
-        .sims
-        .holded
-        .contacts(&s.account.account_id)
-        .iter()
-        .filter(|c| c.is_person)
-        .count();
+    let persons = s.holded_persons();
     assert!(
         summary_line(&output, "contacts").contains(&format!("creados {persons:>6}")),
         "{output}"
@@ -1013,14 +1010,7 @@ async fn a_run_left_by_a_dead_worker_is_taken_over_and_finished() {
     }
     let run = run.unwrap();
     assert_eq!(run.status, "completed", "{}", s.stack.service.logs());
-    let persons = s
-        .stack
-        .sims
-        .holded
-        .contacts(&s.account.account_id)
-        .iter()
-        .filter(|c| c.is_person)
-        .count();
+    let persons = s.holded_persons();
     assert_eq!(s.records("contacts").len(), persons);
 }
 
