@@ -50,7 +50,13 @@ async fn connected(engine: Engine) -> (Scenario, String, String) {
 
 /// [`connected`] with the account seeded by `seed`.
 async fn connected_with(engine: Engine, seed: SeedSpec) -> (Scenario, String, String) {
-    let s = scenario(engine, Tier::Pro, seed, false, false).await;
+    connected_as(engine, seed, false).await
+}
+
+/// [`connected_with`], the portal keeping the account's v1 key (`use_v1`)
+/// or its v2 token.
+async fn connected_as(engine: Engine, seed: SeedSpec, use_v1: bool) -> (Scenario, String, String) {
+    let s = scenario(engine, Tier::Pro, seed, false, use_v1).await;
     let output = s.sync(&[]).await;
     assert!(output.contains("completed"), "{output}");
     let view = settings(&s).await;
@@ -210,6 +216,16 @@ async fn a_phone_changed_in_holded_reaches_hubspot_within_a_minute_and_a_delete_
         p["holded_estado_sync"] == "eliminado_en_holded"
     })
     .await;
+}
+
+/// Holded's webhooks do not depend on the key a portal keeps: a portal
+/// with a v1 key gets the change too, read back through v1.
+#[tokio::test]
+async fn a_portal_with_a_v1_key_gets_the_change_too() {
+    let (s, _, _) = connected_as(Engine::Sqlite, small_seed(12), true).await;
+    let person = a_person(&s);
+    set_phone(&s, &person, "+34 699 001 122").await;
+    within_a_minute(&s, &person, |p| p["phone"] == "+34699001122").await;
 }
 
 async fn runs(s: &Scenario) -> (u16, Value) {
