@@ -1,5 +1,6 @@
-//! The Holded simulator's webhooks against `../shared/reference/holded-api.md`
-//! §5.6: a webhook configured with a URL and the ticked events gets a
+//! The Holded simulator's webhooks against Holded's help article on webhooks
+//! (holded.com, Configuración › Desarrolladores › Webhooks) and public
+//! receivers that verify its deliveries: a webhook configured with a URL and the ticked events gets a
 //! `whsec_…` signing secret; each change of a ticked event is POSTed with
 //! `x-holded-webhook-event` (`prefix.action`, `proform` not `proforma`),
 //! `-id`, `-account-id`, `-date`, `-version` and

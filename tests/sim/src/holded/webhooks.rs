@@ -1,4 +1,5 @@
-//! Holded's webhooks (`../shared/reference/holded-api.md` §5.6): a user adds
+//! Holded's webhooks (Holded's help article on webhooks, and public receivers
+//! that verify its deliveries): a user adds
 //! a webhook in Configuración › Desarrolladores › Webhooks with an `https://`
 //! URL and the events to send (`contact.update`, `invoice.approve`, …);
 //! Holded shows a signing secret (`whsec_…`) and, for every change of a ticked

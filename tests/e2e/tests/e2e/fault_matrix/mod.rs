@@ -334,7 +334,7 @@ pub async fn run(plan: &Plan) -> Figures {
         let _ = worker.child.start_kill();
         let _ = worker.child.wait().await;
     }
-    if !figures.is_clean() {
+    if figures.fault().is_some() {
         keep_logs(cwd.path());
     }
     let _ = web.terminate().await;
