@@ -90,6 +90,26 @@ impl Filter {
             values: None,
         }
     }
+
+    /// Records without a value of `property`.
+    pub fn absent(property: impl Into<String>) -> Self {
+        Self::valueless(property, Operator::NotHasProperty)
+    }
+
+    /// Records with a value of `property`.
+    pub fn present(property: impl Into<String>) -> Self {
+        Self::valueless(property, Operator::HasProperty)
+    }
+
+    fn valueless(property: impl Into<String>, operator: Operator) -> Self {
+        Self {
+            property_name: property.into(),
+            operator,
+            value: None,
+            high_value: None,
+            values: None,
+        }
+    }
 }
 
 /// Filters joined by AND.

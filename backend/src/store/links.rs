@@ -68,6 +68,21 @@ impl Store {
         Ok(found)
     }
 
+    /// Whether any Holded record of `kind` is linked to a HubSpot record yet
+    /// (no link: the kind's first sync is still to finish).
+    pub async fn has_links(&self, portal_id: i64, kind: &str) -> Result<bool, DbErr> {
+        let one = record_link::Entity::find()
+            .select_only()
+            .column(record_link::Column::Id)
+            .filter(record_link::Column::PortalId.eq(portal_id))
+            .filter(record_link::Column::ObjectKind.eq(kind))
+            .filter(record_link::Column::HubspotId.is_not_null())
+            .into_tuple::<i64>()
+            .one(self.db())
+            .await?;
+        Ok(one.is_some())
+    }
+
     /// Writes links (insert or update by portal, kind and Holded id) and clears
     /// their deleted mark and any refusal.
     pub async fn save_links(

@@ -5,10 +5,9 @@
 //! instead of duplicated.
 
 use std::{
-    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, atomic::AtomicU64},
+    sync::{Arc, atomic::AtomicU64},
     task::{Context, Poll},
 };
 
@@ -18,19 +17,16 @@ use super::{
     SyncError,
     context::{RunContext, Scan},
     deletions::{mark_gone, mark_vanished},
+    existing::Unlinked,
     hash::content_hash,
     isolate,
-    mapping::{company_properties, domain_of, erase_sensitive, person_properties},
+    mapping::{company_properties, erase_sensitive, person_properties},
     tally::Tally,
     write::{BATCH, Pending, reason},
 };
 use crate::{
     holded::{Contact, HoldedApi},
-    hubspot::{
-        HubspotError, ObjectType, PortalClient, UpdateInput, UpsertInput,
-        search::{Filter, Operator},
-        search_in::AnyOf,
-    },
+    hubspot::{HubspotError, ObjectType, PortalClient, UpdateInput, UpsertInput},
     store::Store,
 };
 
@@ -107,12 +103,6 @@ struct Written {
     refused: Vec<(Pending, String)>,
 }
 
-/// HubSpot ids this run's batches took to link a Holded record to: a batch
-/// written alongside must not take them too (the links are saved only once
-/// each write ends).
-#[derive(Default)]
-struct Taken(Mutex<HashSet<String>>);
-
 /// Batch writes in flight, each with the index of its side. Each runs on a
 /// task of its own, so it goes on (and releases what it holds in the
 /// database) whatever the scan awaits meanwhile; dropping them aborts them.
@@ -125,7 +115,7 @@ struct WriteJob {
     client: PortalClient,
     kind: &'static str,
     object: ObjectType,
-    taken: Arc<Taken>,
+    unlinked: Arc<Unlinked>,
 }
 
 /// A spawned task, aborted when dropped unfinished (a failed run stops its
@@ -184,7 +174,10 @@ pub async fn sync_contacts(
     if sides.iter().all(Option::is_none) {
         return Ok(Vec::new());
     }
-    let taken = [Arc::new(Taken::default()), Arc::new(Taken::default())];
+    let unlinked = [
+        Arc::new(Unlinked::open(ctx, "contacts", ObjectType::Contacts).await?),
+        Arc::new(Unlinked::open(ctx, "companies", ObjectType::Companies).await?),
+    ];
     let mut writes: Writes = FuturesUnordered::new();
     let started = chrono::Utc::now();
     let targeted = ctx.contacts_scope().ids();
@@ -230,7 +223,7 @@ pub async fn sync_contacts(
                 )
                 .await?;
             for batch in full {
-                send(ctx, &mut sides, &mut writes, &taken, which, batch).await?;
+                send(ctx, &mut sides, &mut writes, &unlinked, which, batch).await?;
             }
         }
         ctx.progress.page("contacts", scanned);
@@ -239,7 +232,7 @@ pub async fn sync_contacts(
     for which in 0..sides.len() {
         if let Some(side) = sides[which].as_mut() {
             let batch = std::mem::take(&mut side.batch);
-            send(ctx, &mut sides, &mut writes, &taken, which, batch).await?;
+            send(ctx, &mut sides, &mut writes, &unlinked, which, batch).await?;
         }
     }
     while let Some((which, done)) = writes.next().await {
@@ -285,7 +278,7 @@ async fn send(
     ctx: &RunContext<'_>,
     sides: &mut [Option<Side>; 2],
     writes: &mut Writes,
-    taken: &[Arc<Taken>; 2],
+    unlinked: &[Arc<Unlinked>; 2],
     which: usize,
     batch: Vec<Pending>,
 ) -> Result<(), SyncError> {
@@ -305,7 +298,7 @@ async fn send(
         client: side.client.clone(),
         kind: side.kind,
         object: side.object,
-        taken: taken[which].clone(),
+        unlinked: unlinked[which].clone(),
     };
     while writes.len() >= IN_FLIGHT {
         if let Some((done_side, done)) = writes.next().await {
@@ -379,12 +372,10 @@ async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, Syn
         ..
     } = job;
     let (kind, object) = (*kind, *object);
-    let keys: &[&str] = if kind == "companies" {
-        &["domain", "holded_nif"]
-    } else {
-        &["email"]
-    };
-    let existing = existing_records(job, &batch, keys).await?;
+    let existing = job
+        .unlinked
+        .matches(client, store, *portal_id, &batch)
+        .await?;
     let (to_link, to_upsert): (Vec<&Pending>, Vec<&Pending>) = batch
         .iter()
         .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
@@ -447,98 +438,4 @@ async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, Syn
     store.save_links(*portal_id, kind, &links).await?;
     store.resolve_run_items(*portal_id, kind, &linked).await?;
     Ok(written)
-}
-
-/// A value as records are matched by: a domain as HubSpot's company key
-/// (no scheme, no `www.`, no path, lower case), anything else lower case.
-fn match_key(key: &str, value: &str) -> Option<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    match key {
-        "domain" => domain_of(value),
-        _ => Some(value.to_lowercase()),
-    }
-}
-
-/// The forms of a matched value to search HubSpot for: a domain as HubSpot
-/// usually keeps it and with the `www.` people often type.
-fn searched_forms(key: &str, value: &str) -> Vec<String> {
-    match key {
-        "domain" => vec![value.to_owned(), format!("www.{value}")],
-        _ => vec![value.to_owned()],
-    }
-}
-
-/// HubSpot records without a `holded_id` that match unlinked records of
-/// `batch` by one of `keys` (lowercased): Holded id → HubSpot id. The values
-/// are spread over as many searches as HubSpot's limits need. A record
-/// already linked to another Holded record is never taken (search lags
-/// behind writes: a record linked minutes ago may still show no Holded id).
-async fn existing_records(
-    job: &WriteJob,
-    batch: &[Pending],
-    keys: &[&str],
-) -> Result<HashMap<String, String>, SyncError> {
-    let mut by_value: HashMap<(&str, String), String> = HashMap::new();
-    for pending in batch.iter().filter(|p| p.hubspot_id.is_none()) {
-        for key in keys {
-            if let Some(value) = pending.props.get(*key).and_then(|v| match_key(key, v)) {
-                by_value
-                    .entry((key, value))
-                    .or_insert_with(|| pending.holded_id.clone());
-            }
-        }
-    }
-    let any_of: Vec<AnyOf> = keys
-        .iter()
-        .map(|key| AnyOf {
-            property: (*key).to_owned(),
-            values: by_value
-                .keys()
-                .filter(|(k, _)| k == key)
-                .flat_map(|(_, v)| searched_forms(key, v))
-                .collect(),
-        })
-        .filter(|a| !a.values.is_empty())
-        .collect();
-    if any_of.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let unlinked = Filter {
-        property_name: "holded_id".to_owned(),
-        operator: Operator::NotHasProperty,
-        value: None,
-        high_value: None,
-        values: None,
-    };
-    let properties: Vec<&str> = keys.iter().copied().chain(["holded_id"]).collect();
-    let records = job
-        .client
-        .search_any_of(job.object, &any_of, &[unlinked], &properties)
-        .await?;
-    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let taken = job
-        .store
-        .linked_hubspot_ids(job.portal_id, job.kind, &ids)
-        .await?;
-    let mut in_flight = job.taken.0.lock().unwrap_or_else(|p| p.into_inner());
-    let mut found = HashMap::new();
-    for record in records
-        .iter()
-        .filter(|r| !taken.contains(&r.id) && !in_flight.contains(&r.id))
-    {
-        for key in keys {
-            if let Some(value) = record.get(key).and_then(|v| match_key(key, v))
-                && let Some(holded_id) = by_value.get(&(*key, value))
-            {
-                found
-                    .entry(holded_id.clone())
-                    .or_insert_with(|| record.id.clone());
-            }
-        }
-    }
-    in_flight.extend(found.values().cloned());
-    Ok(found)
 }

@@ -12,6 +12,7 @@ mod created_documents;
 mod deals;
 mod deletions;
 mod engine;
+mod existing;
 mod hash;
 mod isolate;
 pub mod mapping;

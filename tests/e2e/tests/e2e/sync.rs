@@ -10,7 +10,10 @@ use holded_hubspot::holded::{ClientOptions, ContactChanges, HoldedApi, HoldedCli
 use holded_hubspot_sim::{
     holded::faults::{Fault as HoldedFault, FaultKind},
     holded::{SimAccount, seed::SeedSpec},
-    hubspot::{Fault, NewPortal, Settings, model::Tier},
+    hubspot::{
+        Fault, NewPortal, Settings,
+        model::{ObjType, Tier},
+    },
 };
 use reqwest::Method;
 use secrecy::SecretString;
@@ -560,10 +563,13 @@ async fn existing_hubspot_records_are_linked_not_duplicated() {
     );
 }
 
-/// HubSpot refuses search bodies over 3,000 characters (reference §1.5; the
-/// simulator too): a first sync of 100 Spanish companies at a time, their
-/// domains and CIFs all looked up to link existing ones, needs several
-/// searches, each within every limit.
+/// HubSpot allows 5 searches a second and refuses search bodies over 3,000
+/// characters (reference §1.5; the simulator too). A first sync reads the
+/// HubSpot companies it could link to once (here 203: two pages) instead of
+/// searching batch after batch; a later night with more of them than one
+/// page looks each batch of 100 Spanish companies up by domain and CIF, in
+/// several searches, each within every limit. Either way existing companies
+/// are linked, never duplicated.
 #[tokio::test]
 async fn a_batch_of_100_companies_is_looked_up_within_the_search_limits() {
     companies_looked_up_within_the_search_limits(false).await;
@@ -594,40 +600,98 @@ async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool)
         wide_search_filters,
         ..Settings::default()
     });
-    let contacts = s.stack.sims.holded.contacts(&s.account.account_id);
-    let companies: Vec<_> = contacts.iter().filter(|c| !c.is_person).collect();
-    assert_eq!(companies.len(), 250);
-    let domain = |company: &&holded_hubspot_sim::holded::model::SimContact| {
-        holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap()
-    };
-    // Some Holded companies share a domain (duplicates): each HubSpot company
-    // is linked to one of them, the others get their own.
-    let shared: HashSet<String> = {
-        let mut seen = HashSet::new();
-        companies
-            .iter()
-            .map(domain)
-            .filter(|d| !seen.insert(d.clone()))
-            .collect()
-    };
-    assert!(!shared.is_empty(), "the seed has duplicate domains");
-    // Three of them already exist in HubSpot (same domain, no Holded id).
+    // HubSpot's own companies, unknown to Holded: more than a search page.
+    let own: Vec<_> = (0..200)
+        .map(|i| {
+            std::collections::BTreeMap::from([
+                ("name".to_owned(), format!("Reformas Peñalara {i} S.L.")),
+                ("domain".to_owned(), format!("reformas-penalara-{i}.es")),
+            ])
+        })
+        .collect();
+    s.stack
+        .sims
+        .hubspot
+        .seed_records(s.portal as u64, ObjType::Companies, own)
+        .unwrap();
+    let first = s.stack.sims.holded.contacts(&s.account.account_id);
+    let existing = existing_companies(&s, &first, &[]).await;
+
+    let output = s.sync(&[]).await;
+    assert!(output.contains("· completed ·"), "{output}");
+    assert_linked_once(&s, &first, &existing, 200, &output);
+    let searches =
+        || s.stack.sims.hubspot.stats().by_endpoint["POST /crm/objects/2026-09/companies/search"];
+    let first_searches = searches();
+    assert_eq!(
+        first_searches, 2,
+        "the first sync reads the 203 unlinked companies once, in two pages"
+    );
+
+    // A later night: 250 more Holded companies, three of them already in HubSpot.
+    s.stack
+        .sims
+        .holded
+        .seed(&SeedSpec {
+            account_id: s.account.account_id.clone(),
+            seed: 21,
+            contacts: 500,
+            products: 0,
+            documents_per_type: 0,
+        })
+        .unwrap();
+    let all = s.stack.sims.holded.contacts(&s.account.account_id);
+    let added: Vec<_> = all[first.len()..].to_vec();
+    let existing_later = existing_companies(&s, &added, &first).await;
+    let output = s.sync(&[]).await;
+    assert!(output.contains("· completed ·"), "{output}");
+    let mut every_existing = existing;
+    every_existing.extend(existing_later);
+    assert_linked_once(&s, &all, &every_existing, 200, &output);
+    let later_searches = searches() - first_searches;
+    assert!(
+        later_searches > 3,
+        "three batches of companies, each needing more than one search: {later_searches}"
+    );
+}
+
+type HoldedContact = holded_hubspot_sim::holded::model::SimContact;
+
+fn company_domain(company: &HoldedContact) -> String {
+    holded_hubspot::sync::mapping::domain_of(company.website.as_deref().unwrap()).unwrap()
+}
+
+/// Makes three companies of `contacts` exist in HubSpot already (same
+/// domain, no Holded id), avoiding domains other Holded companies (of
+/// `contacts` or `others`) share; returns (Holded id, HubSpot id) of each.
+async fn existing_companies(
+    s: &Scenario,
+    contacts: &[HoldedContact],
+    others: &[HoldedContact],
+) -> Vec<(String, Value)> {
+    let companies: Vec<&HoldedContact> = contacts.iter().filter(|c| !c.is_person).collect();
+    let mut seen = HashSet::new();
+    let shared: HashSet<String> = companies
+        .iter()
+        .copied()
+        .chain(others.iter().filter(|c| !c.is_person))
+        .map(company_domain)
+        .filter(|d| !seen.insert(d.clone()))
+        .collect();
     let client = crate::support::http();
     let mut existing = Vec::new();
-    for company in companies
+    let alone: Vec<&&HoldedContact> = companies
         .iter()
-        .filter(|c| !shared.contains(&domain(c)))
-        .step_by(70)
-        .take(3)
-    {
-        let domain = domain(company);
+        .filter(|c| !shared.contains(&company_domain(c)))
+        .collect();
+    for company in alone.iter().step_by(alone.len() / 3).take(3) {
         let made: Value = client
             .post(format!(
                 "{}/crm/v3/objects/companies",
                 s.stack.sims.hubspot_url
             ))
             .bearer_auth(&s.token)
-            .json(&json!({"properties": {"name": company.name, "domain": domain}}))
+            .json(&json!({"properties": {"name": company.name, "domain": company_domain(company)}}))
             .send()
             .await
             .unwrap()
@@ -636,22 +700,33 @@ async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool)
             .unwrap();
         existing.push((company.id.clone(), made["id"].clone()));
     }
+    assert_eq!(existing.len(), 3);
     tokio::time::sleep(Duration::from_millis(1_200)).await; // past the search index lag
+    existing
+}
 
-    let output = s.sync(&[]).await;
-    assert!(output.contains("· completed ·"), "{output}");
+/// One HubSpot company per Holded company of `contacts` (plus HubSpot's
+/// `own`), each Holded id once, the `existing` ones linked to theirs.
+fn assert_linked_once(
+    s: &Scenario,
+    contacts: &[HoldedContact],
+    existing: &[(String, Value)],
+    own: usize,
+    output: &str,
+) {
+    let companies = contacts.iter().filter(|c| !c.is_person).count();
     let hs_companies = s.records("companies");
     assert_eq!(
         hs_companies.len(),
-        250,
+        companies + own,
         "one HubSpot company per Holded company: {output}"
     );
     let linked: HashSet<&str> = hs_companies
         .iter()
         .filter_map(|c| c["properties"]["holded_id"].as_str())
         .collect();
-    assert_eq!(linked.len(), 250);
-    for (holded_id, hubspot_id) in &existing {
+    assert_eq!(linked.len(), companies);
+    for (holded_id, hubspot_id) in existing {
         let linked = hs_companies
             .iter()
             .find(|c| &c["id"] == hubspot_id)
@@ -661,12 +736,6 @@ async fn companies_looked_up_within_the_search_limits(wide_search_filters: bool)
             Some(holded_id.as_str())
         );
     }
-    let searches =
-        s.stack.sims.hubspot.stats().by_endpoint["POST /crm/objects/2026-09/companies/search"];
-    assert!(
-        searches > 3,
-        "three batches of companies need more than one search each: {searches}"
-    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod associations;
 mod control;
 mod errors;
 mod gate;
+mod indexes;
 mod misc;
 pub mod model;
 mod oauth;

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::indexes::{Associations, ValueIndex};
+
 /// Account tier: decides e.g. whether sensitive properties are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -575,8 +577,9 @@ impl Pipeline {
     }
 }
 
-/// One association edge (stored in both directions).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One association edge (stored in both directions). Ordered by its fields
+/// in turn, so one record's edges to one type sort together.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Assoc {
     /// From type.
     pub from_type: ObjType,
@@ -669,7 +672,7 @@ pub struct Portal {
     /// Deal pipelines.
     pub pipelines: Vec<Pipeline>,
     /// Associations.
-    pub associations: Vec<Assoc>,
+    pub associations: Associations,
     /// Tax rates.
     pub tax_rates: Vec<TaxRate>,
     /// App event occurrences received.
@@ -678,6 +681,8 @@ pub struct Portal {
     pub required: HashMap<ObjType, Vec<String>>,
     /// The account's users, by user id.
     pub users: BTreeMap<u64, User>,
+    /// Values of the unique properties, for lookups without a scan.
+    pub values: ValueIndex,
 }
 
 /// A user of an account (user provisioning API).
@@ -722,7 +727,7 @@ impl Portal {
             };
             groups.insert(t, BTreeMap::from([(info.name.clone(), info)]));
         }
-        Self {
+        let mut portal = Self {
             id,
             tier,
             time_zone,
@@ -732,12 +737,24 @@ impl Portal {
             properties,
             groups,
             pipelines: vec![Pipeline::default_sales()],
-            associations: Vec::new(),
+            associations: Associations::default(),
+            values: ValueIndex::default(),
             tax_rates: Vec::new(),
             app_events: Vec::new(),
             required: HashMap::new(),
             users: BTreeMap::new(),
-        }
+        };
+        // A contact's email is unique in every account.
+        portal.index_values(ObjType::Contacts, "email");
+        portal
+    }
+
+    /// Starts looking values of `property` of `t` up by index, from the
+    /// records' current values (a unique property, from its creation on).
+    pub fn index_values(&mut self, t: ObjType, property: &str) {
+        let records = self.records.get(&t).into_iter().flat_map(|r| r.values());
+        let values = records.filter_map(|r| Some((r.id, r.props.get(property)?.as_str())));
+        self.values.build(t, property, values);
     }
 
     /// Records of a type.
@@ -767,12 +784,7 @@ impl Portal {
                 self.demote_primary_company(to, to_id, from_id);
             }
         }
-        let mut add = |a: Assoc| {
-            if !self.associations.contains(&a) {
-                self.associations.push(a);
-            }
-        };
-        add(Assoc {
+        self.associations.insert(Assoc {
             from_type: from,
             from_id,
             to_type: to,
@@ -780,7 +792,7 @@ impl Portal {
             type_id,
         });
         if let Some(inv) = inverse_type(from, to, type_id) {
-            add(Assoc {
+            self.associations.insert(Assoc {
                 from_type: to,
                 from_id: to_id,
                 to_type: from,
@@ -807,28 +819,26 @@ impl Portal {
         };
         let demoted: Vec<u64> = self
             .associations
-            .iter()
-            .filter(|a| {
-                a.from_type == t
-                    && a.from_id == record
-                    && a.to_type == company
-                    && a.type_id == primary
-                    && a.to_id != keep
-            })
+            .from(t, record, company)
+            .filter(|a| a.type_id == primary && a.to_id != keep)
             .map(|a| a.to_id)
             .collect();
-        self.associations.retain(|a| {
-            let forward = a.from_type == t
-                && a.from_id == record
-                && a.to_type == company
-                && a.type_id == primary;
-            let backward = a.from_type == company
-                && a.to_type == t
-                && a.to_id == record
-                && a.type_id == reverse;
-            let other = if forward { a.to_id } else { a.from_id };
-            !((forward || backward) && other != keep)
-        });
+        for &other in &demoted {
+            self.associations.remove(&Assoc {
+                from_type: t,
+                from_id: record,
+                to_type: company,
+                to_id: other,
+                type_id: primary,
+            });
+            self.associations.remove(&Assoc {
+                from_type: company,
+                from_id: other,
+                to_type: t,
+                to_id: record,
+                type_id: reverse,
+            });
+        }
         for other in demoted {
             self.associate(t, record, company, other, unlabeled);
         }

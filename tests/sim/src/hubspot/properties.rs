@@ -295,6 +295,9 @@ async fn create(
         created_at: now,
     };
     let json = def.to_json();
+    if def.has_unique_value {
+        portal.index_values(t, &def.name);
+    }
     portal
         .properties
         .get_mut(&t)

@@ -217,8 +217,12 @@ fn run(
             }
         }
     }
-    let associations = portal.associations.clone();
-    let records = portal.records(t);
+    let Portal {
+        records,
+        associations,
+        ..
+    } = portal;
+    let records = records.entry(t).or_default();
     let mut hits = Vec::new();
     for record in records.values_mut() {
         record.promote(now);
@@ -230,11 +234,10 @@ fn run(
         }
         let associated = |to: &str, value: &str| {
             let to = ObjType::parse(to);
-            associations.iter().any(|a| {
-                a.from_type == t
-                    && a.from_id == record.id
-                    && Some(a.to_type) == to
-                    && a.to_id.to_string() == value
+            to.is_some_and(|to| {
+                associations
+                    .from(t, record.id, to)
+                    .any(|a| a.to_id.to_string() == value)
             })
         };
         let group_ok = |g: &FilterGroup| {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{
     errors::{ApiError, PropertyIssue, invalid_properties},
+    indexes::ValueIndex,
     model::{ObjType, Record, iso},
     state::State,
     validate,
@@ -61,22 +62,21 @@ pub fn unique_properties(state: &State, portal: u64, t: ObjType) -> Vec<String> 
     names
 }
 
-/// The live record of `t` whose `property` equals `value`.
+/// The live record of `t` whose `property` (one of [`unique_properties`],
+/// indexed from their creation) equals `value`: the lowest id among the
+/// index's candidates that still hold it.
 pub fn find_by(state: &State, portal: u64, t: ObjType, property: &str, value: &str) -> Option<u64> {
-    let records = state.portals[&portal].records.get(&t)?;
-    records
-        .values()
-        .find(|r| {
+    let p = &state.portals[&portal];
+    let records = p.records.get(&t)?;
+    let wanted = ValueIndex::key(property, value);
+    p.values.candidates(t, property, value)?.find(|id| {
+        records.get(id).is_some_and(|r| {
             !r.archived
-                && r.props.get(property).is_some_and(|v| {
-                    if property == "email" {
-                        v.eq_ignore_ascii_case(value)
-                    } else {
-                        v == value
-                    }
-                })
+                && r.props
+                    .get(property)
+                    .is_some_and(|v| ValueIndex::key(property, v) == wanted)
         })
-        .map(|r| r.id)
+    })
 }
 
 /// Validates one write (of record `existing`, or a create) without applying it.
@@ -184,12 +184,11 @@ pub fn create(
     record.props = values;
     calculate(t, &mut record.props);
     record.reindex(Instant::now(), lag);
-    state
-        .portals
-        .get_mut(&portal)
-        .expect("portal exists")
-        .records(t)
-        .insert(id, record);
+    let p = state.portals.get_mut(&portal).expect("portal exists");
+    for (name, value) in &record.props {
+        p.values.note(t, id, name, value);
+    }
+    p.records(t).insert(id, record);
     id
 }
 
@@ -205,11 +204,13 @@ pub fn update(
 ) {
     let now = state.now();
     let lag = state.index_lag();
-    let Some(record) = state
-        .portals
-        .get_mut(&portal)
-        .and_then(|p| p.records(t).get_mut(&id))
-    else {
+    let Some(p) = state.portals.get_mut(&portal) else {
+        return;
+    };
+    for (name, value) in values.iter().filter(|(_, v)| !v.is_empty()) {
+        p.values.note(t, id, name, value);
+    }
+    let Some(record) = p.records(t).get_mut(&id) else {
         return;
     };
     let old_stage = record.props.get("dealstage").cloned();
