@@ -113,8 +113,8 @@ pub struct ConfigArgs {
         global = true
     )]
     pub holded_monthly_quota: String,
-    /// Holded v1 requests a minute per key (v1 documents no limit; a 429
-    /// halves the pace for a minute). v2 keeps Holded's documented 100.
+    /// Holded v1 requests a minute per key (v1 documents no limit; a 429 or
+    /// a 5xx halves the pace for a minute). v2 keeps Holded's documented 100.
     #[arg(
         long,
         env = "HH_HOLDED_V1_RATE",

@@ -1,5 +1,5 @@
 //! HTTP to Holded: authentication per generation, rate limiting per key
-//! (halved for a minute after a 429), retries with backoff (429s, 5xx and
+//! (halved for a minute after a 429 or a 5xx), retries with backoff (429s, 5xx and
 //! timeouts), call counting, and turning replies into typed errors.
 
 use std::{
@@ -21,14 +21,14 @@ use super::{error::HoldedError, types::Generation};
 use crate::pace::Pace;
 
 /// v1 requests a minute per key unless configured (`HH_HOLDED_V1_RATE`): v1
-/// documents no limit; clients pace it at up to 10 a second. A 429 halves
-/// the pace for a minute; every 429 and 5xx is retried after a backoff.
+/// documents no limit; clients pace it at up to 10 a second. A 429 or a 5xx
+/// halves the pace for a minute; every 429 and 5xx is retried after a backoff.
 pub const DEFAULT_V1_REQUESTS_PER_MINUTE: u32 = 600;
 
 /// v2 requests a minute per key: Holded's documented limit.
 const V2_REQUESTS_PER_MINUTE: u32 = 100;
 
-/// How long a 429 halves the pace.
+/// How long a 429 or a 5xx halves the pace.
 const SLOW_DOWN: Duration = Duration::from_secs(60);
 
 /// How hard to retry transient failures (429, 5xx, timeouts, connection errors).
@@ -159,7 +159,7 @@ pub(crate) struct Transport {
     key: SecretString,
     pub(crate) generation: Generation,
     limiter: DefaultDirectRateLimiter,
-    /// Until when the pace is halved (a 429 came).
+    /// Until when the pace is halved (a 429 or a 5xx came).
     slow_until: Mutex<Option<Instant>>,
     retry: RetryPolicy,
     calls: Arc<AtomicU64>,
@@ -250,9 +250,10 @@ impl Transport {
         }
     }
 
-    /// Halves the pace for [`SLOW_DOWN`] when Holded says it is too fast.
+    /// Halves the pace for [`SLOW_DOWN`] when Holded says it is too fast or
+    /// struggles (a 5xx).
     fn note_pushback(&self, outcome: &Result<Value, HoldedError>) {
-        if let Err(HoldedError::RateLimited { .. }) = outcome {
+        if let Err(HoldedError::RateLimited { .. } | HoldedError::Server { .. }) = outcome {
             let mut slow_until = self.slow_until.lock().unwrap_or_else(|p| p.into_inner());
             *slow_until = Some(Instant::now() + SLOW_DOWN);
         }

@@ -1178,6 +1178,49 @@ async fn errors_are_typed_in_both_generations() {
     env.sims.stop().await;
 }
 
+/// A 429 or a 5xx halves the client's pace for a minute: past its burst, a
+/// key told to slow down sends one request where it sent two. At 600 a
+/// minute the pace allows 60 at once, then one every 115 ms; slowed, each
+/// call takes two of those turns, so 40 calls after the push-back need 82
+/// turns: 22 past the burst, at least 2.5 s (unslowed, 41 fit the burst).
+#[tokio::test]
+async fn a_429_or_a_5xx_halves_the_pace_for_a_minute() {
+    let env = Env::new().await;
+    for kind in [
+        FaultKind::RateLimit {
+            retry_after_secs: None,
+        },
+        FaultKind::ServerError { status: 503 },
+    ] {
+        let client = env.client_with(
+            &env.account.v1_key,
+            ClientOptions {
+                requests_per_minute: NonZeroU32::new(600),
+                ..fast_options()
+            },
+        );
+        env.sims.holded.add_fault(Fault {
+            kind: kind.clone(),
+            rate: None,
+            next: Some(1),
+            delay_ms: None,
+            generation: None,
+            route: None,
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..40 {
+            client.taxes().await.expect("retried past the push-back");
+        }
+        assert_eq!(client.calls_made(), 41, "{kind:?}: one retry");
+        assert!(
+            started.elapsed() >= Duration::from_millis(2_000),
+            "{kind:?}: 40 calls in {:?}, as fast as before the push-back",
+            started.elapsed()
+        );
+    }
+    env.sims.stop().await;
+}
+
 #[tokio::test]
 async fn retries_honour_retry_after_and_creates_are_not_repeated_blindly() {
     let env = Env::new().await;
