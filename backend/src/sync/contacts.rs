@@ -103,6 +103,14 @@ struct Written {
     refused: Vec<(Pending, String)>,
 }
 
+impl Written {
+    fn add(&mut self, other: Written) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.refused.extend(other.refused);
+    }
+}
+
 /// Batch writes in flight, each with the index of its side. Each runs on a
 /// task of its own, so it goes on (and releases what it holds in the
 /// database) whatever the scan awaits meanwhile; dropping them aborts them.
@@ -116,6 +124,19 @@ struct WriteJob {
     kind: &'static str,
     object: ObjectType,
     unlinked: Arc<Unlinked>,
+}
+
+impl WriteJob {
+    fn of(ctx: &RunContext<'_>, side: &Side, unlinked: &Arc<Unlinked>) -> Self {
+        Self {
+            store: ctx.store.clone(),
+            portal_id: ctx.portal_id,
+            client: side.client.clone(),
+            kind: side.kind,
+            object: side.object,
+            unlinked: unlinked.clone(),
+        }
+    }
 }
 
 /// A spawned task, aborted when dropped unfinished (a failed run stops its
@@ -238,6 +259,14 @@ pub async fn sync_contacts(
     while let Some((which, done)) = writes.next().await {
         settle(&mut sides, which, done)?;
     }
+    for (side, unlinked) in sides.iter_mut().zip(&unlinked) {
+        let Some(side) = side.as_mut() else { continue };
+        let rest = unlinked.take_deferred();
+        if !rest.is_empty() {
+            let job = WriteJob::of(ctx, side, unlinked);
+            side.settle(write_adopted(&job, rest).await?);
+        }
+    }
     if whole && pages.doubt().is_none() {
         ctx.index.complete(started).await?;
     }
@@ -292,14 +321,7 @@ async fn send(
         side.tally.plan(side.kind, &batch);
         return Ok(());
     }
-    let job = WriteJob {
-        store: ctx.store.clone(),
-        portal_id: ctx.portal_id,
-        client: side.client.clone(),
-        kind: side.kind,
-        object: side.object,
-        unlinked: unlinked[which].clone(),
-    };
+    let job = WriteJob::of(ctx, side, &unlinked[which]);
     while writes.len() >= IN_FLIGHT {
         if let Some((done_side, done)) = writes.next().await {
             settle(sides, done_side, done)?;
@@ -357,11 +379,11 @@ fn consider(
     });
 }
 
-/// Links existing HubSpot records first (unlinked records whose email, or
-/// domain or NIF, a HubSpot record without a Holded id already has), upserts
-/// the rest by `holded_id`, and links records that turn out to exist when
-/// HubSpot answers with the existing id. Saves the links; returns what it
-/// did, for the kind's tally.
+/// Upserts the batch's records by `holded_id`, except those HubSpot already
+/// has without a Holded id (same email, or domain or NIF), found before or
+/// named by a conflict: those are linked, written by id [`BATCH`] at a time
+/// across the run's batches (see [`Unlinked::defer`]). Saves the links;
+/// returns what it did, for the kind's tally.
 async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, SyncError> {
     let WriteJob {
         store,
@@ -381,9 +403,9 @@ async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, Syn
         .partition(|p| p.hubspot_id.is_none() && existing.contains_key(&p.holded_id));
     let mut written = Written::default();
     let mut links = Vec::new();
-    let mut adopt: Vec<(&Pending, String)> = to_link
+    let mut adopt: Vec<(Pending, String)> = to_link
         .iter()
-        .map(|p| (*p, existing[&p.holded_id].clone()))
+        .map(|p| ((*p).clone(), existing[&p.holded_id].clone()))
         .collect();
 
     if !to_upsert.is_empty() {
@@ -409,7 +431,7 @@ async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, Syn
                     existing_id: Some(id),
                     ..
                 } if pending.hubspot_id.is_none() => {
-                    adopt.push((pending, id.clone()));
+                    adopt.push((pending.clone(), id.clone()));
                 }
                 _ => written
                     .refused
@@ -417,25 +439,53 @@ async fn write_batch(job: &WriteJob, batch: Vec<Pending>) -> Result<Written, Syn
             }
         }
     }
+    save_written(job, &links).await?;
+    let due = job.unlinked.defer(adopt);
+    if !due.is_empty() {
+        written.add(write_adopted(job, due).await?);
+    }
+    Ok(written)
+}
 
-    if !adopt.is_empty() {
-        let inputs: Vec<UpdateInput> = adopt
-            .iter()
-            .map(|(p, id)| UpdateInput::new(id.clone(), p.props.clone()))
-            .collect();
-        let settled = isolate::write(client, object, &inputs, &vec![false; inputs.len()]).await?;
-        for (i, record) in settled.written {
-            written.updated += 1;
-            links.push(adopt[i].0.link(&record.id));
-        }
-        for (i, error) in settled.refused {
-            written
-                .refused
-                .push((adopt[i].0.clone(), reason(kind, &error)));
-        }
+/// Writes records onto the HubSpot records they were matched to (an update
+/// by id each) and saves their links.
+async fn write_adopted(
+    job: &WriteJob,
+    adopt: Vec<(Pending, String)>,
+) -> Result<Written, SyncError> {
+    let mut written = Written::default();
+    let inputs: Vec<UpdateInput> = adopt
+        .iter()
+        .map(|(p, id)| UpdateInput::new(id.clone(), p.props.clone()))
+        .collect();
+    let settled =
+        isolate::write(&job.client, job.object, &inputs, &vec![false; inputs.len()]).await?;
+    let mut links = Vec::new();
+    for (i, record) in settled.written {
+        written.updated += 1;
+        links.push(adopt[i].0.link(&record.id));
+    }
+    for (i, error) in settled.refused {
+        written
+            .refused
+            .push((adopt[i].0.clone(), reason(job.kind, &error)));
+    }
+    save_written(job, &links).await?;
+    Ok(written)
+}
+
+/// Saves the links of written records and clears their failures.
+async fn save_written(
+    job: &WriteJob,
+    links: &[crate::store::links::LinkWrite],
+) -> Result<(), SyncError> {
+    if links.is_empty() {
+        return Ok(());
     }
     let linked: Vec<String> = links.iter().map(|l| l.holded_id.clone()).collect();
-    store.save_links(*portal_id, kind, &links).await?;
-    store.resolve_run_items(*portal_id, kind, &linked).await?;
-    Ok(written)
+    job.store.save_links(job.portal_id, job.kind, links).await?;
+    job.store
+        .resolve_run_items(job.portal_id, job.kind, &linked)
+        .await?;
+    Ok(())
 }

@@ -20,7 +20,13 @@ use std::{
 
 use tokio::sync::OnceCell;
 
-use super::{SyncError, context::RunContext, mapping::domain_of, targets::Scope, write::Pending};
+use super::{
+    SyncError,
+    context::RunContext,
+    mapping::domain_of,
+    targets::Scope,
+    write::{BATCH, Pending},
+};
 use crate::{
     hubspot::{
         ObjectType, PortalClient,
@@ -45,6 +51,10 @@ pub struct Unlinked {
     /// batch written alongside must not take them too (the links are saved
     /// only once each write ends).
     taken: Mutex<HashSet<String>>,
+    /// Records matched to a HubSpot record and not written yet: a batch
+    /// usually has one or two, so they are written together, a batch at a
+    /// time, rather than in a call of their own each.
+    deferred: Mutex<Vec<(Pending, String)>>,
 }
 
 /// Every unlinked record, with an index by matched value.
@@ -74,7 +84,33 @@ impl Unlinked {
                 && !ctx.store.has_links(ctx.portal_id, kind).await?,
             snapshot: OnceCell::new(),
             taken: Mutex::new(HashSet::new()),
+            deferred: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Keeps `matched` (records and the HubSpot ids they were matched to)
+    /// for a later write; returns what is due now: a full batch, and any
+    /// record whose HubSpot record another kept one is already matched to
+    /// (HubSpot refuses a batch naming a record twice).
+    pub fn defer(&self, matched: Vec<(Pending, String)>) -> Vec<(Pending, String)> {
+        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        let mut due = Vec::new();
+        for (pending, id) in matched {
+            if deferred.iter().any(|(_, kept)| *kept == id) {
+                due.push((pending, id));
+            } else {
+                deferred.push((pending, id));
+            }
+        }
+        if deferred.len() >= BATCH {
+            due.extend(deferred.drain(..BATCH));
+        }
+        due
+    }
+
+    /// The records still kept, once the run's batches are written.
+    pub fn take_deferred(&self) -> Vec<(Pending, String)> {
+        std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// HubSpot records without a `holded_id` that match unlinked records of
@@ -249,5 +285,55 @@ fn searched_forms(key: &str, value: &str) -> Vec<String> {
     match key {
         "domain" => vec![value.to_owned(), format!("www.{value}")],
         _ => vec![value.to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup() -> Unlinked {
+        Unlinked {
+            object: ObjectType::Contacts,
+            kind: "contacts",
+            keys: &["email"],
+            first_sync: true,
+            snapshot: OnceCell::new(),
+            taken: Mutex::new(HashSet::new()),
+            deferred: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn matched(holded: usize, hubspot: usize) -> (Pending, String) {
+        let pending = Pending {
+            holded_id: format!("h{holded}"),
+            props: Default::default(),
+            hash: String::new(),
+            updated_at: None,
+            hubspot_id: None,
+        };
+        (pending, format!("{hubspot}"))
+    }
+
+    fn holded_ids(records: &[(Pending, String)]) -> Vec<String> {
+        records.iter().map(|(p, _)| p.holded_id.clone()).collect()
+    }
+
+    #[test]
+    fn matched_records_are_written_a_batch_at_a_time_and_one_hubspot_record_once_a_batch() {
+        let unlinked = lookup();
+        assert!(
+            unlinked
+                .defer(vec![matched(1, 501), matched(2, 502)])
+                .is_empty()
+        );
+        // A second Holded record matched to HubSpot's 501 (a shared email) goes on its own.
+        assert_eq!(holded_ids(&unlinked.defer(vec![matched(3, 501)])), ["h3"]);
+        let due = unlinked.defer((4..104).map(|i| matched(i, 500 + i)).collect());
+        assert_eq!(due.len(), BATCH, "a full batch is due");
+        assert_eq!(due[0].0.holded_id, "h1");
+        let rest = unlinked.take_deferred();
+        assert_eq!(holded_ids(&rest), ["h102", "h103"]);
+        assert!(unlinked.take_deferred().is_empty());
     }
 }

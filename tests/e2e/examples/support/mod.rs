@@ -4,6 +4,8 @@
 //! HubSpot portal provisioned with the app's properties whose settings hold
 //! the key of a seeded Holded account.
 
+pub mod overlap;
+
 use std::{num::NonZeroU32, path::PathBuf, sync::Arc, time::Duration};
 
 use holded_hubspot::{
