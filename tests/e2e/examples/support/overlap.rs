@@ -59,44 +59,40 @@ impl Overlap {
             .filter(|(_, _, domain)| domains[domain] == 1)
             .step_by(100)
             .collect();
-        let contact_ids = hubspot
-            .seed_records(
-                portal,
-                ObjType::Contacts,
-                persons
-                    .iter()
-                    .map(|(_, name, email)| {
-                        properties(&[("firstname", name), ("email", &email.to_uppercase())])
-                    })
-                    .collect(),
-            )
-            .map_err(anyhow::Error::msg)?;
-        let company_ids = hubspot
-            .seed_records(
-                portal,
-                ObjType::Companies,
-                companies
-                    .iter()
-                    .map(|(_, name, domain)| {
-                        properties(&[("name", name), ("domain", &format!("www.{domain}"))])
-                    })
-                    .collect(),
-            )
-            .map_err(anyhow::Error::msg)?;
-        let own = hubspot
-            .seed_records(
-                portal,
-                ObjType::Contacts,
-                (0..holded.len() / 50)
-                    .map(|i| {
-                        properties(&[
-                            ("firstname", &format!("Lucía Fernández Peña {i}")),
-                            ("email", &format!("lucia.fernandez.{i}@correo-ejemplo.es")),
-                        ])
-                    })
-                    .collect(),
-            )
-            .map_err(anyhow::Error::msg)?;
+        let seed = |t: ObjType, records: Vec<BTreeMap<String, String>>| {
+            hubspot
+                .seed_records(portal, t, records)
+                .map_err(anyhow::Error::msg)
+        };
+        let contact_ids = seed(
+            ObjType::Contacts,
+            persons
+                .iter()
+                .map(|(_, name, email)| {
+                    properties(&[("firstname", name), ("email", &email.to_uppercase())])
+                })
+                .collect(),
+        )?;
+        let company_ids = seed(
+            ObjType::Companies,
+            companies
+                .iter()
+                .map(|(_, name, domain)| {
+                    properties(&[("name", name), ("domain", &format!("www.{domain}"))])
+                })
+                .collect(),
+        )?;
+        let own = seed(
+            ObjType::Contacts,
+            (0..holded.len() / 50)
+                .map(|i| {
+                    properties(&[
+                        ("firstname", &format!("Lucía Fernández Peña {i}")),
+                        ("email", &format!("lucia.fernandez.{i}@correo-ejemplo.es")),
+                    ])
+                })
+                .collect(),
+        )?;
         Ok(Self {
             contacts: contact_ids
                 .into_iter()

@@ -1178,6 +1178,18 @@ async fn errors_are_typed_in_both_generations() {
     env.sims.stop().await;
 }
 
+/// `kind` on the next Holded call, whatever it is.
+fn on_next_call(kind: FaultKind) -> Fault {
+    Fault {
+        kind,
+        rate: None,
+        next: Some(1),
+        delay_ms: None,
+        generation: None,
+        route: None,
+    }
+}
+
 /// A 429 or a 5xx halves the client's pace for a minute: past its burst, a
 /// key told to slow down sends one request where it sent two. At 600 a
 /// minute the pace allows 60 at once, then one every 115 ms; slowed, each
@@ -1199,14 +1211,7 @@ async fn a_429_or_a_5xx_halves_the_pace_for_a_minute() {
                 ..fast_options()
             },
         );
-        env.sims.holded.add_fault(Fault {
-            kind: kind.clone(),
-            rate: None,
-            next: Some(1),
-            delay_ms: None,
-            generation: None,
-            route: None,
-        });
+        env.sims.holded.add_fault(on_next_call(kind.clone()));
         let started = std::time::Instant::now();
         for _ in 0..40 {
             client.taxes().await.expect("retried past the push-back");
@@ -1226,16 +1231,9 @@ async fn retries_honour_retry_after_and_creates_are_not_repeated_blindly() {
     let env = Env::new().await;
     let sim = &env.sims.holded;
     let client = env.client(Generation::V2);
-    sim.add_fault(Fault {
-        kind: FaultKind::RateLimit {
-            retry_after_secs: Some(1),
-        },
-        rate: None,
-        next: Some(1),
-        delay_ms: None,
-        generation: None,
-        route: None,
-    });
+    sim.add_fault(on_next_call(FaultKind::RateLimit {
+        retry_after_secs: Some(1),
+    }));
     let started = std::time::Instant::now();
     client.taxes().await.expect("second attempt succeeds");
     assert!(
@@ -1282,16 +1280,9 @@ async fn retries_honour_retry_after_and_creates_are_not_repeated_blindly() {
             "created once, not twice"
         );
         // A 429 means Holded did nothing: that is retried and creates exactly one.
-        sim.add_fault(Fault {
-            kind: FaultKind::RateLimit {
-                retry_after_secs: None,
-            },
-            rate: None,
-            next: Some(1),
-            delay_ms: None,
-            generation: None,
-            route: None,
-        });
+        sim.add_fault(on_next_call(FaultKind::RateLimit {
+            retry_after_secs: None,
+        }));
         client
             .create_document(&new)
             .await
@@ -2027,14 +2018,7 @@ async fn faults_serve_a_new_record_late_in_lists_and_repeat_a_page_or_cursor() {
     );
     env.sims.holded.clear_faults();
 
-    let repeat = Fault {
-        kind: FaultKind::RepeatPage,
-        rate: None,
-        next: Some(1),
-        delay_ms: None,
-        generation: None,
-        route: None,
-    };
+    let repeat = on_next_call(FaultKind::RepeatPage);
     // The first page never repeats; the next one does, once.
     env.sims.holded.add_fault(repeat.clone());
     let first = env
