@@ -12,13 +12,12 @@ use std::{
 };
 
 use backon::{ExponentialBuilder, Retryable};
-use governor::{DefaultDirectRateLimiter, RateLimiter};
 use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::{error::HoldedError, types::Generation};
-use crate::pace::Pace;
+use crate::pace::WindowPace;
 
 /// v1 requests a minute per key unless configured (`HH_HOLDED_V1_RATE`): v1
 /// documents no limit; clients pace it at up to 10 a second. A 429 or a 5xx
@@ -158,7 +157,7 @@ pub(crate) struct Transport {
     base: String,
     key: SecretString,
     pub(crate) generation: Generation,
-    limiter: DefaultDirectRateLimiter,
+    limiter: WindowPace,
     /// Until when the pace is halved (a 429 or a 5xx came).
     slow_until: Mutex<Option<Instant>>,
     retry: RetryPolicy,
@@ -206,10 +205,8 @@ impl Transport {
             key,
             generation,
             // A tenth at once: a deal's few calls go without waiting; a scan
-            // runs at the steady rate.
-            limiter: RateLimiter::direct(
-                Pace::bursting(rate, Duration::from_secs(60), rate / 10).quota(),
-            ),
+            // runs at the limit.
+            limiter: WindowPace::new(rate, Duration::from_secs(60), rate / 10),
             slow_until: Mutex::new(None),
             retry: options.retry.clone(),
             calls: Arc::new(AtomicU64::new(0)),
@@ -241,7 +238,7 @@ impl Transport {
             .await
     }
 
-    /// Waits for this key's turn: one cell of the pace, two while slowed.
+    /// Waits for this key's turn: one request of the pace, two while slowed.
     async fn turn(&self) {
         self.limiter.until_ready().await;
         let slow_until = *self.slow_until.lock().unwrap_or_else(|p| p.into_inner());

@@ -1192,9 +1192,9 @@ fn on_next_call(kind: FaultKind) -> Fault {
 
 /// A 429 or a 5xx halves the client's pace for a minute: past its burst, a
 /// key told to slow down sends one request where it sent two. At 600 a
-/// minute the pace allows 60 at once, then one every 115 ms; slowed, each
-/// call takes two of those turns, so 40 calls after the push-back need 82
-/// turns: 22 past the burst, at least 2.5 s (unslowed, 41 fit the burst).
+/// minute the pace allows 60 at once, then one every 104 ms; slowed, each
+/// call takes two of those turns, so the refused call and 40 after it need
+/// 81 turns: 21 past the burst, at least 2.1 s (unslowed, 41 fit the burst).
 #[tokio::test]
 async fn a_429_or_a_5xx_halves_the_pace_for_a_minute() {
     let env = Env::new().await;
