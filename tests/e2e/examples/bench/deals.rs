@@ -32,6 +32,10 @@ use crate::{
 const POLL: Duration = Duration::from_millis(20);
 /// How long the last deal may take before it counts as lost.
 const PATIENCE: Duration = Duration::from_secs(60);
+/// How long the run goes on after the last note before Holded is counted:
+/// longer than the sweeper's five seconds, so that a second job a deal should
+/// not get has had its chance to make a second document.
+const SETTLE: Duration = Duration::from_secs(6);
 /// HubSpot's limit per portal, in requests a second (110 per 10 s).
 const HUBSPOT_RATE: f64 = 11.0;
 /// The targets: p50 and p99 under these.
@@ -46,8 +50,8 @@ struct Outcome {
     holded: Tally,
     /// Document requests that needed more than one attempt.
     retried: u64,
-    /// HubSpot API calls while the deals were moved and handled, and the
-    /// 429s among them; Holded calls.
+    /// HubSpot API calls while the deals were moved and handled (and for
+    /// [`SETTLE`] after), and the 429s among them; Holded calls.
     hubspot_calls: u64,
     rate_limited: u64,
     holded_calls: u64,
@@ -144,6 +148,7 @@ async fn measure(args: &Args, database: &Postgres) -> anyhow::Result<Outcome> {
         let hubspot_before = bench.sims.hubspot.stats();
         let holded_before = bench.sims.holded.monthly_usage(&world.account.account_id);
         let latencies = move_and_time(args, &bench, &world).await?;
+        tokio::time::sleep(SETTLE).await;
         let hubspot = bench.sims.hubspot.stats();
         let retried = document_request::Entity::find()
             .filter(document_request::Column::PortalId.eq(bench.portal_id))
