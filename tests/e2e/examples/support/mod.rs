@@ -1,14 +1,15 @@
 //! What the examples share: both simulators (HubSpot's rate limits always,
 //! Holded's per-minute limit when asked, never Holded's monthly quota: the
-//! examples count calls against it instead), a migrated SQLite store, and a
-//! HubSpot portal provisioned with the app's properties whose settings hold
-//! the key of a seeded Holded account.
+//! examples count calls against it instead), a migrated store (SQLite, or a
+//! database the caller brings), and a HubSpot portal provisioned with the
+//! app's properties whose settings hold the key of a seeded Holded account.
 
 pub mod overlap;
 
 use std::{num::NonZeroU32, path::PathBuf, sync::Arc, time::Duration};
 
 use holded_hubspot::{
+    config::DatabaseTarget,
     crypto::{Cipher, SecretKey},
     holded::ClientOptions,
     hubspot::{Hubspot, HubspotConfig, Tokens},
@@ -20,6 +21,7 @@ use holded_hubspot::{
 use holded_hubspot_sim::{
     RunningSims, SimConfig,
     holded::{SimAccount, seed::SeedSpec},
+    hubspot::{NewPortal, model::Tier},
 };
 use secrecy::SecretString;
 
@@ -58,6 +60,9 @@ pub struct SimSetup {
     pub holded_rate_limit: bool,
     /// Holded v1 lists honour `limit` (the simulator's other reading).
     pub v1_honours_limit: bool,
+    /// An Enterprise portal, provisioned with the sensitive properties
+    /// (`holded_nif`, …) and its settings syncing them.
+    pub sensitive: bool,
 }
 
 /// The simulators, the store and one installed portal.
@@ -69,6 +74,8 @@ pub struct Bench {
     pub hubspot: Hubspot,
     pub account: SimAccount,
     pub dir: PathBuf,
+    /// The store's `DATABASE_URL`, for the service processes an example starts.
+    pub database_url: String,
 }
 
 impl Bench {
@@ -86,22 +93,52 @@ impl Bench {
         document_mapping: &str,
         setup: SimSetup,
     ) -> anyhow::Result<Self> {
+        Self::on(None, seed, key, document_mapping, setup).await
+    }
+
+    /// [`Bench::with`] on the PostgreSQL database at `postgres_url` when
+    /// given (it must exist, empty), else on SQLite in the bench's directory.
+    pub async fn on(
+        postgres_url: Option<&str>,
+        seed: SeedSpec,
+        key: Key,
+        document_mapping: &str,
+        setup: SimSetup,
+    ) -> anyhow::Result<Self> {
         let sims = holded_hubspot_sim::start(SimConfig {
             latency: setup.latency,
             ..SimConfig::default()
         })
         .await?;
         let dir = std::env::temp_dir().join(format!("hh-bench-{}", uuid::Uuid::new_v4()));
-        let store = Store::connect(&holded_hubspot::config::DatabaseTarget::Sqlite(
-            dir.join("db.sqlite"),
-        ))
-        .await?;
+        std::fs::create_dir_all(&dir)?;
+        let (target, database_url) = match postgres_url {
+            Some(url) => (
+                DatabaseTarget::Postgres(Arc::new(SecretString::from(url.to_owned()))),
+                url.to_owned(),
+            ),
+            None => {
+                let file = dir.join("db.sqlite");
+                let url = format!("sqlite:{}", file.display());
+                (DatabaseTarget::Sqlite(file), url)
+            }
+        };
+        let store = Store::connect(&target).await?;
         store.migrate().await?;
         let cipher = Cipher::new(SecretKey::from_base64(BENCH_SECRET_KEY)?);
 
-        let portal = sims.hubspot.create_portal(Default::default());
+        let portal = sims.hubspot.create_portal(NewPortal {
+            tier: if setup.sensitive {
+                Tier::Enterprise
+            } else {
+                Tier::Pro
+            },
+            ..Default::default()
+        });
         let portal_id = portal.portal_id as i64;
-        store.record_install(portal_id, &[], false).await?;
+        store
+            .record_install(portal_id, &[], setup.sensitive)
+            .await?;
         let tokens = PortalTokens::new(store.clone(), cipher.clone(), portal_id);
         tokens
             .write(&Tokens::fixed(SecretString::from(
@@ -113,7 +150,11 @@ impl Bench {
         let mut config = HubspotConfig::new(&sims.hubspot_url);
         config.budget = Some(Arc::new(StoreBudget::new(store.clone(), config.limits)));
         let hubspot = Hubspot::new(config, None)?;
-        provision(&hubspot.portal(portal.portal_id, Arc::new(tokens)), false).await?;
+        provision(
+            &hubspot.portal(portal.portal_id, Arc::new(tokens)),
+            setup.sensitive,
+        )
+        .await?;
         store.mark_provisioned(portal_id, "Europe/Madrid").await?;
 
         // The monthly quota is counted, not enforced: the examples report the
@@ -138,17 +179,10 @@ impl Bench {
                 chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
             )
             .await?;
-        let key_text = match key {
-            Key::V1 => &account.v1_key,
-            Key::V2 => &account.v2_token,
-        };
-        settings.holded_key_enc = Some(cipher.seal(
-            &SecretString::from(key_text.clone()),
-            holded_key_slot(portal_id),
-        ));
         settings.document_mapping = document_mapping.to_owned();
+        settings.sensitive_data = setup.sensitive;
         store.save_settings(settings).await?;
-        Ok(Self {
+        let bench = Self {
             sims,
             store,
             cipher,
@@ -156,7 +190,31 @@ impl Bench {
             hubspot,
             account,
             dir,
-        })
+            database_url,
+        };
+        bench.use_account(&bench.account, key).await?;
+        Ok(bench)
+    }
+
+    /// Puts `account`'s key of kind `key` in the portal's settings.
+    pub async fn use_account(&self, account: &SimAccount, key: Key) -> anyhow::Result<()> {
+        let mut settings = self
+            .store
+            .settings_or_default(
+                self.portal_id,
+                chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            )
+            .await?;
+        let key_text = match key {
+            Key::V1 => &account.v1_key,
+            Key::V2 => &account.v2_token,
+        };
+        settings.holded_key_enc = Some(self.cipher.seal(
+            &SecretString::from(key_text.clone()),
+            holded_key_slot(self.portal_id),
+        ));
+        self.store.save_settings(settings).await?;
+        Ok(())
     }
 
     /// Holded options without the client's own rate limit.

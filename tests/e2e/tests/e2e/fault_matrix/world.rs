@@ -1,7 +1,8 @@
 //! The harness's world: a Spanish company's Holded account (thousands of
 //! records for the nightly sync), its customers — half of them already in
 //! Holded — in HubSpot too, and the deals a sales team moves through their
-//! stages.
+//! stages. The benchmark's deal section (`tests/e2e/examples/bench/`)
+//! includes this file too.
 
 use std::collections::BTreeMap;
 

@@ -1,41 +1,10 @@
-//! The performance benchmark: nightly syncs of Holded accounts of N contacts
-//! (half persons, half companies) and N/10 products, run by the service's own
-//! `sync` command in a process of its own, against the simulators with both
-//! APIs' real limits (HubSpot: 110 requests per rolling 10 s and 5 searches
-//! a second per portal; Holded v2: 100 requests a minute per key; v1
-//! documents none and is paced by the client's setting) and a latency on
-//! every API answer. For each night it prints the figure, its bound and the
-//! ratio, the HubSpot write calls against ⌈written/100⌉ per kind, the Holded
-//! calls against the monthly quota, and the service process's peak RSS.
-//! HubSpot starts with records of its own (`support/overlap.rs`): 1 % of the
-//! Holded persons and companies already there without a Holded id, and its
-//! own leads; the first sync must link the former and leave the latter.
-//!
-//! ```text
-//! cargo run --release -p holded-hubspot-e2e --example bench -- \
-//!     [--sizes 1000,10000] [--100k] [--keys v1,v2] [--latency-ms 80] [--v1-rate N]
-//!     [--v1-honours-limit]
-//! ```
-//!
-//! `HH_BENCH_LOG` sets the service process's `RUST_LOG` (default `warn`).
-//! Holded v1's page size is undocumented: the simulator answers 50 a page
-//! whatever is asked (the harsher reading); `--v1-honours-limit` makes it
-//! honour the 500 the client asks for.
-//!
-//! The bound of a night is the time the limits and the latency leave no way
-//! around:
-//! `max(HubSpot calls / 11 per s, searches / 5 per s, Holded calls / Holded's
-//! rate, Holded calls × latency) + 3 × latency`, where Holded's rate is v2's
-//! 100 a minute or v1's configured pace, Holded's pages follow one another
-//! (a v2 page needs the cursor of the one before; a v1 list ends only at an
-//! empty page), and the three latencies are the first page (nothing can be
-//! written before it) and the last batch's search and write. The limits are
-//! rolling windows that allow a burst, so a short night can beat its bound
-//! (a ratio under 1).
-
-#[path = "support/mod.rs"]
-#[allow(dead_code)] // shared by the examples; each uses part of it
-mod support;
+//! The sync nights: for each account, the first sync, a night after 1 % of
+//! the contacts and products changed in Holded, and a night with nothing
+//! changed, each by the service's `sync` command in a process of its own
+//! (see the crate's doc comment for the bound of a night). HubSpot starts
+//! with records of its own (`support/overlap.rs`): 1 % of the Holded persons
+//! and companies already there without a Holded id, and its own leads; the
+//! first sync must link the former and leave the latter.
 
 use std::{
     collections::BTreeMap,
@@ -46,78 +15,17 @@ use std::{
 use holded_hubspot::holded::DEFAULT_V1_REQUESTS_PER_MINUTE;
 use holded_hubspot_sim::holded::seed::SeedSpec;
 use rust_decimal::Decimal;
-use support::{BENCH_SECRET_KEY, Bench, Key, SimSetup, overlap::Overlap};
 use tokio::io::AsyncReadExt;
 
-/// Set in the environment of the service process the benchmark starts: the
-/// same executable then runs the service's command line.
-const SERVICE_ENV: &str = "HH_BENCH_SERVICE";
+use crate::{
+    Args, service,
+    support::{Bench, Key, SimSetup, overlap::Overlap},
+};
+
 /// Holded's monthly quota on a small plan (calls, v1 and v2 together).
 const MONTHLY_QUOTA: u64 = 5_000;
 /// The kinds a night syncs, as HubSpot names their objects.
 const KINDS: [&str; 3] = ["contacts", "companies", "products"];
-
-struct Args {
-    sizes: Vec<usize>,
-    keys: Vec<Key>,
-    latency: Duration,
-    v1_rate: Option<u32>,
-    v1_honours_limit: bool,
-}
-
-impl Args {
-    fn parse() -> anyhow::Result<Self> {
-        let mut args = Args {
-            sizes: vec![1_000, 10_000],
-            keys: vec![Key::V1, Key::V2],
-            latency: Duration::from_millis(80),
-            v1_rate: None,
-            v1_honours_limit: false,
-        };
-        let mut given = std::env::args().skip(1);
-        while let Some(flag) = given.next() {
-            let mut value = || {
-                given
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-            };
-            match flag.as_str() {
-                "--sizes" => {
-                    args.sizes = value()?
-                        .split(',')
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?
-                }
-                "--100k" => args.sizes.push(100_000),
-                "--keys" => {
-                    args.keys = value()?
-                        .split(',')
-                        .map(|k| match k {
-                            "v1" => Ok(Key::V1),
-                            "v2" => Ok(Key::V2),
-                            other => Err(anyhow::anyhow!("unknown key kind {other}")),
-                        })
-                        .collect::<Result<_, _>>()?
-                }
-                "--latency-ms" => args.latency = Duration::from_millis(value()?.parse()?),
-                "--v1-rate" => args.v1_rate = Some(value()?.parse()?),
-                "--v1-honours-limit" => args.v1_honours_limit = true,
-                other => anyhow::bail!(
-                    "unknown argument {other}; see the doc comment of tests/e2e/examples/bench.rs"
-                ),
-            }
-        }
-        Ok(args)
-    }
-
-    /// Holded requests per second the key allows.
-    fn holded_rate(&self, key: Key) -> f64 {
-        match key {
-            Key::V1 => f64::from(self.v1_rate.unwrap_or(DEFAULT_V1_REQUESTS_PER_MINUTE)) / 60.0,
-            Key::V2 => 100.0 / 60.0,
-        }
-    }
-}
 
 /// What one night cost, measured from outside the service process.
 #[derive(Default)]
@@ -148,18 +56,13 @@ impl Night {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    if std::env::var_os(SERVICE_ENV).is_some() {
-        std::process::exit(holded_hubspot::cli::run().await);
-    }
-    let args = Args::parse()?;
+/// Runs every account's three nights and prints their table.
+pub async fn run(args: &Args) -> anyhow::Result<()> {
     println!(
-        "bench: latency {} ms per API answer; HubSpot 110/10 s + 5 searches/s; Holded v2 100/min, v1 paced at {}/min, {} a v1 page; {} CPU cores",
+        "## Sync nights: latency {} ms per API answer; HubSpot 110/10 s + 5 searches/s; Holded v2 100/min, v1 paced at {}/min, {} a v1 page",
         args.latency.as_millis(),
         args.v1_rate.unwrap_or(DEFAULT_V1_REQUESTS_PER_MINUTE),
         if args.v1_honours_limit { 500 } else { 50 },
-        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
         "bound = max(HubSpot calls/11 s⁻¹, searches/5 s⁻¹, Holded calls/Holded rate, Holded calls × latency) + 3 × latency"
@@ -174,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
     for &key in &args.keys {
         for &n in &args.sizes {
-            account(&args, key, n).await?;
+            account(args, key, n).await?;
         }
     }
     Ok(())
@@ -193,6 +96,7 @@ async fn account(args: &Args, key: Key, n: usize) -> anyhow::Result<()> {
         latency: args.latency,
         holded_rate_limit: true,
         v1_honours_limit: args.v1_honours_limit,
+        sensitive: false,
     };
     let bench = Bench::with(seed, key, "{}", setup).await?;
     let overlap = Overlap::seed(&bench)?;
@@ -233,30 +137,12 @@ fn change_one_percent(bench: &Bench, account_id: &str) {
 async fn run_night(args: &Args, bench: &Bench) -> anyhow::Result<Night> {
     let hubspot_before = bench.sims.hubspot.stats();
     let usage_before = bench.sims.holded.monthly_usage(&bench.account.account_id);
-    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    let mut command = service::command(bench)?;
     command
         .args(["sync", "--portal", &bench.portal_id.to_string()])
         .args(["--objects", "contacts,companies,products"])
         .args(["--since", "2020-01-01"])
-        .env(SERVICE_ENV, "1")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite:{}", bench.dir.join("db.sqlite").display()),
-        )
-        .env("HH_DATA_DIR", &bench.dir)
-        .env("HH_SECRET_KEY", BENCH_SECRET_KEY)
-        .env("HUBSPOT_CLIENT_ID", "bench")
-        .env("HUBSPOT_CLIENT_SECRET", "bench")
-        .env("HUBSPOT_APP_ID", "1")
-        .env("HUBSPOT_API_BASE", &bench.sims.hubspot_url)
-        .env("HOLDED_API_BASE", &bench.sims.holded_url)
-        .env("HH_HOLDED_MONTHLY_QUOTA", "1000000000")
-        .env(
-            "RUST_LOG",
-            std::env::var("HH_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stdout(Stdio::piped());
     if let Some(rate) = args.v1_rate {
         command.env("HH_HOLDED_V1_RATE", rate.to_string());
     }
