@@ -200,7 +200,7 @@ impl DealFlow {
             )
             .await?;
         self.store.mark_webhook_processed(event_id).await?;
-        self.run_request(request.id).await
+        self.run(request.id, Some(deal)).await
     }
 
     /// The document type a stage change triggers, if any: it moved the deal
@@ -249,6 +249,12 @@ impl DealFlow {
     /// Works on request `id` if no other worker does: to `created`, to a
     /// later attempt, or to `failed` with a Spanish message for the rep.
     pub async fn run_request(&self, id: i64) -> Result<Outcome, sea_orm::DbErr> {
+        self.run(id, None).await
+    }
+
+    /// [`Self::run_request`], with the deal when it was just read (the
+    /// stage change that opened the request): read once, not twice.
+    async fn run(&self, id: i64, deal: Option<Deal>) -> Result<Outcome, sea_orm::DbErr> {
         let Some(request) = self.store.claim_document_request(id).await? else {
             return Ok(Outcome::Skipped);
         };
@@ -279,7 +285,7 @@ impl DealFlow {
         let result = match (&portal, result) {
             (Some(portal), Ok(())) => {
                 // A bug must fail this one request, not requeue it forever.
-                let advanced = AssertUnwindSafe(self.advance(portal, &mut work))
+                let advanced = AssertUnwindSafe(self.advance(portal, &mut work, deal))
                     .catch_unwind()
                     .await;
                 advanced.unwrap_or_else(|_| {
@@ -418,15 +424,24 @@ impl DealFlow {
     }
 
     /// What a request's turn works with: the portal's settings, Holded with
-    /// its key, HubSpot as the portal, and the deal as it is now.
-    async fn context(&self, portal: &portal::Model, deal_id: &str) -> Result<Context, DealError> {
+    /// its key, HubSpot as the portal, and the deal as it is now (`read`,
+    /// when it was just read).
+    async fn context(
+        &self,
+        portal: &portal::Model,
+        deal_id: &str,
+        read: Option<Deal>,
+    ) -> Result<Context, DealError> {
         let settings = self
             .store
             .portal_settings(portal.id, &portal.time_zone)
             .await?;
         let holded = self.holded.stored_client(&settings)?;
         let hubspot = self.portal_client(portal.id);
-        let deal = read_deal(&hubspot, deal_id).await?;
+        let deal = match read {
+            Some(deal) => deal,
+            None => read_deal(&hubspot, deal_id).await?,
+        };
         Ok(Context {
             today: Utc::now()
                 .with_timezone(&portal_time_zone(&portal.time_zone))
@@ -442,11 +457,12 @@ impl DealFlow {
         })
     }
 
-    /// The steps, from wherever the request is.
+    /// The steps, from wherever the request is (`deal`, when just read).
     async fn advance(
         &self,
         portal: &portal::Model,
         work: &mut document_request::Model,
+        deal: Option<Deal>,
     ) -> Result<(), DealError> {
         let doc_type = DocumentType::from_v1_name(&work.document_type).ok_or_else(|| {
             DealError::Permanent(format!(
@@ -454,7 +470,7 @@ impl DealFlow {
                 work.document_type
             ))
         })?;
-        let ctx = self.context(portal, &work.deal_id).await?;
+        let ctx = self.context(portal, &work.deal_id, deal).await?;
         let quota = Quota::new(self.store.clone(), self.holded.monthly_quota());
         if let Some(paused) = quota.paused(ctx.holded.account_id()).await? {
             return Err(DealError::Paused(paused));

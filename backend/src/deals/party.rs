@@ -3,6 +3,8 @@
 //! id written back to HubSpot and to the link table (so the nightly sync and
 //! later documents reuse it).
 
+use std::time::Duration;
+
 use futures::TryStreamExt;
 
 use super::{deal::AssociateTo, error::DealError};
@@ -13,7 +15,7 @@ use crate::{
         normalise_email, normalise_nif,
     },
     hubspot::{CrmObject, PortalClient, Properties},
-    store::{Store, links::LinkWrite},
+    store::{Store, links::LinkWrite, party_claims::PartyClaim},
     sync::mapping::SENSITIVE_PROPERTIES,
 };
 
@@ -168,18 +170,7 @@ async fn find_or_create_once(
     record: &CrmObject,
     changes: ContactChanges,
 ) -> Result<(String, PartySource), DealError> {
-    let owner = uuid::Uuid::new_v4().simple().to_string();
-    let kind = link_kind(to);
-    let Some(claim) = ctx
-        .store
-        .claim_party(ctx.portal_id, kind, &record.id, &owner)
-        .await?
-    else {
-        return Err(DealError::Transient(
-            "Otro negocio está dando de alta este cliente en Holded ahora mismo; se reintenta en unos segundos."
-                .to_owned(),
-        ));
-    };
+    let claim = claim_when_free(ctx, link_kind(to), &record.id).await?;
     let outcome = async {
         if let Some(id) = linked_contact(ctx, to, record).await? {
             return Ok((id, PartySource::Linked));
@@ -216,6 +207,41 @@ async fn find_or_create_once(
     .await;
     ctx.store.release_party(&claim, outcome.is_ok()).await?;
     outcome
+}
+
+/// How long a deal waits for another deal creating the same customer (two
+/// deals of one new company moved together) before its attempt is retried.
+const CLAIM_WAIT: Duration = Duration::from_secs(10);
+
+/// How often it looks whether the other deal is done.
+const CLAIM_POLL: Duration = Duration::from_millis(200);
+
+/// The claim on creating the customer of `record`, once no other deal holds
+/// it: the other deal's create usually takes a second or two, and this deal
+/// then finds the customer linked, within its attempt.
+async fn claim_when_free(
+    ctx: &PartyContext<'_>,
+    kind: &str,
+    record: &str,
+) -> Result<PartyClaim, DealError> {
+    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
+    loop {
+        if let Some(claim) = ctx
+            .store
+            .claim_party(ctx.portal_id, kind, record, &owner)
+            .await?
+        {
+            return Ok(claim);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(DealError::Transient(
+                "Otro negocio está dando de alta este cliente en Holded ahora mismo; se reintenta en unos segundos."
+                    .to_owned(),
+            ));
+        }
+        tokio::time::sleep(CLAIM_POLL).await;
+    }
 }
 
 /// The contact an earlier create for this record made, if it landed: the one

@@ -21,8 +21,13 @@ use crate::{
 /// How long workers get to finish their current job on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// How often workers look for new jobs ("sync now" starts within this).
+/// How often workers look for new sync jobs ("sync now" starts within this).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often workers look for new deal jobs: a rep is watching the deal, and
+/// a second of queue wait was most of a document's time when APIs answer
+/// fast. Five small indexed reads a second per worker process.
+const DEAL_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Jobs of one queue run at most this many at a time per process.
 pub const CONCURRENCY: usize = 4;
@@ -150,9 +155,9 @@ fn record_outcome(job: &'static str, ok: bool) {
 /// Builds a queue worker for one storage backend (the two storages are
 /// distinct types, so the builder is spelled once here).
 macro_rules! queue_worker {
-    ($name:expr, $storage:expr, $ctx:expr, $handler:expr) => {
+    ($name:expr, $storage:expr, $poll:expr, $ctx:expr, $handler:expr) => {
         WorkerBuilder::new($name)
-            .backend($storage.poll_with_interval(POLL_INTERVAL))
+            .backend($storage.poll_with_interval($poll))
             .concurrency(CONCURRENCY)
             .parallelize(tokio::spawn)
             .data($ctx)
@@ -162,15 +167,15 @@ macro_rules! queue_worker {
 
 /// Registers a queue worker on whichever storage the queue uses.
 macro_rules! register_queue_worker {
-    ($monitor:expr, $name:expr, $storage:expr, $ctx:expr, $handler:expr) => {{
+    ($monitor:expr, $name:expr, $storage:expr, $poll:expr, $ctx:expr, $handler:expr) => {{
         let name: String = $name;
         let ctx = $ctx;
         match $storage {
             Storage::Sqlite(storage) => $monitor.register(move |_| {
-                queue_worker!(name.clone(), storage.clone(), ctx.clone(), $handler)
+                queue_worker!(name.clone(), storage.clone(), $poll, ctx.clone(), $handler)
             }),
             Storage::Postgres(storage) => $monitor.register(move |_| {
-                queue_worker!(name.clone(), storage.clone(), ctx.clone(), $handler)
+                queue_worker!(name.clone(), storage.clone(), $poll, ctx.clone(), $handler)
             }),
         }
     }};
@@ -220,6 +225,7 @@ pub async fn run_workers(
         monitor,
         name("sync-portal"),
         ctx.queue.syncs.clone(),
+        POLL_INTERVAL,
         ctx.clone(),
         on_sync_portal
     );
@@ -227,6 +233,7 @@ pub async fn run_workers(
         monitor,
         name("deal-document"),
         ctx.queue.deals.clone(),
+        DEAL_POLL_INTERVAL,
         ctx.clone(),
         on_deal_document
     );
@@ -234,6 +241,7 @@ pub async fn run_workers(
         monitor,
         name("holded-changes"),
         ctx.queue.changes.clone(),
+        POLL_INTERVAL,
         ctx.clone(),
         on_holded_changes
     );

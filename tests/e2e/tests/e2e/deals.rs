@@ -202,6 +202,35 @@ impl Env {
     }
 
     /// Moves the deal as a rep would, into the stage mapped to `doc_type`.
+    /// The HubSpot company `deal` is associated with.
+    pub(crate) fn company_of(&self, deal: u64) -> u64 {
+        self.hubspot().dump(self.portal as u64).unwrap()["associations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| {
+                a["from_type"] == "deals" && a["from_id"] == deal && a["to_type"] == "companies"
+            })
+            .map(|a| a["to_id"].as_u64().unwrap())
+            .unwrap()
+    }
+
+    /// Associates `deal` with `company` as its primary company, as a rep would.
+    pub(crate) async fn associate_company(&self, deal: u64, company: u64) {
+        self.user
+            .associate(
+                ObjectType::Deals,
+                ObjectType::Companies,
+                &[AssociationInput {
+                    from_id: deal.to_string(),
+                    to_id: company.to_string(),
+                    type_id: types::DEAL_TO_COMPANY_PRIMARY,
+                }],
+            )
+            .await
+            .unwrap();
+    }
+
     pub(crate) fn move_to_trigger(&self, deal: u64, doc_type: &str) {
         self.hubspot()
             .move_deal(self.portal as u64, deal, trigger(doc_type))
@@ -755,6 +784,55 @@ async fn app_events_of_an_unknown_type_fall_back_to_notes_after_one_refused_call
     );
 }
 
+/// Two deals of one company new to Holded, moved at once while Holded takes
+/// 1.5 s to answer the customer's create: the second waits for the first to
+/// create the customer and uses it within its first attempt (no retry that
+/// would add seconds); one customer, two documents.
+#[tokio::test]
+async fn two_deals_of_a_new_company_moved_at_once_share_one_customer_in_their_first_attempt() {
+    let env = env(Setup::default()).await;
+    let first = env.deal(DealSpec {
+        name: "Reforma del local",
+        doc_type: "estimate",
+        associate: Some("company"),
+        amount: Some("1200"),
+        company: Some(company("Carpintería Güell SL")),
+        ..Default::default()
+    });
+    let second = env.deal(DealSpec {
+        name: "Mobiliario a medida",
+        doc_type: "estimate",
+        associate: Some("company"),
+        amount: Some("3400"),
+        ..Default::default()
+    });
+    env.associate_company(second, env.company_of(first)).await;
+    env.stack.sims.holded.add_fault(HoldedFault {
+        kind: FaultKind::Slow,
+        rate: None,
+        next: Some(1),
+        delay_ms: Some(1_500),
+        generation: None,
+        route: Some("POST /api/v2/contacts".into()),
+    });
+    env.move_to_trigger(first, "estimate");
+    env.move_to_trigger(second, "estimate");
+    let made = [
+        env.wait_created(first, "estimate").await,
+        env.wait_created(second, "estimate").await,
+    ];
+    assert_eq!(env.documents().len(), 2);
+    assert_eq!(env.holded_contacts_named("Carpintería Güell SL"), 1);
+    assert_eq!(made[0].holded_contact_id, made[1].holded_contact_id);
+    for request in &made {
+        assert_eq!(
+            request.attempts - request.attempts_at_open,
+            1,
+            "created in its first attempt: {request:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_company_is_created_once_then_reused_and_a_holded_contact_with_the_same_email_is_reused()
 {
@@ -770,13 +848,6 @@ async fn a_company_is_created_once_then_reused_and_a_holded_contact_with_the_sam
     env.move_to_trigger(first, "estimate");
     let created = env.wait_created(first, "estimate").await;
     // A second deal of the same company (associated in HubSpot as a rep would).
-    let company_id = env.hubspot().dump(env.portal as u64).unwrap()["associations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["from_type"] == "deals" && a["from_id"] == first && a["to_type"] == "companies")
-        .map(|a| a["to_id"].as_u64().unwrap())
-        .unwrap();
     let second = env.deal(DealSpec {
         name: "Segunda obra",
         doc_type: "invoice",
@@ -784,18 +855,7 @@ async fn a_company_is_created_once_then_reused_and_a_holded_contact_with_the_sam
         amount: Some("200"),
         ..Default::default()
     });
-    env.user
-        .associate(
-            ObjectType::Deals,
-            ObjectType::Companies,
-            &[AssociationInput {
-                from_id: second.to_string(),
-                to_id: company_id.to_string(),
-                type_id: types::DEAL_TO_COMPANY_PRIMARY,
-            }],
-        )
-        .await
-        .unwrap();
+    env.associate_company(second, env.company_of(first)).await;
     env.move_to_trigger(second, "invoice");
     let reused = env.wait_created(second, "invoice").await;
     assert_eq!(reused.holded_contact_id, created.holded_contact_id);
@@ -1558,8 +1618,9 @@ async fn every_call_of_a_deal_is_logged_with_its_portal_and_never_the_key() {
     );
 }
 
-/// HubSpot may deliver one stage change again under a fresh `eventId`: it is
-/// the same change, acknowledged as a duplicate, with no job and no deal read.
+/// The trigger reads the deal once. HubSpot may deliver one stage change
+/// again under a fresh `eventId`: it is the same change, acknowledged as a
+/// duplicate, with no job and no deal read.
 #[tokio::test]
 async fn a_stage_change_redelivered_under_a_fresh_event_id_costs_nothing() {
     let env = env(Setup::default()).await;
@@ -1589,6 +1650,14 @@ async fn a_stage_change_redelivered_under_a_fresh_event_id_costs_nothing() {
             .sum::<u64>()
     };
     let reads_before = deal_reads();
+    assert_eq!(
+        env.hubspot()
+            .stats()
+            .by_endpoint
+            .get("GET /crm/objects/2026-09/deals/{id}"),
+        Some(&1),
+        "the trigger read the deal once"
+    );
     let res = env
         .stack
         .signed(

@@ -408,6 +408,25 @@ async fn new_invoice(s: &Scenario, contact: &str, due: chrono::NaiveDate) -> Str
     answer["id"].as_str().unwrap().to_owned()
 }
 
+/// Waits (up to a minute) until the portal has no Holded delivery left to
+/// handle: the targeted runs they started are over.
+async fn changes_settled(s: &Scenario) {
+    let store = s.stack.db.store().await;
+    let started = Instant::now();
+    while !store
+        .pending_holded_events(s.portal, 1)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Holded deliveries still unhandled after a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The deal of Holded document `holded_id`, once `check` holds on its
 /// properties (within a minute).
 async fn deal_when(s: &Scenario, holded_id: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -534,6 +553,9 @@ async fn an_invoice_approved_and_paid_in_holded_shows_on_its_deal_with_its_timel
     let late = new_invoice(&s, &customer, today - chrono::Days::new(1)).await;
     holded_post(&s, &format!("invoices/{late}/approve"), json!({})).await;
     deal_when(&s, &late, |p| p["holded_estado_documento"] == "vencida").await;
+    // Every run the approval's deliveries started is over (a later one
+    // would read the payment below and bring it before the night).
+    changes_settled(&s).await;
     // A payment whose delivery Holded never makes: the night brings it.
     s.stack.sims.holded.set_webhook_faults(WebhookFaults {
         drop_next: 1,
