@@ -105,6 +105,11 @@ async fn account(args: &Args, key: Key, n: usize) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let account_id = bench.account.account_id.clone();
     for night in ["first sync", "1 % changed", "unchanged"] {
+        if night != "first sync" && key == Key::V2 {
+            // Nights are a day apart: Holded's v2 minute holds none of the
+            // last night's calls (the service's pace lives in its process).
+            tokio::time::sleep(HOLDED_MINUTE).await;
+        }
         if night == "1 % changed" {
             change_one_percent(&bench, &account_id);
         }
@@ -117,6 +122,9 @@ async fn account(args: &Args, key: Key, n: usize) -> anyhow::Result<()> {
     bench.finish().await;
     Ok(())
 }
+
+/// Holded v2's rolling window of 100 calls, with a second to spare.
+const HOLDED_MINUTE: Duration = Duration::from_secs(61);
 
 /// Changes every hundredth contact (its phone) and product (its price) as a
 /// user does in Holded.
