@@ -197,13 +197,7 @@ mod tests {
     }
 
     fn unlinked() -> Filter {
-        Filter {
-            property_name: "holded_id".into(),
-            operator: Operator::NotHasProperty,
-            value: None,
-            high_value: None,
-            values: None,
-        }
+        Filter::absent("holded_id")
     }
 
     #[test]

@@ -108,11 +108,6 @@ impl Overlap {
         })
     }
 
-    /// How many records were put in HubSpot (contacts, companies, own).
-    pub fn sizes(&self) -> (usize, usize, usize) {
-        (self.contacts.len(), self.companies.len(), self.own.len())
-    }
-
     /// Fails unless every overlapping record is linked to its Holded record
     /// and is the only HubSpot record of its domain, and HubSpot's own
     /// contacts carry no Holded id.

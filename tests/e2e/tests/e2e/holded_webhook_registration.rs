@@ -77,6 +77,18 @@ fn saved(view: &Value) -> Value {
     view
 }
 
+/// Holded was not asked to register anything and holds no webhook.
+fn assert_nothing_registered(s: &Scenario) {
+    assert_eq!(webhook_calls(s), 0);
+    assert!(
+        s.stack
+            .sims
+            .holded
+            .webhooks(&s.account.account_id)
+            .is_empty()
+    );
+}
+
 #[tokio::test]
 async fn when_holded_refuses_the_guided_steps_apply_and_nothing_changes() {
     let s = scenario(Engine::Sqlite, Tier::Pro, small_seed(4), false, false).await;
@@ -179,14 +191,7 @@ async fn a_v1_key_gets_the_guided_steps() {
     let message = answer["message"].as_str().unwrap();
     assert!(message.contains("token de la API v2"), "{message}");
     assert!(message.contains("pasos guiados"), "{message}");
-    assert_eq!(webhook_calls(&s), 0);
-    assert!(
-        s.stack
-            .sims
-            .holded
-            .webhooks(&s.account.account_id)
-            .is_empty()
-    );
+    assert_nothing_registered(&s);
     assert_eq!(saved(&settings(&s).await), saved(&before));
 }
 
@@ -209,13 +214,6 @@ async fn a_user_who_may_not_change_the_settings_gets_a_403() {
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     assert!(body.to_string().contains("superadministradores"), "{body}");
-    assert_eq!(webhook_calls(&s), 0);
-    assert!(
-        s.stack
-            .sims
-            .holded
-            .webhooks(&s.account.account_id)
-            .is_empty()
-    );
+    assert_nothing_registered(&s);
     assert_eq!(settings(&s).await["holdedWebhook"]["holdedId"], Value::Null);
 }

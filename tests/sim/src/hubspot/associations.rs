@@ -154,7 +154,7 @@ async fn read(
         let Some(id) = id_of(&input.id) else { continue };
         let mut grouped: std::collections::BTreeMap<u64, Vec<u32>> =
             std::collections::BTreeMap::new();
-        for a in portal.associations.from(from, id, to) {
+        for a in portal.associations.of_record(from, id, to) {
             grouped.entry(a.to_id).or_default().push(a.type_id);
         }
         if grouped.is_empty() {

@@ -16,18 +16,18 @@ use super::model::{Assoc, ObjType};
 pub struct Associations(BTreeSet<Assoc>);
 
 impl Associations {
-    /// Whether the edge exists.
-    pub fn contains(&self, edge: &Assoc) -> bool {
-        self.0.contains(edge)
-    }
-
     /// Adds an edge (idempotent).
     pub fn insert(&mut self, edge: Assoc) {
         self.0.insert(edge);
     }
 
     /// The edges from one record to records of `to`, by target id.
-    pub fn from(&self, from: ObjType, from_id: u64, to: ObjType) -> impl Iterator<Item = &Assoc> {
+    pub fn of_record(
+        &self,
+        from: ObjType,
+        from_id: u64,
+        to: ObjType,
+    ) -> impl Iterator<Item = &Assoc> {
         let low = Assoc {
             from_type: from,
             from_id,
@@ -84,11 +84,6 @@ impl ValueIndex {
         } else {
             value.to_owned()
         }
-    }
-
-    /// Whether `property` of `t` is indexed yet.
-    pub fn covers(&self, t: ObjType, property: &str) -> bool {
-        self.by_property.contains_key(&(t, property.to_owned()))
     }
 
     /// Starts indexing `property` of `t` from every record's current value.
@@ -162,7 +157,7 @@ mod tests {
         set.insert(edge(8, ObjType::Companies, 1, 279));
         set.insert(edge(7, ObjType::Companies, 20, 279));
         let of: Vec<(u64, u32)> = set
-            .from(ObjType::Contacts, 7, ObjType::Companies)
+            .of_record(ObjType::Contacts, 7, ObjType::Companies)
             .map(|a| (a.to_id, a.type_id))
             .collect();
         assert_eq!(of, [(20, 1), (20, 279), (30, 279)]);
@@ -189,7 +184,6 @@ mod tests {
             found(ObjType::Companies, "cif", "b12345678"),
             [] as [u64; 0]
         );
-        assert!(!index.covers(ObjType::Contacts, "phone"));
         assert!(index.candidates(ObjType::Contacts, "phone", "x").is_none());
     }
 }

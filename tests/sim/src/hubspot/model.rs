@@ -819,7 +819,7 @@ impl Portal {
         };
         let demoted: Vec<u64> = self
             .associations
-            .from(t, record, company)
+            .of_record(t, record, company)
             .filter(|a| a.type_id == primary && a.to_id != keep)
             .map(|a| a.to_id)
             .collect();

@@ -274,7 +274,7 @@ fn associations_of(state: &State, portal: u64, t: ObjType, id: u64, to: &str) ->
     for to_type in to.split(',').filter_map(ObjType::parse) {
         let results: Vec<Value> = state.portals[&portal]
             .associations
-            .from(t, id, to_type)
+            .of_record(t, id, to_type)
             .map(|a| json!({"id": a.to_id.to_string(), "type": format!("{}_to_{}", t.singular(), to_type.singular())}))
             .collect();
         out.insert(to_type.name().into(), json!({"results": results}));

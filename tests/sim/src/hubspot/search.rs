@@ -236,7 +236,7 @@ fn run(
             let to = ObjType::parse(to);
             to.is_some_and(|to| {
                 associations
-                    .from(t, record.id, to)
+                    .of_record(t, record.id, to)
                     .any(|a| a.to_id.to_string() == value)
             })
         };
